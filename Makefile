@@ -1,0 +1,136 @@
+# hotline: one flat Makefile. `make` builds the daemon and the staff tool,
+# `make check` installs what is missing and runs every test, `make run`
+# runs the hotline on the dummy phone.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?=
+
+PKGS       := gammu libconfig sqlite3 libmicrohttpd
+# -isystem: warnings in library headers are not ours to fix
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS   ?=
+CPPFLAGS += -D_GNU_SOURCE -Igateway
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SAN),)
+else
+OPT := -O1 -g -fno-omit-frame-pointer
+endif
+
+MAINS     := gateway/hotlined.c gateway/hotlinectl.c
+LIB_SRCS  := $(filter-out $(MAINS), $(sort $(wildcard gateway/*.c)))
+LIB_OBJS  := $(LIB_SRCS:gateway/%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libhotline.a
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+E2E_SRCS  := $(sort $(wildcard tests/e2e/test_*.c))
+E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/tests/%)
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+HARNESS_OBJS := $(HARNESS_SRCS:tests/harness/%.c=$(BUILD)/obj/harness/%.o)
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+CONFIG ?= config/hotline.cfg
+
+.PHONY: all clean check test unit e2e samples menucheck asan clang run install bootstrap \
+	bench stress fuzz valgrind
+
+all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: gateway/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/harness/%.o: tests/harness/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/harness $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hotlined: $(BUILD)/obj/hotlined.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/hotlinectl: $(BUILD)/obj/hotlinectl.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(HARNESS_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/harness $(ALL_CFLAGS) -o $@ $< $(HARNESS_OBJS) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%: tests/e2e/%.c $(HARNESS_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/harness $(ALL_CFLAGS) -o $@ $< $(HARNESS_OBJS) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+# ---- set-up ---------------------------------------------------------------
+
+bootstrap:
+	@scripts/bootstrap
+
+# ---- running ----------------------------------------------------------------
+
+run: bootstrap
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	$(BUILD)/hotlined -c $(CONFIG)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hotline/menus \
+		$(DESTDIR)$(PREFIX)/share/hotline/config $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BUILD)/hotlined $(BUILD)/hotlinectl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 menus/*.cfg menus/README.md $(DESTDIR)$(PREFIX)/share/hotline/menus/
+	install -m 0644 config/hotline.cfg $(DESTDIR)$(PREFIX)/share/hotline/config/hotline.cfg.example
+	install -m 0644 config/README.md $(DESTDIR)$(PREFIX)/share/hotline/config/
+	sed 's#@PREFIX@#$(PREFIX)#g' scripts/hotlined.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/hotlined.service
+
+# ---- tests ------------------------------------------------------------------
+
+# Tests find the binaries under test through HOTLINE_BUILD.
+export HOTLINE_BUILD = $(abspath $(BUILD))
+export HOTLINE_SRC = $(abspath .)
+
+unit: $(UNIT_BINS)
+	@scripts/run-tests unit $(UNIT_BINS)
+
+e2e: all $(E2E_BINS)
+	@scripts/run-tests e2e $(E2E_BINS)
+
+menucheck: $(BUILD)/hotlinectl
+	$(BUILD)/hotlinectl -c $(CONFIG) menu check
+
+samples: $(BUILD)/hotlinectl
+	@scripts/check-samples $(BUILD)/hotlinectl $(CONFIG) tests/corpus/*.tsv ../shared/samples/villager-messages.tsv
+
+test: all menucheck unit e2e samples
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+clang:
+	@$(MAKE) --no-print-directory BUILD=build/clang CC=clang all $(UNIT_BINS:$(BUILD)/%=build/clang/%) $(E2E_BINS:$(BUILD)/%=build/clang/%)
+
+check: bootstrap
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory clang
+	@$(MAKE) --no-print-directory asan
+	@scripts/run-tests summary
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

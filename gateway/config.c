@@ -1,0 +1,664 @@
+#include "config.h"
+
+#include <libconfig.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phone.h"
+
+enum cfg_type {
+	CT_STR,     /* string */
+	CT_PATH,    /* string, resolved against the config file's folder */
+	CT_INT,     /* integer within [min, max] */
+	CT_BOOL,
+	CT_FLOAT,   /* number within [min, max] */
+	CT_STRLIST, /* array of strings */
+	CT_WINDOW,  /* "HH:MM-HH:MM" */
+	CT_HHMM,    /* "HH:MM", stored as minutes (int); "" = -1 */
+	CT_CHOICE,  /* string, one of `choices` ("a|b|c") */
+};
+
+#define CF_REQUIRED 0x1 /* must be given */
+#define CF_RESTART  0x2 /* a change takes effect at restart, not on reload */
+#define CF_INDEX    0x4 /* CT_CHOICE stored as the choice's index (an enum), not the string */
+
+struct cfg_key {
+	const char *path; /* dotted, relative to the group it belongs to */
+	enum cfg_type type;
+	size_t off;       /* into struct config, struct modem_cfg or struct staff_cfg */
+	size_t count_off; /* CT_STRLIST: where the count goes */
+	const char *def;  /* default, as text ("" for none) */
+	double min, max;
+	const char *choices;
+	unsigned flags;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define MOFF(f) offsetof(struct modem_cfg, f)
+#define SOFF(f) offsetof(struct staff_cfg, f)
+
+/* Every top-level setting. Keep config/README.md and config/hotline.cfg in step. */
+static const struct cfg_key keys[] = {
+	{ "database.path", CT_PATH, OFF(db_path), 0, "../var/hotline.db", 0, 0, NULL, CF_RESTART },
+	{ "database.synchronous", CT_CHOICE, OFF(db_synchronous), 0, "full", 0, 0, "full|normal", CF_RESTART },
+	{ "database.group", CT_STR, OFF(db_group), 0, "", 0, 0, NULL, CF_RESTART },
+	{ "database.allow_root", CT_BOOL, OFF(allow_root), 0, "false", 0, 0, NULL, CF_RESTART },
+	{ "menus.dir", CT_PATH, OFF(menus_dir), 0, "../menus", 0, 0, NULL, 0 },
+	{ "log.level", CT_CHOICE, OFF(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0 },
+	{ "log.mask_phones", CT_BOOL, OFF(log_mask_phones), 0, "true", 0, 0, NULL, 0 },
+	{ "log.file", CT_PATH, OFF(log_file), 0, "", 0, 0, NULL, CF_RESTART },
+	{ "sessions.timeout", CT_INT, OFF(session_timeout), 0, "1800", 30, 7 * 86400, NULL, 0 },
+	{ "limits.sms_page_segments", CT_INT, OFF(sms_page_segments), 0, "2", 1, 10, NULL, 0 },
+	{ "limits.multipart_timeout", CT_INT, OFF(multipart_timeout), 0, "600", 5, 7 * 86400, NULL, 0 },
+	{ "limits.send_retries", CT_INT, OFF(send_retries), 0, "8", 0, 100, NULL, 0 },
+	{ "limits.retry_initial", CT_INT, OFF(retry_initial), 0, "30", 1, 86400, NULL, 0 },
+	{ "limits.retry_max", CT_INT, OFF(retry_max), 0, "3600", 1, 7 * 86400, NULL, 0 },
+	{ "limits.replies_per_minute", CT_INT, OFF(replies_per_minute), 0, "6", 0, 1000, NULL, 0 },
+	{ "limits.replies_per_day", CT_INT, OFF(replies_per_day), 0, "60", 0, 100000, NULL, 0 },
+	{ "limits.repeat_window", CT_INT, OFF(repeat_window), 0, "600", 0, 86400, NULL, 0 },
+	{ "limits.outbox_alert", CT_INT, OFF(outbox_alert), 0, "200", 0, 1000000, NULL, 0 },
+	{ "limits.max_text", CT_INT, OFF(max_text), 0, "2000", 70, 100000, NULL, 0 },
+	{ "limits.poll_interval_ms", CT_INT, OFF(poll_interval_ms), 0, "1000", 10, 60000, NULL, 0 },
+	{ "http.enabled", CT_BOOL, OFF(http_enabled), 0, "true", 0, 0, NULL, CF_RESTART },
+	{ "http.address", CT_STR, OFF(http_address), 0, "127.0.0.1", 0, 0, NULL, CF_RESTART },
+	{ "http.port", CT_INT, OFF(http_port), 0, "8080", 1, 65535, NULL, CF_RESTART },
+	{ "http.threads", CT_INT, OFF(http_threads), 0, "2", 1, 64, NULL, CF_RESTART },
+	{ "ussd.secret", CT_STR, OFF(ussd_secret), 0, "", 0, 0, NULL, 0 },
+	{ "ussd.allow", CT_STRLIST, OFF(ussd_allow), OFF(nussd_allow), "", 0, 0, NULL, 0 },
+	{ "ussd.timeout", CT_INT, OFF(ussd_timeout), 0, "180", 10, 3600, NULL, 0 },
+	{ "ussd.gsm7_limit", CT_INT, OFF(ussd_gsm7_limit), 0, "182", 40, 182, NULL, 0 },
+	{ "ussd.ucs2_limit", CT_INT, OFF(ussd_ucs2_limit), 0, "70", 20, 91, NULL, 0 },
+	{ "ussd.max_screens", CT_INT, OFF(ussd_max_screens), 0, "4", 1, 20, NULL, 0 },
+	{ "ussd.sms_copy", CT_BOOL, OFF(ussd_sms_copy), 0, "true", 0, 0, NULL, 0 },
+	{ "ussd.max_body", CT_INT, OFF(ussd_max_body), 0, "4096", 256, 65536, NULL, 0 },
+	{ "office.name", CT_STR, OFF(office_name), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "office.address", CT_STR, OFF(office_address), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "office.hours", CT_STR, OFF(office_hours), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "office.phone", CT_STR, OFF(office_phone), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "cases.number_format", CT_CHOICE, OFF(case_number_format), 0, "year", 0, 0, "year|plain", 0 },
+	{ "cases.escalate_after", CT_INT, OFF(escalate_after), 0, "4", 0, 1000, NULL, 0 },
+	{ "cases.working_hours", CT_WINDOW, OFF(working_hours), 0, "08:30-17:30", 0, 0, NULL, 0 },
+	{ "cases.working_days", CT_STR, OFF(working_days), 0, "1-5", 0, 0, NULL, 0 },
+	{ "cases.quiet_hours", CT_WINDOW, OFF(quiet_hours), 0, "21:00-08:00", 0, 0, NULL, 0 },
+	{ "cases.digest_time", CT_HHMM, OFF(digest_hour), 0, "08:00", 0, 0, NULL, 0 },
+	{ "retention.message_days", CT_INT, OFF(retention_days), 0, "0", 0, 36500, NULL, 0 },
+	{ "calls.enabled", CT_BOOL, OFF(calls_enabled), 0, "true", 0, 0, NULL, 0 },
+	{ "calls.reply_menu", CT_BOOL, OFF(calls_reply_menu), 0, "true", 0, 0, NULL, 0 },
+	{ "calls.callback", CT_BOOL, OFF(calls_callback), 0, "true", 0, 0, NULL, 0 },
+	{ "calls.window", CT_INT, OFF(calls_window), 0, "3600", 0, 7 * 86400, NULL, 0 },
+	{ "monitor.interval", CT_INT, OFF(monitor_interval), 0, "300", 0, 86400, NULL, 0 },
+	{ "monitor.balance_threshold", CT_FLOAT, OFF(balance_threshold), 0, "10", 0, 1e9, NULL, 0 },
+	{ "monitor.down_alert_minutes", CT_INT, OFF(down_alert_minutes), 0, "30", 0, 100000, NULL, 0 },
+};
+
+static const struct cfg_key modem_keys[] = {
+	{ "name", CT_STR, MOFF(name), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "model", CT_STR, MOFF(model), 0, "", 0, 0, NULL, 0 },
+	{ "connection", CT_STR, MOFF(connection), 0, "at", 0, 0, NULL, 0 },
+	{ "device", CT_STR, MOFF(device), 0, "", 0, 0, NULL, 0 },
+	{ "pin", CT_STR, MOFF(pin), 0, "", 0, 0, NULL, 0 },
+	{ "gammurc", CT_PATH, MOFF(gammurc), 0, "", 0, 0, NULL, 0 },
+	{ "section", CT_INT, MOFF(section), 0, "0", 0, 99, NULL, 0 },
+	{ "own_number", CT_STR, MOFF(own_number), 0, "", 0, 0, NULL, 0 },
+	{ "send_timeout", CT_INT, MOFF(send_timeout), 0, "60", 1, 600, NULL, 0 },
+	{ "balance_code", CT_STR, MOFF(balance_code), 0, "", 0, 0, NULL, 0 },
+	{ "balance_pattern", CT_STR, MOFF(balance_pattern), 0, "", 0, 0, NULL, 0 },
+};
+
+static const struct cfg_key staff_keys[] = {
+	{ "name", CT_STR, SOFF(name), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "phone", CT_STR, SOFF(phone), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "role", CT_CHOICE, SOFF(role), 0, "staff", 0, 0, "staff|supervisor", CF_INDEX },
+	{ "areas", CT_STRLIST, SOFF(areas), SOFF(nareas), "", 0, 0, NULL, 0 },
+	{ "duty", CT_BOOL, SOFF(duty), 0, "false", 0, 0, NULL, 0 },
+};
+
+struct loader {
+	const char *file; /* for messages */
+	const char *dir;
+	struct diag *d;
+};
+
+static int line_of(const config_setting_t *s)
+{
+	return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static bool parse_hhmm(const char *s, int *minutes)
+{
+	int h, m;
+	char extra;
+
+	if (sscanf(s, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 || m > 59 ||
+	    (h == 24 && m != 0))
+		return false;
+	*minutes = h * 60 + m;
+	return true;
+}
+
+static bool parse_window(const char *s, struct time_window *w)
+{
+	char a[16], b[16], extra;
+
+	w->set = false;
+	if (*s == '\0')
+		return true; /* no window */
+	if (sscanf(s, "%15[0-9:]-%15[0-9:]%c", a, b, &extra) != 2)
+		return false;
+	if (!parse_hhmm(a, &w->start) || !parse_hhmm(b, &w->end))
+		return false;
+	w->set = true;
+	return true;
+}
+
+static bool choice_index(const char *choices, const char *v, int *idx)
+{
+	size_t vl = strlen(v);
+	int i = 0;
+
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n == vl && strncmp(p, v, n) == 0) {
+			*idx = i;
+			return true;
+		}
+		i++;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return false;
+}
+
+static const char *type_name(enum cfg_type t)
+{
+	switch (t) {
+	case CT_STR:
+	case CT_PATH:
+	case CT_CHOICE:
+		return "a string";
+	case CT_INT:
+		return "an integer";
+	case CT_BOOL:
+		return "true or false";
+	case CT_FLOAT:
+		return "a number";
+	case CT_STRLIST:
+		return "a list of strings, [\"a\", \"b\"]";
+	case CT_WINDOW:
+		return "a time window, \"HH:MM-HH:MM\"";
+	case CT_HHMM:
+		return "a time, \"HH:MM\"";
+	}
+	return "?";
+}
+
+/* Store k's value (from s, or the default when s is NULL) into base. */
+static void apply_key(struct loader *L, const struct cfg_key *k, const config_setting_t *s,
+    const char *where, char *base)
+{
+	void *dst = base + k->off;
+	int line = line_of(s);
+	const char *str = k->def;
+	long long iv = 0;
+	double fv = 0;
+
+	if (s == NULL && (k->flags & CF_REQUIRED)) {
+		diag_error(L->d, L->file, 0, "'%s' is required", where);
+	}
+	if (s != NULL) {
+		int t = config_setting_type(s);
+		bool ok = true;
+		switch (k->type) {
+		case CT_STR:
+		case CT_PATH:
+		case CT_CHOICE:
+		case CT_WINDOW:
+		case CT_HHMM:
+			ok = t == CONFIG_TYPE_STRING;
+			if (ok)
+				str = config_setting_get_string(s);
+			break;
+		case CT_INT:
+			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+			if (ok)
+				iv = config_setting_get_int64(s);
+			break;
+		case CT_FLOAT:
+			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
+			if (ok)
+				fv = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+							    : (double)config_setting_get_int64(s);
+			break;
+		case CT_BOOL:
+			ok = t == CONFIG_TYPE_BOOL;
+			break;
+		case CT_STRLIST:
+			ok = t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST;
+			for (int i = 0; ok && i < config_setting_length(s); i++)
+				ok = config_setting_type(config_setting_get_elem(s, (unsigned)i)) ==
+				    CONFIG_TYPE_STRING;
+			break;
+		}
+		if (!ok) {
+			diag_error(L->d, L->file, line, "'%s' must be %s", where, type_name(k->type));
+			s = NULL;
+			str = k->def;
+		}
+	}
+
+	switch (k->type) {
+	case CT_STR:
+		*(char **)dst = xstrdup(str);
+		break;
+	case CT_PATH:
+		*(char **)dst = *str ? path_resolve(L->dir, str) : xstrdup("");
+		break;
+	case CT_CHOICE: {
+		int idx = 0;
+		if (!choice_index(k->choices, str, &idx)) {
+			diag_error(L->d, L->file, line, "'%s' is \"%s\"; it must be one of %s", where, str,
+			    k->choices);
+			choice_index(k->choices, k->def, &idx);
+			str = k->def;
+		}
+		if (k->flags & CF_INDEX)
+			*(int *)dst = idx;
+		else
+			*(char **)dst = xstrdup(str);
+		break;
+	}
+	case CT_INT:
+		if (s == NULL)
+			iv = strtoll(k->def, NULL, 10);
+		if (iv < (long long)k->min || iv > (long long)k->max) {
+			diag_error(L->d, L->file, line, "'%s' is %lld; it must be between %.0f and %.0f", where,
+			    iv, k->min, k->max);
+			iv = strtoll(k->def, NULL, 10);
+		}
+		*(int *)dst = (int)iv;
+		break;
+	case CT_FLOAT:
+		if (s == NULL)
+			fv = strtod(k->def, NULL);
+		if (fv < k->min || fv > k->max) {
+			diag_error(L->d, L->file, line, "'%s' is %g; it must be between %g and %g", where, fv,
+			    k->min, k->max);
+			fv = strtod(k->def, NULL);
+		}
+		*(double *)dst = fv;
+		break;
+	case CT_BOOL:
+		*(bool *)dst = s ? config_setting_get_bool(s) != 0 : strcmp(k->def, "true") == 0;
+		break;
+	case CT_STRLIST: {
+		int n = s ? config_setting_length(s) : 0;
+		char **v = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++)
+			v[i] = xstrdup(config_setting_get_string_elem(s, i));
+		*(char ***)dst = v;
+		*(size_t *)(base + k->count_off) = (size_t)n;
+		break;
+	}
+	case CT_WINDOW:
+		if (!parse_window(str, (struct time_window *)dst)) {
+			diag_error(L->d, L->file, line, "'%s' is \"%s\"; write it as \"HH:MM-HH:MM\"", where, str);
+			parse_window(k->def, (struct time_window *)dst);
+		}
+		break;
+	case CT_HHMM: {
+		int m = -1;
+		if (*str && !parse_hhmm(str, &m)) {
+			diag_error(L->d, L->file, line, "'%s' is \"%s\"; write it as \"HH:MM\" or \"\"", where, str);
+			m = -1;
+			if (*k->def)
+				parse_hhmm(k->def, &m);
+		}
+		*(int *)dst = m;
+		break;
+	}
+	}
+}
+
+static const struct cfg_key *find_key(const struct cfg_key *tab, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tab[i].path, path) == 0)
+			return &tab[i];
+	return NULL;
+}
+
+static bool is_group_prefix(const struct cfg_key *tab, size_t n, const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(tab[i].path, path, len) == 0 && tab[i].path[len] == '.')
+			return true;
+	return false;
+}
+
+/* Report every setting under group g (path prefix `prefix`) that the schema does not know. */
+static void check_unknown(struct loader *L, const config_setting_t *g, const char *prefix,
+    const struct cfg_key *tab, size_t n, const char *what)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+		char path[256];
+
+		if (name == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		if (strcmp(what, "") == 0 && (strcmp(path, "modems") == 0 || strcmp(path, "staff") == 0))
+			continue; /* lists of groups, checked on their own */
+		if (find_key(tab, n, path))
+			continue;
+		if (config_setting_is_group(s) && is_group_prefix(tab, n, path)) {
+			check_unknown(L, s, path, tab, n, what);
+			continue;
+		}
+		diag_error(L->d, L->file, line_of(s), "unknown setting '%s%s%s'", what, *what ? "." : "", path);
+	}
+}
+
+static void load_table(struct loader *L, const config_setting_t *root, const struct cfg_key *tab,
+    size_t n, char *base, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_lookup((config_setting_t *)root, tab[i].path);
+		char where[256];
+
+		if (*what)
+			snprintf(where, sizeof(where), "%s.%s", what, tab[i].path);
+		else
+			snprintf(where, sizeof(where), "%s", tab[i].path);
+		apply_key(L, &tab[i], s, where, base);
+	}
+}
+
+static void load_list(struct loader *L, const config_setting_t *root, const char *name,
+    const struct cfg_key *tab, size_t ntab, size_t elemsize, size_t line_off, void **out, size_t *nout)
+{
+	const config_setting_t *list = config_setting_get_member(root, name);
+	int n;
+
+	*out = NULL;
+	*nout = 0;
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		diag_error(L->d, L->file, line_of(list), "'%s' must be a list of groups: ( { ... }, { ... } )", name);
+		return;
+	}
+	n = config_setting_length(list);
+	*out = xcalloc((size_t)n + 1, elemsize);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		char *base = (char *)*out + (size_t)i * elemsize;
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s[%d]", name, i);
+		if (!config_setting_is_group(g)) {
+			diag_error(L->d, L->file, line_of(g), "'%s' must be a group { ... }", what);
+			load_table(L, NULL, tab, ntab, base, what);
+			continue;
+		}
+		check_unknown(L, g, "", tab, ntab, what);
+		load_table(L, g, tab, ntab, base, what);
+		*(int *)(base + line_off) = line_of(g);
+	}
+	*nout = (size_t)n;
+}
+
+static void free_strlist(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_table(const struct cfg_key *tab, size_t n, char *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_key *k = &tab[i];
+		switch (k->type) {
+		case CT_STR:
+		case CT_PATH:
+			free(*(char **)(base + k->off));
+			break;
+		case CT_CHOICE:
+			if (!(k->flags & CF_INDEX))
+				free(*(char **)(base + k->off));
+			break;
+		case CT_STRLIST:
+			free_strlist(*(char ***)(base + k->off), *(size_t *)(base + k->count_off));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nmodems; i++)
+		free_table(modem_keys, ARRAY_LEN(modem_keys), (char *)&c->modems[i]);
+	free(c->modems);
+	for (size_t i = 0; i < c->nstaff; i++)
+		free_table(staff_keys, ARRAY_LEN(staff_keys), (char *)&c->staff[i]);
+	free(c->staff);
+	free_table(keys, ARRAY_LEN(keys), (char *)c);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+static bool name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 32)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+			*s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+/* Meaning, beyond each value on its own. */
+static void validate(struct loader *L, struct config *c)
+{
+	if (c->nmodems == 0)
+		diag_error(L->d, L->file, 0, "'modems' lists no modem; give at least one (model = \"dummy\" for a test phone)");
+	for (size_t i = 0; i < c->nmodems; i++) {
+		struct modem_cfg *m = &c->modems[i];
+		if (*m->name && !name_ok(m->name))
+			diag_error(L->d, L->file, m->line, "modem name \"%s\": use letters, digits, - and _ (at most 32)", m->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->modems[j].name, m->name) == 0)
+				diag_error(L->d, L->file, m->line, "modem name \"%s\" is used twice (also on line %d)",
+				    m->name, c->modems[j].line);
+		if (*m->gammurc && (*m->device || *m->model))
+			diag_error(L->d, L->file, m->line, "modem \"%s\": give either gammurc (and section) or device/model, not both", m->name);
+		if (!*m->gammurc && !*m->device)
+			diag_error(L->d, L->file, m->line, "modem \"%s\": needs a device (or a gammurc)", m->name);
+		if (*m->own_number && !phone_is_ordinary(m->own_number))
+			diag_warn(L->d, L->file, m->line, "modem \"%s\": own_number \"%s\" does not look like a phone number", m->name, m->own_number);
+		if (*m->balance_code && !*m->balance_pattern)
+			diag_error(L->d, L->file, m->line, "modem \"%s\": balance_code needs a balance_pattern", m->name);
+		if (strcmp(m->model, "dummy") == 0 && *m->device) {
+			char *abs = path_resolve(L->dir, m->device);
+			free(m->device);
+			m->device = abs;
+		}
+	}
+	size_t supervisors = 0, duty = 0;
+	for (size_t i = 0; i < c->nstaff; i++) {
+		struct staff_cfg *s = &c->staff[i];
+		if (*s->phone && !phone_is_ordinary(s->phone))
+			diag_error(L->d, L->file, s->line, "staff \"%s\": phone \"%s\" is not a phone number", s->name, s->phone);
+		for (size_t j = 0; j < i; j++) {
+			if (phone_same(c->staff[j].phone, s->phone))
+				diag_error(L->d, L->file, s->line, "staff \"%s\": phone is also %s's (line %d)", s->name,
+				    c->staff[j].name, c->staff[j].line);
+			if (strcmp(c->staff[j].name, s->name) == 0)
+				diag_error(L->d, L->file, s->line, "staff name \"%s\" is used twice", s->name);
+		}
+		supervisors += s->role == STAFF_ROLE_SUPERVISOR;
+		duty += s->duty;
+	}
+	if (c->nstaff > 0 && duty == 0)
+		diag_warn(L->d, L->file, 0, "no staff member has duty = true: requests from an area nobody covers go to the supervisor");
+	if (c->nstaff > 0 && supervisors == 0)
+		diag_warn(L->d, L->file, 0, "no staff member has role = \"supervisor\": escalations and alerts have nobody to go to");
+	if (c->retry_initial > c->retry_max)
+		diag_error(L->d, L->file, 0, "limits.retry_initial (%d) is larger than limits.retry_max (%d)", c->retry_initial, c->retry_max);
+	if (!c->working_hours.set)
+		diag_error(L->d, L->file, 0, "cases.working_hours must be set");
+	{
+		int a, b;
+		char extra;
+		if (sscanf(c->working_days, "%d-%d%c", &a, &b, &extra) != 2 || a < 1 || b > 7 || a > b)
+			diag_error(L->d, L->file, 0, "cases.working_days is \"%s\"; write it as \"1-5\" (1 = Monday)", c->working_days);
+	}
+}
+
+struct config *config_load(const char *path, struct diag *d)
+{
+	config_t cf;
+	struct config *c = xcalloc(1, sizeof(*c));
+	struct loader L;
+	size_t errors_before = d->errors;
+
+	c->path = xstrdup(path);
+	c->dir = path_dirname(path);
+	L.file = path;
+	L.dir = c->dir;
+	L.d = d;
+
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			diag_error(d, path, 0, "cannot read the file");
+		else
+			diag_error(d, config_error_file(&cf) ? config_error_file(&cf) : path,
+			    config_error_line(&cf), "%s", config_error_text(&cf));
+		config_destroy(&cf);
+		config_free(c);
+		return NULL;
+	}
+	const config_setting_t *root = config_root_setting(&cf);
+	check_unknown(&L, root, "", keys, ARRAY_LEN(keys), "");
+	load_table(&L, root, keys, ARRAY_LEN(keys), (char *)c, "");
+	load_list(&L, root, "modems", modem_keys, ARRAY_LEN(modem_keys), sizeof(struct modem_cfg),
+	    MOFF(line), (void **)&c->modems, &c->nmodems);
+	load_list(&L, root, "staff", staff_keys, ARRAY_LEN(staff_keys), sizeof(struct staff_cfg),
+	    SOFF(line), (void **)&c->staff, &c->nstaff);
+	validate(&L, c);
+	config_destroy(&cf);
+	if (d->errors > errors_before) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void config_restart_changes(const struct config *old, const struct config *neu, struct diag *d)
+{
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		const struct cfg_key *k = &keys[i];
+		bool differ = false;
+		if (!(k->flags & CF_RESTART))
+			continue;
+		switch (k->type) {
+		case CT_STR:
+		case CT_PATH:
+		case CT_CHOICE:
+			differ = strcmp(*(char **)((char *)old + k->off), *(char **)((char *)neu + k->off)) != 0;
+			break;
+		case CT_INT:
+		case CT_HHMM:
+			differ = *(int *)((char *)old + k->off) != *(int *)((char *)neu + k->off);
+			break;
+		case CT_BOOL:
+			differ = *(bool *)((char *)old + k->off) != *(bool *)((char *)neu + k->off);
+			break;
+		default:
+			break;
+		}
+		if (differ)
+			diag_warn(d, neu->path, 0, "'%s' changed: that takes effect at the next restart", k->path);
+	}
+	bool modems_differ = old->nmodems != neu->nmodems;
+	for (size_t i = 0; !modems_differ && i < old->nmodems; i++) {
+		const struct modem_cfg *a = &old->modems[i], *b = &neu->modems[i];
+		modems_differ = strcmp(a->name, b->name) || strcmp(a->device, b->device) ||
+		    strcmp(a->model, b->model) || strcmp(a->connection, b->connection) ||
+		    strcmp(a->gammurc, b->gammurc) || a->section != b->section || strcmp(a->pin, b->pin);
+	}
+	if (modems_differ)
+		diag_warn(d, neu->path, 0, "'modems' changed: the modem connections change at the next restart");
+}
+
+const struct staff_cfg *config_staff_by_phone(const struct config *c, const char *phone)
+{
+	for (size_t i = 0; i < c->nstaff; i++)
+		if (phone_same(c->staff[i].phone, phone))
+			return &c->staff[i];
+	return NULL;
+}
+
+const struct staff_cfg *config_staff_by_name(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nstaff; i++)
+		if (strcmp(c->staff[i].name, name) == 0)
+			return &c->staff[i];
+	return NULL;
+}
+
+const struct staff_cfg *config_supervisor(const struct config *c)
+{
+	for (size_t i = 0; i < c->nstaff; i++)
+		if (c->staff[i].role == STAFF_ROLE_SUPERVISOR)
+			return &c->staff[i];
+	return NULL;
+}
+
+bool time_window_contains(const struct time_window *w, int minute)
+{
+	if (!w->set)
+		return false;
+	if (w->start <= w->end)
+		return minute >= w->start && minute < w->end;
+	return minute >= w->start || minute < w->end; /* wraps midnight */
+}
+
+static void print_table(FILE *f, const struct cfg_key *tab, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_key *k = &tab[i];
+		fprintf(f, "%s%s\t%s\t", prefix, k->path, type_name(k->type));
+		if (k->type == CT_INT || k->type == CT_FLOAT)
+			fprintf(f, "%s (%g..%g)", k->def, k->min, k->max);
+		else if (k->type == CT_CHOICE)
+			fprintf(f, "\"%s\" (%s)", k->def, k->choices);
+		else if (k->type == CT_BOOL)
+			fprintf(f, "%s", k->def);
+		else
+			fprintf(f, "\"%s\"", k->def);
+		fprintf(f, "%s%s\n", (k->flags & CF_REQUIRED) ? "\trequired" : "",
+		    (k->flags & CF_RESTART) ? "\trestart" : "");
+	}
+}
+
+void config_print_schema(FILE *f)
+{
+	print_table(f, keys, ARRAY_LEN(keys), "");
+	print_table(f, modem_keys, ARRAY_LEN(modem_keys), "modems[].");
+	print_table(f, staff_keys, ARRAY_LEN(staff_keys), "staff[].");
+}

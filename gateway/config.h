@@ -1,0 +1,142 @@
+/*
+ * config: the daemon's settings, loaded from one libconfig file.
+ *
+ * Loading builds an immutable struct config; nothing at run time writes to
+ * it. One schema (config.c, `keys`) lists every setting with its type,
+ * bounds, default and whether a change needs a restart. Unknown settings are
+ * errors. Every problem is reported as "file:line: message", all of them in
+ * one run. Relative paths resolve against the folder of the config file.
+ */
+#ifndef HOTLINE_CONFIG_H
+#define HOTLINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "util.h"
+
+/* A daily time window in minutes after midnight; start > end wraps midnight. */
+struct time_window {
+	int start, end;
+	bool set;
+};
+
+struct modem_cfg {
+	char *name;
+	char *model, *connection, *device; /* device resolved when model is dummy */
+	char *pin;                         /* never logged */
+	char *gammurc;                     /* when set: settings come from this gammurc */
+	int section;
+	char *own_number;                  /* the SIM's own number: never answered */
+	int send_timeout;                  /* seconds */
+	char *balance_code;                /* USSD code that asks the SIM balance, e.g. "*100#" */
+	char *balance_pattern;             /* POSIX ERE; group 1 is the amount */
+	int line;                          /* where it is defined, for messages */
+};
+
+enum staff_role { STAFF_ROLE_STAFF, STAFF_ROLE_SUPERVISOR };
+
+struct staff_cfg {
+	char *name, *phone;
+	int role; /* enum staff_role */
+	char **areas; /* towns or villages this person covers */
+	size_t nareas;
+	bool duty;    /* takes requests no area matches */
+	int line;
+};
+
+struct config {
+	char *path, *dir;
+
+	char *db_path;
+	char *db_synchronous;   /* "full" | "normal" */
+	char *db_group;         /* group that may read the database and logs (0640); "" = none */
+	bool allow_root;
+
+	char *menus_dir;
+	char *log_level;        /* "debug" | "info" | "warn" | "error" */
+	bool log_mask_phones;
+	char *log_file;         /* "" = stderr only */
+
+	int session_timeout;    /* seconds */
+
+	int sms_page_segments;
+	int multipart_timeout;  /* seconds to wait for a missing part */
+	int send_retries;
+	int retry_initial;      /* seconds before the first retry; doubles each time */
+	int retry_max;          /* cap of the retry delay, seconds */
+	int replies_per_minute; /* per phone; 0 = no limit */
+	int replies_per_day;
+	int repeat_window;      /* seconds: the same text from one phone is answered once */
+	int outbox_alert;       /* outbox depth that alerts the supervisor; 0 = never */
+	int max_text;           /* bytes of an inbound text kept for matching */
+	int poll_interval_ms;   /* idle modem inbox poll */
+
+	bool http_enabled;
+	char *http_address;
+	int http_port;
+	int http_threads;
+
+	char *ussd_secret;
+	char **ussd_allow;
+	size_t nussd_allow;
+	int ussd_timeout;
+	int ussd_gsm7_limit;
+	int ussd_ucs2_limit;
+	int ussd_max_screens;
+	bool ussd_sms_copy;
+	int ussd_max_body;
+
+	char *office_name, *office_address, *office_hours, *office_phone;
+
+	char *case_number_format; /* "year" (2026-0042) | "plain" (42) */
+	int escalate_after;       /* working hours before an unaccepted request escalates */
+	struct time_window working_hours;
+	char *working_days;       /* "1-5": Monday to Friday */
+	struct time_window quiet_hours;
+	int digest_hour;          /* minutes after midnight; -1 = no digest */
+	char *digest_time_text;
+
+	int retention_days;       /* 0 = keep message texts forever */
+
+	bool calls_enabled;
+	bool calls_reply_menu;
+	bool calls_callback;
+	int calls_window;         /* seconds: repeated calls from one number make one request */
+
+	int monitor_interval;     /* seconds between modem health readings; 0 = off */
+	double balance_threshold; /* alert when the balance falls below */
+	int down_alert_minutes;   /* alert when a modem has been down longer */
+
+	struct modem_cfg *modems;
+	size_t nmodems;
+	struct staff_cfg *staff;
+	size_t nstaff;
+};
+
+/*
+ * Load and validate path. On success returns the config (free with
+ * config_free). On any error returns NULL; every problem is in d.
+ */
+struct config *config_load(const char *path, struct diag *d);
+void config_free(struct config *c);
+
+/* Settings whose change needs a restart, compared between two configs; each
+ * differing one is added to d as a warning. */
+void config_restart_changes(const struct config *old, const struct config *neu, struct diag *d);
+
+/* Staff by phone (normalised comparison of the last 11 digits), or NULL. */
+const struct staff_cfg *config_staff_by_phone(const struct config *c, const char *phone);
+const struct staff_cfg *config_staff_by_name(const struct config *c, const char *name);
+/* The first supervisor, or NULL. */
+const struct staff_cfg *config_supervisor(const struct config *c);
+
+/* Minutes after midnight inside the window? */
+bool time_window_contains(const struct time_window *w, int minute);
+
+/* Print the schema (every key, type, default, bounds) for documentation. */
+void config_print_schema(FILE *f);
+
+#endif

@@ -1,0 +1,122 @@
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct world *ctl_world(struct ctl *c)
+{
+	struct diag d;
+
+	if (c->w)
+		return c->w;
+	diag_init(&d);
+	c->w = world_load(c->config_path, &d);
+	diag_print(&d, stderr);
+	diag_free(&d);
+	return c->w;
+}
+
+struct store *ctl_store(struct ctl *c)
+{
+	struct store_opts o = { 0 };
+	char err[512];
+
+	if (c->st)
+		return c->st;
+	if (ctl_world(c) == NULL)
+		return NULL;
+	o.create = false;
+	o.migrate = true;
+	o.synchronous = c->w->cfg->db_synchronous;
+	if (store_open(c->w->cfg->db_path, &o, &c->st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hotlinectl: %s\n", err);
+		return NULL;
+	}
+	return c->st;
+}
+
+void ctl_done(struct ctl *c)
+{
+	store_close(c->st);
+	world_release(c->w);
+	c->st = NULL;
+	c->w = NULL;
+}
+
+void ctl_tsv_field(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\0':
+			fputs("\\0", f);
+			break;
+		default:
+			fputc(s[i], f);
+		}
+	}
+}
+
+void ctl_csv_field(FILE *f, const char *s, size_t len)
+{
+	bool quote = false;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = true;
+	/* a leading = + - @ would start a formula in Excel: quote and keep it text */
+	if (len > 0 && strchr("=+-@", s[0]))
+		quote = true;
+	if (!quote) {
+		fwrite(s, 1, len, f);
+		return;
+	}
+	fputc('"', f);
+	if (len > 0 && strchr("=+-@", s[0]))
+		fputc('\'', f);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"')
+			fputc('"', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+void ctl_csv_bom(FILE *f)
+{
+	fputs("\xEF\xBB\xBF", f);
+}
+
+long long ctl_parse_date(const char *s)
+{
+	struct tm tm;
+	char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end == NULL)
+		return -1;
+	if (*end == ' ' || *end == 'T') {
+		end = strptime(end + 1, "%H:%M", &tm);
+		if (end == NULL)
+			return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	tm.tm_isdst = -1;
+	return (long long)mktime(&tm);
+}

@@ -1,0 +1,40 @@
+/*
+ * ctl: the subcommands of hotlinectl, one function each, so that tests can
+ * call them too. Each returns the process exit status (0 ok, 1 failure, 2
+ * usage) and prints its own messages.
+ */
+#ifndef HOTLINE_CTL_H
+#define HOTLINE_CTL_H
+
+#include <stdio.h>
+
+#include "store.h"
+#include "world.h"
+
+struct ctl {
+	const char *config_path;
+	struct world *w;  /* loaded on demand by ctl_world() */
+	struct store *st; /* opened on demand by ctl_store() */
+};
+
+/* Load the config and menus (printing every problem); NULL on error. */
+struct world *ctl_world(struct ctl *c);
+/* Open the configured database (migrating it); NULL on error (printed). */
+struct store *ctl_store(struct ctl *c);
+void ctl_done(struct ctl *c);
+
+int ctl_sim(struct ctl *c, int argc, char **argv);
+int ctl_messages(struct ctl *c, int argc, char **argv);
+int ctl_menu(struct ctl *c, int argc, char **argv);
+int ctl_dummy_sms(struct ctl *c, int argc, char **argv);
+
+/* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
+void ctl_tsv_field(FILE *f, const char *s, size_t len);
+/* Write s as one CSV field (quoted when needed). */
+void ctl_csv_field(FILE *f, const char *s, size_t len);
+/* The UTF-8 byte order mark, so that Excel and WPS open CSV as UTF-8. */
+void ctl_csv_bom(FILE *f);
+/* Parse "2026-11-28" (local midnight) or "2026-11-28 15:00"; -1 when neither. */
+long long ctl_parse_date(const char *s);
+
+#endif

@@ -1,0 +1,110 @@
+/* hotlinectl messages: the message log, for staff and for tests. */
+#include "ctl.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+enum fmt { FMT_TABLE, FMT_TSV, FMT_CSV };
+
+static int print_msg(const struct store_msg *m, void *arg)
+{
+	enum fmt *f = arg;
+	char when[40];
+
+	fmt_iso8601(m->created_at, when, sizeof(when));
+	if (*f == FMT_CSV) {
+		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
+		printf("%lld", (long long)m->id);
+		for (size_t i = 0; i < ARRAY_LEN(cols); i++) {
+			putchar(',');
+			ctl_csv_field(stdout, cols[i], strlen(cols[i]));
+		}
+		putchar(',');
+		ctl_csv_field(stdout, m->text, m->text_len);
+		fputs("\r\n", stdout);
+		return 0;
+	}
+	if (*f == FMT_TSV) {
+		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
+		printf("%lld", (long long)m->id);
+		for (size_t i = 0; i < ARRAY_LEN(cols); i++) {
+			putchar('\t');
+			ctl_tsv_field(stdout, cols[i], strlen(cols[i]));
+		}
+		putchar('\t');
+		ctl_tsv_field(stdout, m->text, m->text_len);
+		putchar('\n');
+		return 0;
+	}
+	printf("%6lld  %.19s  %-4s %-3s %-15s %-8s %-14s ", (long long)m->id, when, m->channel, m->direction,
+	    m->phone, m->status, *m->node ? m->node : "-");
+	ctl_tsv_field(stdout, m->text, m->text_len);
+	putchar('\n');
+	return 0;
+}
+
+int ctl_messages(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "phone", required_argument, NULL, 'p' }, { "format", required_argument, NULL, 'f' },
+		{ "limit", required_argument, NULL, 'n' }, { "channel", required_argument, NULL, 'C' },
+		{ "since", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_msg_filter f = { 0 };
+	enum fmt fmt = FMT_TABLE;
+	long long v;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "p:f:n:C:s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			f.phone = optarg;
+			break;
+		case 'C':
+			f.channel = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "tsv") == 0)
+				fmt = FMT_TSV;
+			else if (strcmp(optarg, "csv") == 0)
+				fmt = FMT_CSV;
+			else if (strcmp(optarg, "table") == 0)
+				fmt = FMT_TABLE;
+			else
+				goto usage;
+			break;
+		case 'n':
+			if (!parse_int(optarg, 1, 10000000, &v))
+				goto usage;
+			f.limit = (int)v;
+			f.newest_first = true;
+			break;
+		case 's':
+			if ((v = ctl_parse_date(optarg)) < 0)
+				goto usage;
+			f.since = v;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (ctl_store(c) == NULL)
+		return 1;
+	if (fmt == FMT_CSV) {
+		ctl_csv_bom(stdout);
+		fputs("id,time,channel,direction,phone,status,node,text\r\n", stdout);
+	}
+	return store_msg_each(c->st, &f, print_msg, &fmt) < 0 ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: hotlinectl [-c FILE] messages [--phone P] [--channel sms|ussd] [--since DATE]\n"
+			"                  [--limit N] [--format table|tsv|csv]\n"
+			"  tsv columns: id, time (ISO 8601), channel, direction (in/out), phone, status, node, text\n");
+	return 2;
+}

@@ -1,0 +1,366 @@
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cases.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "normalize.h"
+#include "phone.h"
+#include "utf8.h"
+#include "util.h"
+
+void dispatch_sms_session_key(const char *phone, char *out, size_t outlen)
+{
+	char key[PHONE_KEY_LEN];
+
+	phone_key(phone, key, sizeof(key));
+	snprintf(out, outlen, "sms:%s", key);
+}
+
+static int minute_of_day(int64_t t, struct tm *tm_out)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	if (tm_out)
+		*tm_out = tm;
+	return tm.tm_hour * 60 + tm.tm_min;
+}
+
+int64_t dispatch_quiet_until(const struct config *cfg, int64_t t)
+{
+	const struct time_window *q = &cfg->quiet_hours;
+	int minute = minute_of_day(t, NULL);
+	int wait;
+
+	if (!time_window_contains(q, minute))
+		return t;
+	wait = q->end - minute;
+	if (wait <= 0)
+		wait += 24 * 60;
+	/* to the start of the minute the window ends in */
+	return t - (t % 60) + (int64_t)wait * 60;
+}
+
+int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
+    int64_t reply_to, const char *node, int64_t *id)
+{
+	static const char *const kinds[] = { "reply", "notify", "staff", "notice" };
+	struct store_msg m;
+	int64_t mid, not_before = c->now;
+	int priority = kind == NOTIFY_STAFF ? 10 : 0;
+
+	memset(&m, 0, sizeof(m));
+	m.channel = "sms";
+	m.direction = "out";
+	m.phone = phone;
+	m.text = text;
+	m.text_len = strlen(text);
+	m.status = "queued";
+	m.node = node;
+	m.kind = kinds[kind];
+	m.reply_to = reply_to;
+	m.created_at = c->now;
+	if (kind == NOTIFY_APPLICANT)
+		not_before = dispatch_quiet_until(c->cfg, c->now);
+	if (store_msg_add(c->st, &m, &mid) < 0)
+		return -1;
+	/* a reply goes back through the modem the conversation came in on */
+	if (store_outbox_add(c->st, mid, kind == NOTIFY_REPLY ? c->modem : NULL, priority, not_before) < 0)
+		return -1;
+	if (id)
+		*id = mid;
+	return 0;
+}
+
+/* Text fit for the messages table: valid UTF-8, no NUL, cut at limits.max_text for matching. */
+static char *sanitize(const char *text, size_t len, bool *changed)
+{
+	struct buf b = { 0 };
+	size_t i = 0;
+
+	*changed = false;
+	while (i < len) {
+		size_t start = i;
+		uint32_t cp = utf8_next(text, len, &i);
+		if (cp == 0 || (cp == UTF8_REPLACEMENT && i - start == 1)) {
+			buf_adds(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+			*changed = true;
+			continue;
+		}
+		buf_add(&b, text + start, i - start);
+	}
+	return buf_take(&b);
+}
+
+/* Is the sender someone to answer at all? NULL when yes, else why not. */
+static const char *silence_reason(struct ctx *c, const struct inbound *in)
+{
+	if (strcmp(in->kind, "text") != 0 && strcmp(in->kind, "incomplete") != 0)
+		return "not a text message";
+	if (strcmp(in->channel, "ussd") == 0)
+		return NULL; /* the aggregator vouches for the number, and waits for an answer */
+	if (!phone_is_ordinary(in->phone))
+		return "sender is not a phone number (short code or name)";
+	for (size_t i = 0; i < c->cfg->nmodems; i++)
+		if (*c->cfg->modems[i].own_number && phone_same(c->cfg->modems[i].own_number, in->phone))
+			return "sender is one of our own modems";
+	return NULL;
+}
+
+struct prev_in {
+	int64_t exclude;
+	bool found;
+	char *text;
+};
+
+static int take_prev(const struct store_msg *m, void *arg)
+{
+	struct prev_in *p = arg;
+
+	if (m->id == p->exclude || strcmp(m->direction, "in") != 0)
+		return 0;
+	p->found = true;
+	p->text = strcmp(m->status, "answered") == 0 ? xstrndup(m->text, m->text_len) : NULL;
+	return 1;
+}
+
+/*
+ * Floods and loops (SMS only): over the per-phone limits, or the same text
+ * again right after it was answered. NULL when the message may be answered.
+ * *notice is set when this is the first limited message today.
+ */
+static const char *flood_reason(struct ctx *c, const struct inbound *in, const char *text, int64_t in_id,
+    bool *notice)
+{
+	const struct config *cfg = c->cfg;
+	int n = 0;
+
+	*notice = false;
+	if (strcmp(in->channel, "sms") != 0 || (c->flags & CTX_NO_LIMITS))
+		return NULL;
+	if (cfg->repeat_window > 0) {
+		/* an auto-responder says the same thing over and over; a person choosing 9, 9 does not loop */
+		char *norm = norm_dup(text, strlen(text), 0);
+		char digits[8];
+		bool choice = menu_digit_choice(c->menu, norm, digits, sizeof(digits));
+		free(norm);
+		if (!choice) {
+			struct store_msg_filter f = { 0 };
+			struct prev_in prev = { in_id, false, NULL };
+			f.phone = in->phone;
+			f.since = c->now - cfg->repeat_window;
+			f.newest_first = true;
+			f.limit = 3;
+			if (store_msg_each(c->st, &f, take_prev, &prev) == 0 && prev.text && strcmp(prev.text, text) == 0) {
+				free(prev.text);
+				return "the same text again within limits.repeat_window";
+			}
+			free(prev.text);
+		}
+	}
+	if (cfg->replies_per_minute > 0 && store_replies_since(c->st, in->phone, c->now - 60, &n) == 0 &&
+	    n >= cfg->replies_per_minute)
+		goto limited;
+	if (cfg->replies_per_day > 0 && store_replies_since(c->st, in->phone, c->now - 86400, &n) == 0 &&
+	    n >= cfg->replies_per_day)
+		goto limited;
+	return NULL;
+limited:
+	if (store_notices_since(c->st, in->phone, c->now - 86400, &n) == 0 && n == 0)
+		*notice = true;
+	return "over the reply limits (limits.replies_per_minute, limits.replies_per_day)";
+}
+
+/* Carry out what the engine asked; fills eo->reply. */
+static int run_action(struct ctx *c, const struct inbound *in, struct session *s, int64_t in_id,
+    struct engine_out *eo)
+{
+	const struct menu_node *node = menu_node_at(c->menu, eo->node);
+	char *number = NULL;
+	int rc = 0;
+
+	switch (eo->action) {
+	case ENGINE_REPLY:
+		return 0;
+	case ENGINE_FORM_DONE:
+		rc = cases_create_request(c, s, in->channel, node ? node->id : "zhitongche", in_id, &number);
+		if (rc == 0) {
+			struct menu_var v[] = { { "case.number", number } };
+			free(eo->reply);
+			eo->reply = menu_render(menu_text(c->menu, "case_created"), v, 1);
+			session_form_reset(s);
+			if (node && node->parent >= 0)
+				snprintf(s->node, sizeof(s->node), "%s", menu_node_at(c->menu, node->parent)->id);
+		}
+		break;
+	case ENGINE_FEEDBACK:
+		rc = feedback_add(c, in->phone, in->channel, eo->payload, in_id, &number);
+		if (rc == 0) {
+			struct menu_var v[] = { { "feedback.number", number } };
+			free(eo->reply);
+			eo->reply = menu_render(menu_text(c->menu, "feedback_ack"), v, 1);
+		}
+		break;
+	case ENGINE_CALLBACK: {
+		bool existing = false;
+		rc = cases_create_callback(c, in->phone, in->channel, node ? node->id : "human", NULL, in_id, &number,
+		    &existing);
+		if (rc == 0) {
+			struct menu_var v[] = { { "case.number", number } };
+			free(eo->reply);
+			eo->reply = menu_render(menu_text(c->menu, "callback_ack"), v, 1);
+		}
+		break;
+	}
+	case ENGINE_STATUS:
+		free(eo->reply);
+		eo->reply = NULL;
+		rc = cases_status_text(c, in->phone, &eo->reply);
+		break;
+	}
+	free(number);
+	return rc;
+}
+
+int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_result *res)
+{
+	struct store_msg m;
+	struct session s;
+	struct engine_out eo;
+	bool changed, notice = false, handled = false;
+	char *text = sanitize(in->text, in->len, &changed);
+	char key[160];
+	const char *why;
+	char *reply = NULL;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&eo, 0, sizeof(eo));
+	memset(&m, 0, sizeof(m));
+	m.channel = in->channel;
+	m.direction = "in";
+	m.phone = in->phone;
+	m.text = text;
+	m.text_len = strlen(text);
+	if (changed) {
+		m.raw = in->text;
+		m.raw_len = in->len;
+	}
+	m.parts = in->parts;
+	m.modem = c->modem;
+	m.status = "received";
+	m.kind = in->kind;
+	m.session = in->ussd_session;
+	m.smsc_time = in->smsc_time;
+	m.created_at = c->now;
+	if (store_msg_add(c->st, &m, &res->in_id) < 0)
+		goto out;
+	metrics_message(in->channel, "in");
+
+	why = silence_reason(c, in);
+	if (why == NULL)
+		why = flood_reason(c, in, text, res->in_id, &notice);
+	if (why != NULL) {
+		res->why_silent = why;
+		if (store_msg_set(c->st, res->in_id, notice ? "limited" : "ignored", NULL) < 0)
+			goto out;
+		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, "rate_limited"), NOTIFY_NOTICE,
+		    res->in_id, NULL, NULL) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+
+	/* the text used for matching: long texts are cut (the stored copy is whole) */
+	size_t mlen = strlen(text);
+	if (mlen > (size_t)c->cfg->max_text) {
+		mlen = (size_t)c->cfg->max_text;
+		while (mlen > 0 && ((unsigned char)text[mlen] & 0xC0) == 0x80)
+			mlen--;
+	}
+
+	if (strcmp(in->channel, "ussd") == 0)
+		snprintf(key, sizeof(key), "ussd:%s", in->ussd_session ? in->ussd_session : in->phone);
+	else
+		dispatch_sms_session_key(in->phone, key, sizeof(key));
+	session_init(&s, key, in->phone, in->channel);
+	if (store_session_load(c->st, key, c->now,
+	    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, &s) < 0)
+		goto out_session;
+
+	if (cases_command(c, in->phone, text, mlen, &handled, &reply) < 0)
+		goto out_session;
+	if (handled) {
+		snprintf(res->node, sizeof(res->node), "command");
+	} else {
+		struct engine_in ei = { text, mlen, in->phone };
+		engine_step(c->menu, &s, &ei, &eo);
+		if (run_action(c, in, &s, res->in_id, &eo) < 0)
+			goto out_session;
+		reply = eo.reply;
+		eo.reply = NULL;
+		res->keep = eo.keep;
+		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
+		metrics_node_hit(res->node);
+		if (eo.unknown)
+			metrics_unknown();
+	}
+	if (reply == NULL || *reply == '\0') {
+		/* never silence: the main menu at least */
+		free(reply);
+		reply = xstrdup(menu_text(c->menu, "unknown"));
+	}
+	session_set(&s.last_reply, reply);
+	s.updated_at = c->now;
+	if (store_session_save(c->st, &s) < 0)
+		goto out_session;
+	if (store_msg_set(c->st, res->in_id, "answered", res->node) < 0)
+		goto out_session;
+
+	if (strcmp(in->channel, "sms") == 0) {
+		if (dispatch_queue_sms(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, NULL) < 0)
+			goto out_session;
+	} else {
+		/* USSD: the answer goes back in the HTTP response; keep it in the log as sent */
+		struct store_msg o;
+		memset(&o, 0, sizeof(o));
+		o.channel = in->channel;
+		o.direction = "out";
+		o.phone = in->phone;
+		o.text = reply;
+		o.text_len = strlen(reply);
+		o.status = "sent";
+		o.node = res->node;
+		o.kind = "reply";
+		o.session = in->ussd_session;
+		o.reply_to = res->in_id;
+		o.created_at = c->now;
+		o.sent_at = c->now;
+		if (store_msg_add(c->st, &o, NULL) < 0)
+			goto out_session;
+		metrics_message(in->channel, "out");
+	}
+	res->reply = reply;
+	reply = NULL;
+	rc = 0;
+out_session:
+	session_clear(&s);
+out:
+	engine_out_free(&eo);
+	free(reply);
+	free(text);
+	return rc;
+}
+
+void dispatch_result_free(struct dispatch_result *res)
+{
+	free(res->reply);
+	res->reply = NULL;
+}

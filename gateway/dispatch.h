@@ -1,0 +1,80 @@
+/*
+ * dispatch: what happens to one inbound message, whatever its channel.
+ *
+ * Inside the caller's open transaction: store the message, decide whether it
+ * is answered (not for status reports, loops, floods), run staff commands or
+ * the menu engine, carry out what the engine asks (cases, feedback), queue
+ * the replies in the outbox and save the session. The caller commits; the
+ * SMS path deletes the message from the modem only after that commit.
+ */
+#ifndef HOTLINE_DISPATCH_H
+#define HOTLINE_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "menu.h"
+#include "store.h"
+#include "world.h"
+
+/* What one unit of work needs: the caller's connection and world, and the time. */
+struct ctx {
+	struct store *st;
+	const struct config *cfg;
+	const struct menu *menu;
+	int64_t now;
+	const char *modem; /* the modem the message came in on; NULL for USSD and tools */
+	unsigned flags;    /* CTX_* */
+};
+#define CTX_NO_LIMITS 0x1 /* no flood or loop limits (the simulator) */
+
+struct inbound {
+	const char *channel;  /* "sms" | "ussd" */
+	const char *phone;
+	const char *text;     /* as received: any bytes */
+	size_t len;
+	int parts;
+	const char *kind;     /* "text" | "incomplete" | "flash" | "binary" | "status-report" */
+	int64_t smsc_time;
+	const char *ussd_session; /* USSD: the aggregator's sessionId */
+};
+
+struct dispatch_result {
+	int64_t in_id;            /* the stored inbound message */
+	char *reply;              /* owned: the answer to the sender, NULL when none */
+	bool keep;                /* worth keeping (USSD: END, and an SMS copy) */
+	char node[MENU_ID_MAX];   /* the node that answered, "" when none */
+	const char *why_silent;   /* when not answered: why (static string) */
+};
+
+/*
+ * Run one inbound message (see above). For SMS the reply is also queued in
+ * the outbox (to go out through ctx->modem if it is healthy); for USSD it is
+ * stored as sent and returned for the HTTP answer. Returns 0, or -1 on a
+ * database error (the caller rolls back and retries later: nothing is lost).
+ */
+int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_result *res);
+void dispatch_result_free(struct dispatch_result *res);
+
+enum notify_kind {
+	NOTIFY_REPLY,     /* the answer to what someone sent */
+	NOTIFY_APPLICANT, /* a case moved: held in quiet hours */
+	NOTIFY_STAFF,     /* a request or alert for staff: never held, sent first */
+	NOTIFY_NOTICE,    /* a limit notice */
+};
+/*
+ * Queue an SMS in the outbox (as a message row and an outbox row), inside the
+ * caller's transaction. Applicant notifications wait for the end of quiet
+ * hours. *id gets the message id (may be NULL).
+ */
+int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
+    int64_t reply_to, const char *node, int64_t *id);
+
+/* The key of an SMS conversation with phone ("sms:13912345678"). */
+void dispatch_sms_session_key(const char *phone, char *out, size_t outlen);
+
+/* When quiet hours (cases.quiet_hours) end after t, or t when not in them. */
+int64_t dispatch_quiet_until(const struct config *cfg, int64_t t);
+
+#endif

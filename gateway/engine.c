@@ -1,0 +1,405 @@
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
+#include "phone.h"
+#include "utf8.h"
+#include "util.h"
+
+/* Longest field kept from the form, in characters. */
+#define NAME_MAX_CHARS 20
+#define PLACE_MAX_CHARS 60
+#define NEED_MAX_CHARS 300
+/* A feedback keyword with at least this many more characters is the feedback itself. */
+#define FEEDBACK_INLINE_CHARS 8
+
+static int node_index(const struct menu *m, const struct session *s)
+{
+	int idx = menu_find(m, s->node);
+
+	return idx >= 0 ? idx : menu_root(m);
+}
+
+static void set_node(const struct menu *m, struct session *s, int idx)
+{
+	snprintf(s->node, sizeof(s->node), "%s", menu_node_at(m, idx)->id);
+	s->page = 0;
+	s->screen = 0;
+}
+
+const char *engine_current_page(const struct menu *m, const struct session *s)
+{
+	const struct menu_node *n = menu_node_at(m, node_index(m, s));
+	size_t p = (size_t)s->page < n->npages ? (size_t)s->page : 0;
+
+	return n->pages[p];
+}
+
+static void reply_text(struct engine_out *out, const char *text)
+{
+	free(out->reply);
+	out->reply = xstrdup(text);
+}
+
+static void reply_named(const struct menu *m, struct engine_out *out, const char *name)
+{
+	reply_text(out, menu_text(m, name));
+}
+
+/* Enter node idx: what is said there, and what it starts. */
+static void enter(const struct menu *m, struct session *s, int idx, struct engine_out *out)
+{
+	const struct menu_node *n = menu_node_at(m, idx);
+
+	out->node = idx;
+	out->keep = n->keep;
+	switch (n->action) {
+	case MENU_ACT_REPEAT:
+		/* the session stays where it was */
+		if (s->last_reply && *s->last_reply)
+			reply_text(out, s->last_reply);
+		else
+			reply_named(m, out, "repeat_none");
+		return;
+	case MENU_ACT_FORM:
+		set_node(m, s, idx);
+		session_form_reset(s);
+		s->mode = SESSION_FORM;
+		s->form_step = FORM_NAME;
+		free(out->reply);
+		out->reply = xasprintf("%s\n%s", n->pages[0], menu_text(m, "form_name"));
+		return;
+	case MENU_ACT_STATUS:
+		set_node(m, s, idx);
+		s->mode = SESSION_MENU;
+		out->action = ENGINE_STATUS;
+		return;
+	case MENU_ACT_CALLBACK:
+		set_node(m, s, idx);
+		s->mode = SESSION_MENU;
+		out->action = ENGINE_CALLBACK;
+		out->keep = true;
+		return;
+	case MENU_ACT_FEEDBACK:
+		set_node(m, s, idx);
+		s->mode = SESSION_FEEDBACK;
+		reply_text(out, n->pages[0]);
+		return;
+	case MENU_ACT_NONE:
+		break;
+	}
+	set_node(m, s, idx);
+	s->mode = SESSION_MENU;
+	reply_text(out, n->pages[0]);
+}
+
+static void unknown(const struct menu *m, struct session *s, struct engine_out *out)
+{
+	set_node(m, s, menu_root(m));
+	s->mode = SESSION_MENU;
+	out->node = menu_root(m);
+	out->unknown = true;
+	reply_named(m, out, "unknown");
+}
+
+/* A digit choice at node `at`. */
+static void choose(const struct menu *m, struct session *s, const char *digits, struct engine_out *out)
+{
+	int at = node_index(m, s);
+	const struct menu_node *n = menu_node_at(m, at);
+
+	if (strcmp(digits, "00") == 0) {
+		enter(m, s, menu_root(m), out);
+		return;
+	}
+	if (strcmp(digits, "0") == 0) {
+		enter(m, s, n->parent >= 0 ? n->parent : menu_root(m), out);
+		return;
+	}
+	if (strlen(digits) == 1) {
+		int d = digits[0] - '0';
+		int target = n->options[d];
+		if (target < 0 && d == 9 && n->npages > 1) {
+			if ((size_t)s->page + 1 < n->npages) {
+				s->page++;
+				s->screen = 0;
+				out->node = at;
+				reply_text(out, n->pages[s->page]);
+				return;
+			}
+		}
+		if (target < 0) {
+			/* at a page with no options of its own, the digits of the menu above still work */
+			bool has_options = false;
+			for (int k = 1; k < MENU_DIGITS; k++)
+				has_options |= n->options[k] >= 0;
+			if (!has_options && n->parent >= 0)
+				target = menu_node_at(m, n->parent)->options[d];
+		}
+		if (target >= 0) {
+			enter(m, s, target, out);
+			return;
+		}
+	}
+	out->node = at;
+	reply_named(m, out, "bad_option");
+}
+
+/* ---- the home-visit request form --------------------------------------------------- */
+
+static bool is_trim_char(uint32_t cp)
+{
+	return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0x3000 || cp == 0x3002 ||
+	    cp == 0xFF0C || cp == ',' || cp == '.' || cp == 0xFF1A || cp == ':' || cp == 0x3001 ||
+	    cp == 0xFF01 || cp == '!' || cp == 0xFF1F || cp == '?' || cp == ';' || cp == 0xFF1B;
+}
+
+/*
+ * The text trimmed of spaces and punctuation at both ends, inner line breaks
+ * made spaces, cut to max characters. NULL when nothing is left.
+ */
+static char *clean_field(const char *text, size_t len, size_t max_chars)
+{
+	size_t i = 0, a = 0, b = 0, chars = 0;
+	struct buf out = { 0 };
+	bool started = false;
+
+	/* find the first and last meaningful characters */
+	while (i < len) {
+		size_t start = i;
+		uint32_t cp = utf8_next(text, len, &i);
+		if (!is_trim_char(cp)) {
+			if (!started)
+				a = start;
+			started = true;
+			b = i;
+		}
+	}
+	if (!started)
+		return NULL;
+	for (i = a; i < b && chars < max_chars;) {
+		size_t start = i;
+		uint32_t cp = utf8_next(text, b, &i);
+		if (cp == '\r' || cp == '\n' || cp == '\t')
+			buf_addc(&out, ' ');
+		else if (cp != 0)
+			buf_add(&out, text + start, i - start);
+		chars++;
+	}
+	return buf_take(&out);
+}
+
+/* Words people put before their name (我叫张桂兰). */
+static const char *const name_prefixes[] = { "我的名字叫", "我的名字是", "我名字叫", "名字叫", "名字是",
+	"我叫", "我是", "姓名", "名字", "本人" };
+/* Words that show a place (寨子街村3组). */
+static const char *const place_marks[] = { "村", "组", "镇", "乡", "社", "街", "路", "号", "小区", "县", "区" };
+
+static bool looks_like_place(const char *s)
+{
+	for (size_t k = 0; k < ARRAY_LEN(place_marks); k++)
+		if (strstr(s, place_marks[k]))
+			return true;
+	return false;
+}
+
+static bool has_name_char(const char *s)
+{
+	size_t i = 0, len = strlen(s);
+
+	while (i < len) {
+		uint32_t cp = utf8_next(s, len, &i);
+		if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'))
+			return true;
+	}
+	return false;
+}
+
+static void ask_confirm(const struct menu *m, struct session *s, struct engine_out *out, bool again)
+{
+	struct menu_var vars[] = {
+		{ "form.name", s->form_name }, { "form.place", s->form_place },
+		{ "form.need", s->form_need }, { "form.phone", s->form_phone },
+	};
+	free(out->reply);
+	out->reply = menu_render(menu_text(m, again ? "form_confirm_again" : "form_confirm"), vars, ARRAY_LEN(vars));
+	s->form_step = FORM_CONFIRM;
+}
+
+static void form_cancel(const struct menu *m, struct session *s, struct engine_out *out, bool home)
+{
+	int at = node_index(m, s);
+	const struct menu_node *n = menu_node_at(m, at);
+
+	session_form_reset(s);
+	if (home) {
+		enter(m, s, menu_root(m), out);
+		return;
+	}
+	set_node(m, s, n->parent >= 0 ? n->parent : menu_root(m));
+	out->node = at;
+	reply_named(m, out, "form_cancelled");
+}
+
+static void form_step(const struct menu *m, struct session *s, const struct engine_in *in, const char *digits,
+    struct engine_out *out)
+{
+	char *v = NULL;
+
+	out->node = node_index(m, s);
+	if (digits && strcmp(digits, "0") == 0) {
+		form_cancel(m, s, out, false);
+		return;
+	}
+	if (digits && strcmp(digits, "00") == 0) {
+		form_cancel(m, s, out, true);
+		return;
+	}
+	switch (s->form_step) {
+	case FORM_NAME:
+		v = clean_field(in->text, in->len, 60);
+		if (v != NULL) {
+			/* "我叫张桂兰 寨子街村3组": a name, and perhaps the place after a space */
+			char *name = v, *rest = NULL, *sp = strchr(v, ' ');
+			for (size_t k = 0; k < ARRAY_LEN(name_prefixes); k++)
+				if (str_startswith(name, name_prefixes[k]) && strlen(name) > strlen(name_prefixes[k])) {
+					name += strlen(name_prefixes[k]);
+					break;
+				}
+			if (sp && looks_like_place(sp + 1)) {
+				*sp = '\0';
+				rest = sp + 1;
+			}
+			char *nm = clean_field(name, strlen(name), NAME_MAX_CHARS);
+			if (nm && has_name_char(nm)) {
+				session_set(&s->form_name, nm);
+				free(nm);
+				if (rest) {
+					char *pl = clean_field(rest, strlen(rest), PLACE_MAX_CHARS);
+					session_set(&s->form_place, pl);
+					free(pl);
+					s->form_step = FORM_NEED;
+					reply_named(m, out, "form_need");
+				} else {
+					s->form_step = FORM_PLACE;
+					reply_named(m, out, "form_place");
+				}
+				break;
+			}
+			free(nm);
+		}
+		reply_named(m, out, "form_name_again");
+		break;
+	case FORM_PLACE:
+		v = clean_field(in->text, in->len, PLACE_MAX_CHARS);
+		if (v && utf8_chars(v, strlen(v)) >= 2 && has_name_char(v)) {
+			session_set(&s->form_place, v);
+			s->form_step = FORM_NEED;
+			reply_named(m, out, "form_need");
+		} else {
+			reply_named(m, out, "form_place_again");
+		}
+		break;
+	case FORM_NEED:
+		v = clean_field(in->text, in->len, NEED_MAX_CHARS);
+		if (v && utf8_chars(v, strlen(v)) >= 2) {
+			session_set(&s->form_need, v);
+			s->form_step = FORM_PHONE;
+			reply_named(m, out, "form_phone");
+		} else {
+			reply_named(m, out, "form_need_again");
+		}
+		break;
+	case FORM_PHONE: {
+		char num[32];
+		if (digits && strcmp(digits, "1") == 0) {
+			session_set(&s->form_phone, in->phone);
+			ask_confirm(m, s, out, false);
+		} else if (phone_parse_typed(in->text, num, sizeof(num))) {
+			session_set(&s->form_phone, num);
+			ask_confirm(m, s, out, false);
+		} else {
+			reply_named(m, out, "form_phone_again");
+		}
+		break;
+	}
+	case FORM_CONFIRM:
+		if (digits && strcmp(digits, "1") == 0)
+			out->action = ENGINE_FORM_DONE; /* the form stays in the session for the caller */
+		else
+			ask_confirm(m, s, out, true);
+		out->keep = out->action == ENGINE_FORM_DONE;
+		break;
+	default:
+		form_cancel(m, s, out, true);
+		break;
+	}
+	free(v);
+}
+
+/* ---- the step -------------------------------------------------------------------------- */
+
+void engine_step(const struct menu *m, struct session *s, const struct engine_in *in, struct engine_out *out)
+{
+	char *norm = norm_dup(in->text, in->len, 0);
+	size_t nlen = strlen(norm);
+	char digits[8];
+	bool is_digit = menu_digit_choice(m, norm, digits, sizeof(digits));
+	struct menu_match mm;
+
+	memset(out, 0, sizeof(*out));
+	out->node = node_index(m, s);
+
+	if (s->mode == SESSION_FORM) {
+		form_step(m, s, in, is_digit ? digits : NULL, out);
+		goto done;
+	}
+	if (s->mode == SESSION_FEEDBACK && !(is_digit && (strcmp(digits, "0") == 0 || strcmp(digits, "00") == 0))) {
+		if (nlen == 0) {
+			enter(m, s, node_index(m, s), out); /* ask again */
+		} else {
+			s->mode = SESSION_MENU;
+			out->action = ENGINE_FEEDBACK;
+			out->payload = xstrndup(in->text, in->len);
+			out->keep = true;
+		}
+		goto done;
+	}
+	s->mode = SESSION_MENU;
+	if (is_digit) {
+		choose(m, s, digits, out);
+		goto done;
+	}
+	if (nlen == 0) {
+		enter(m, s, menu_root(m), out);
+		goto done;
+	}
+	menu_match(m, norm, nlen, s->fresh ? -1 : node_index(m, s), &mm);
+	if (mm.node < 0) {
+		unknown(m, s, out);
+		goto done;
+	}
+	const struct menu_node *target = menu_node_at(m, mm.node);
+	if (target->action == MENU_ACT_FEEDBACK && mm.text_chars >= mm.chars + FEEDBACK_INLINE_CHARS) {
+		/* 我建议村里的路灯修一修: the message is the feedback itself */
+		set_node(m, s, mm.node);
+		out->node = mm.node;
+		out->action = ENGINE_FEEDBACK;
+		out->payload = xstrndup(in->text, in->len);
+		out->keep = true;
+		goto done;
+	}
+	enter(m, s, mm.node, out);
+done:
+	free(norm);
+}
+
+void engine_out_free(struct engine_out *out)
+{
+	free(out->reply);
+	free(out->payload);
+	out->reply = out->payload = NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * hotlinectl: the staff and admin tool. One subcommand per job; see usage().
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+
+#ifndef HOTLINE_DEFAULT_CONFIG
+#define HOTLINE_DEFAULT_CONFIG "config/hotline.cfg"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *c, int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "sim", ctl_sim, "chat with the menus in a terminal (--batch for scripts)" },
+	{ "messages", ctl_messages, "the message log (--phone, --format tsv|csv)" },
+	{ "menu", ctl_menu, "menu check | menu show" },
+	{ "dummy-sms", ctl_dummy_sms, "put an SMS into a dummy modem's inbox: dummy-sms PHONE TEXT" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hotlinectl [-c FILE] COMMAND [ARGS]\n\n"
+		   "  -c FILE   the configuration (default: $HOTLINE_CONFIG or %s)\n\ncommands:\n",
+	    HOTLINE_DEFAULT_CONFIG);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { 0 };
+	int ch, rc;
+
+	c.config_path = getenv("HOTLINE_CONFIG") ? getenv("HOTLINE_CONFIG") : HOTLINE_DEFAULT_CONFIG;
+	log_init(LOG_LVL_WARN, true);
+	while ((ch = getopt(argc, argv, "+c:hv")) != -1) {
+		switch (ch) {
+		case 'c':
+			c.config_path = optarg;
+			break;
+		case 'v':
+			log_init(LOG_LVL_DEBUG, true);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, argv[optind]) == 0) {
+			rc = commands[i].fn(&c, argc - optind, argv + optind);
+			ctl_done(&c);
+			return rc;
+		}
+	}
+	fprintf(stderr, "hotlinectl: unknown command '%s'\n\n", argv[optind]);
+	usage(stderr);
+	return 2;
+}

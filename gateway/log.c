@@ -1,0 +1,98 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int log_threshold = LOG_LVL_INFO;
+static atomic_bool log_mask = true;
+static atomic_int log_extra_fd = -1;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_init(enum log_level level, bool mask_phones)
+{
+	atomic_store(&log_threshold, (int)level);
+	atomic_store(&log_mask, mask_phones);
+}
+
+bool log_enabled(enum log_level level)
+{
+	return (int)level >= atomic_load(&log_threshold);
+}
+
+void log_set_fd(int fd)
+{
+	atomic_store(&log_extra_fd, fd);
+}
+
+void log_msg(enum log_level level, const char *tag, bool with_errno, const char *fmt, ...)
+{
+	int saved = errno;
+	char line[2048];
+	size_t n = 0;
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int r, fd;
+
+	if (!log_enabled(level)) {
+		errno = saved;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s: ", ts.tv_nsec / 1000000L,
+	    level_names[level], tag);
+	if (r > 0)
+		n += (size_t)r;
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		n += (size_t)r;
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	if (with_errno) {
+		r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved));
+		if (r > 0)
+			n += (size_t)r;
+		if (n >= sizeof(line) - 1)
+			n = sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nowhere left to report it */
+	}
+	fd = atomic_load(&log_extra_fd);
+	if (fd >= 0 && write(fd, line, n) < 0) {
+		/* the extra copy is best effort */
+	}
+	errno = saved;
+}
+
+const char *log_phone(const char *phone, char *buf, size_t buflen)
+{
+	size_t len, i;
+
+	if (buflen == 0)
+		return buf;
+	if (phone == NULL)
+		phone = "";
+	len = strlen(phone);
+	if (len >= buflen)
+		len = buflen - 1;
+	memcpy(buf, phone, len);
+	buf[len] = '\0';
+	if (atomic_load(&log_mask) && len > 4) {
+		for (i = 0; i + 4 < len; i++)
+			if (buf[i] != '+')
+				buf[i] = '*';
+	}
+	return buf;
+}

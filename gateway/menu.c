@@ -1,0 +1,1251 @@
+#include "menu.h"
+
+#include <dirent.h>
+#include <libconfig.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ac.h"
+#include "normalize.h"
+#include "smstext.h"
+#include "utf8.h"
+#include "util.h"
+
+/* Nodes the product relies on (issues fix these ids). */
+static const char *const required_nodes[] = {
+	"root", "dibao", "tekun", "linshi", "gaoling", "ertong", "zhitongche", "status", "feedback",
+	"contact",
+	"dibao.who", "dibao.amount", "dibao.apply", "dibao.review",
+	"tekun.who", "tekun.amount", "tekun.apply", "tekun.review",
+	"linshi.who", "linshi.amount", "linshi.apply", "linshi.review",
+	"gaoling.who", "gaoling.amount", "gaoling.apply", "gaoling.review",
+	"ertong.who", "ertong.amount", "ertong.apply", "ertong.review",
+};
+/* The main menu, digit by digit. */
+static const char *const root_options[] = {
+	NULL, "dibao", "tekun", "linshi", "gaoling", "ertong", "zhitongche", "status", "feedback",
+};
+
+struct text_def {
+	const char *name;
+	int required;
+	const char *vars;
+};
+static const struct text_def text_defs[] = {
+#define TEXT(name, req, vars) { #name, req, vars },
+#include "texts.def"
+#undef TEXT
+};
+
+/* One keyword or cue in the automaton. */
+struct pattern {
+	int node;
+	bool cue;
+	bool word;   /* ASCII letters only, up to 3: must stand as a whole word */
+	bool exact;  /* the whole message only */
+	size_t chars;
+};
+
+struct menu_text {
+	const char *name;
+	char *text;
+	const char *file;
+	int line;
+};
+
+struct menu {
+	struct menu_node *nodes;
+	size_t nnodes;
+	struct menu_text texts[ARRAY_LEN(text_defs)];
+	char **fillers; /* normalised, longest first */
+	size_t nfillers;
+	struct ac *ac;
+	struct pattern *pats;
+	size_t npats, cappats;
+	char **files;
+	size_t nfiles;
+	int root;
+	/* sorted ids for menu_find */
+	int *by_id;
+};
+
+/* ---- load-time structures ------------------------------------------------- */
+
+struct strv {
+	char **v;
+	int *line;
+	size_t n, cap;
+};
+
+static void strv_add(struct strv *s, const char *str, int line)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(char *));
+		s->line = xrealloc(s->line, s->cap * sizeof(int));
+	}
+	s->v[s->n] = xstrdup(str);
+	s->line[s->n] = line;
+	s->n++;
+}
+
+static void strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s->line);
+	memset(s, 0, sizeof(*s));
+}
+
+struct rnode {
+	char *id, *title, *parent_id, *action;
+	struct strv pages, keywords, cues;
+	char *opt_target[MENU_DIGITS];
+	int opt_line[MENU_DIGITS];
+	bool exact, keep;
+	const char *file;
+	int line, pages_line;
+};
+
+struct loader {
+	const struct config *cfg;
+	struct diag *d;
+	struct menu *m;
+	struct rnode *rn;
+	size_t nrn, caprn;
+	struct strv values_name, values_val; /* flattened values, "amount.dibao_city" */
+	const char **values_file;
+	struct strv fillers;
+	struct {
+		char *text;
+		const char *file;
+		int line;
+	} raw_texts[ARRAY_LEN(text_defs)];
+};
+
+static int line_of(const config_setting_t *s)
+{
+	return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	bool dot_ok = false;
+
+	if (n == 0 || n >= MENU_ID_MAX || !(id[0] >= 'a' && id[0] <= 'z'))
+		return false;
+	for (const char *p = id; *p; p++) {
+		if (*p == '.') {
+			if (!dot_ok)
+				return false;
+			dot_ok = false;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+		dot_ok = true;
+	}
+	return dot_ok;
+}
+
+static void get_strings(struct loader *L, const config_setting_t *s, const char *file, const char *what,
+    struct strv *out)
+{
+	int t = config_setting_type(s);
+
+	if (t == CONFIG_TYPE_STRING) {
+		strv_add(out, config_setting_get_string(s), line_of(s));
+		return;
+	}
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		diag_error(L->d, file, line_of(s), "%s must be a list of strings: [\"a\", \"b\"]", what);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			diag_error(L->d, file, line_of(e), "%s must hold strings only", what);
+			continue;
+		}
+		strv_add(out, config_setting_get_string(e), line_of(e) ? line_of(e) : line_of(s));
+	}
+}
+
+static const char *get_string(struct loader *L, const config_setting_t *s, const char *file, const char *what)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		diag_error(L->d, file, line_of(s), "%s must be a string", what);
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static void load_node(struct loader *L, const config_setting_t *g, const char *file)
+{
+	struct rnode r;
+	bool has_text = false;
+
+	memset(&r, 0, sizeof(r));
+	r.file = file;
+	r.line = line_of(g);
+	for (int k = 0; k < MENU_DIGITS; k++)
+		r.opt_line[k] = 0;
+	if (!config_setting_is_group(g)) {
+		diag_error(L->d, file, line_of(g), "a node must be a group { id = \"...\"; ... }");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		int line = line_of(s);
+
+		if (strcmp(name, "id") == 0) {
+			if ((v = get_string(L, s, file, "id")) != NULL)
+				r.id = xstrdup(v);
+		} else if (strcmp(name, "title") == 0) {
+			if ((v = get_string(L, s, file, "title")) != NULL)
+				r.title = xstrdup(v);
+		} else if (strcmp(name, "parent") == 0) {
+			if ((v = get_string(L, s, file, "parent")) != NULL)
+				r.parent_id = xstrdup(v);
+		} else if (strcmp(name, "action") == 0) {
+			if ((v = get_string(L, s, file, "action")) != NULL)
+				r.action = xstrdup(v);
+		} else if (strcmp(name, "text") == 0) {
+			if ((v = get_string(L, s, file, "text")) != NULL) {
+				strv_add(&r.pages, v, line);
+				r.pages_line = line;
+			}
+			if (has_text)
+				diag_error(L->d, file, line, "give either text or pages, not both");
+			has_text = true;
+		} else if (strcmp(name, "pages") == 0) {
+			get_strings(L, s, file, "pages", &r.pages);
+			r.pages_line = line;
+			if (has_text)
+				diag_error(L->d, file, line, "give either text or pages, not both");
+			has_text = true;
+		} else if (strcmp(name, "keywords") == 0) {
+			get_strings(L, s, file, "keywords", &r.keywords);
+		} else if (strcmp(name, "cues") == 0) {
+			get_strings(L, s, file, "cues", &r.cues);
+		} else if (strcmp(name, "options") == 0) {
+			struct strv o = { 0 };
+			get_strings(L, s, file, "options", &o);
+			for (size_t k = 0; k < o.n; k++) {
+				const char *eq = strchr(o.v[k], '=');
+				int digit = o.v[k][0] - '0';
+				if (eq != o.v[k] + 1 || digit < 1 || digit > 9 || eq[1] == '\0') {
+					diag_error(L->d, file, o.line[k],
+					    "option \"%s\": write it as \"D=node.id\" with a digit D from 1 to 9", o.v[k]);
+					continue;
+				}
+				if (r.opt_target[digit]) {
+					diag_error(L->d, file, o.line[k], "option %d is given twice", digit);
+					continue;
+				}
+				r.opt_target[digit] = xstrdup(eq + 1);
+				r.opt_line[digit] = o.line[k];
+			}
+			strv_free(&o);
+		} else if (strcmp(name, "exact") == 0 || strcmp(name, "keep") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				diag_error(L->d, file, line, "%s must be true or false", name);
+			else if (name[0] == 'e')
+				r.exact = config_setting_get_bool(s);
+			else
+				r.keep = config_setting_get_bool(s);
+		} else {
+			diag_error(L->d, file, line, "unknown node setting '%s' (known: id, title, text, pages, "
+			    "keywords, cues, options, action, exact, keep, parent)", name);
+		}
+	}
+	if (r.id == NULL) {
+		diag_error(L->d, file, r.line, "node without an id");
+		r.id = xasprintf("?line%d", r.line);
+	} else if (!id_ok(r.id)) {
+		diag_error(L->d, file, r.line, "node id \"%s\": use lower-case letters, digits and _, with dots between levels", r.id);
+	}
+	if (r.title == NULL) {
+		diag_error(L->d, file, r.line, "node \"%s\" has no title", r.id);
+		r.title = xstrdup(r.id);
+	}
+	if (!has_text)
+		diag_error(L->d, file, r.line, "node \"%s\" has no text (or pages)", r.id);
+	else if (r.pages.n == 0)
+		diag_error(L->d, file, r.pages_line, "node \"%s\" has an empty list of pages", r.id);
+	if (L->nrn == L->caprn) {
+		L->caprn = L->caprn ? L->caprn * 2 : 64;
+		L->rn = xrealloc(L->rn, L->caprn * sizeof(*L->rn));
+	}
+	L->rn[L->nrn++] = r;
+}
+
+static void flatten_values(struct loader *L, const config_setting_t *g, const char *prefix, const char *file)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		char *name = *prefix ? xasprintf("%s.%s", prefix, config_setting_name(s))
+				     : xstrdup(config_setting_name(s));
+		char num[64];
+		const char *v = NULL;
+
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_GROUP:
+			flatten_values(L, s, name, file);
+			break;
+		case CONFIG_TYPE_STRING:
+			v = config_setting_get_string(s);
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			snprintf(num, sizeof(num), "%lld", config_setting_get_int64(s));
+			v = num;
+			break;
+		case CONFIG_TYPE_FLOAT:
+			snprintf(num, sizeof(num), "%g", config_setting_get_float(s));
+			v = num;
+			break;
+		default:
+			diag_error(L->d, file, line_of(s), "value '%s' must be a string, a number or a group", name);
+			break;
+		}
+		if (v != NULL) {
+			for (size_t k = 0; k < L->values_name.n; k++)
+				if (strcmp(L->values_name.v[k], name) == 0)
+					diag_error(L->d, file, line_of(s), "value '%s' is also defined in %s:%d", name,
+					    L->values_file[k], L->values_name.line[k]);
+			strv_add(&L->values_name, name, line_of(s));
+			strv_add(&L->values_val, v, line_of(s));
+			L->values_file = xrealloc(L->values_file, L->values_name.cap * sizeof(char *));
+			L->values_file[L->values_name.n - 1] = file;
+		}
+		free(name);
+	}
+}
+
+static int text_index(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(text_defs); i++)
+		if (strcmp(text_defs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void load_file(struct loader *L, const char *path, const char *file)
+{
+	config_t cf;
+
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			diag_error(L->d, file, 0, "cannot read the file");
+		else
+			diag_error(L->d, file, config_error_line(&cf), "%s", config_error_text(&cf));
+		config_destroy(&cf);
+		return;
+	}
+	const config_setting_t *root = config_root_setting(&cf);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (strcmp(name, "nodes") == 0) {
+			if (!config_setting_is_list(s)) {
+				diag_error(L->d, file, line_of(s), "nodes must be a list: ( { ... }, { ... } )");
+				continue;
+			}
+			for (int k = 0; k < config_setting_length(s); k++)
+				load_node(L, config_setting_get_elem(s, (unsigned)k), file);
+		} else if (strcmp(name, "values") == 0) {
+			if (!config_setting_is_group(s))
+				diag_error(L->d, file, line_of(s), "values must be a group: { name = \"...\"; }");
+			else
+				flatten_values(L, s, "", file);
+		} else if (strcmp(name, "texts") == 0) {
+			if (!config_setting_is_group(s)) {
+				diag_error(L->d, file, line_of(s), "texts must be a group: { name = \"...\"; }");
+				continue;
+			}
+			for (int k = 0; k < config_setting_length(s); k++) {
+				const config_setting_t *t = config_setting_get_elem(s, (unsigned)k);
+				const char *tn = config_setting_name(t);
+				int idx = text_index(tn);
+				if (idx < 0) {
+					diag_error(L->d, file, line_of(t), "unknown text '%s'", tn);
+					continue;
+				}
+				if (config_setting_type(t) != CONFIG_TYPE_STRING) {
+					diag_error(L->d, file, line_of(t), "text '%s' must be a string", tn);
+					continue;
+				}
+				if (L->raw_texts[idx].text) {
+					diag_error(L->d, file, line_of(t), "text '%s' is also defined in %s:%d", tn,
+					    L->raw_texts[idx].file, L->raw_texts[idx].line);
+					continue;
+				}
+				L->raw_texts[idx].text = xstrdup(config_setting_get_string(t));
+				L->raw_texts[idx].file = file;
+				L->raw_texts[idx].line = line_of(t);
+			}
+		} else if (strcmp(name, "digit_fillers") == 0) {
+			get_strings(L, s, file, "digit_fillers", &L->fillers);
+		} else {
+			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts and digit_fillers)", name);
+		}
+	}
+	config_destroy(&cf);
+}
+
+/* ---- placeholders ------------------------------------------------------------ */
+
+static const char *static_value(const struct loader *L, const char *name, size_t n)
+{
+	const struct config *c = L->cfg;
+	struct {
+		const char *name;
+		const char *value;
+	} office[] = {
+		{ "office.name", c->office_name },
+		{ "office.address", c->office_address },
+		{ "office.hours", c->office_hours },
+		{ "office.phone", c->office_phone },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(office); i++)
+		if (strlen(office[i].name) == n && strncmp(office[i].name, name, n) == 0)
+			return office[i].value;
+	for (size_t i = 0; i < L->values_name.n; i++)
+		if (strlen(L->values_name.v[i]) == n && strncmp(L->values_name.v[i], name, n) == 0)
+			return L->values_val.v[i];
+	return NULL;
+}
+
+static bool var_allowed(const char *vars, const char *name, size_t n)
+{
+	const char *p = vars;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
+static bool placeholder_at(const char *p, size_t *namelen)
+{
+	size_t n = 0;
+
+	if (*p != '{')
+		return false;
+	for (p++; (p[n] >= 'a' && p[n] <= 'z') || (p[n] >= '0' && p[n] <= '9') || p[n] == '_' || p[n] == '.'; n++)
+		;
+	if (n == 0 || p[n] != '}')
+		return false;
+	*namelen = n;
+	return true;
+}
+
+/* Fill static placeholders; runtime ones allowed by `vars` stay; others are errors. */
+static char *expand(struct loader *L, const char *tmpl, const char *vars, const char *file, int line,
+    const char *what)
+{
+	struct buf b = { 0 };
+
+	for (const char *p = tmpl; *p;) {
+		size_t n;
+		if (placeholder_at(p, &n)) {
+			const char *v = static_value(L, p + 1, n);
+			if (v != NULL) {
+				buf_adds(&b, v);
+			} else {
+				if (!var_allowed(vars, p + 1, n))
+					diag_error(L->d, file, line, "%s: placeholder {%.*s} has no value (office.* come from "
+					    "the config, others from a values group)", what, (int)n, p + 1);
+				buf_add(&b, p, n + 2);
+			}
+			p += n + 2;
+			continue;
+		}
+		buf_addc(&b, *p++);
+	}
+	return buf_take(&b);
+}
+
+char *menu_render(const char *tmpl, const struct menu_var *vars, size_t nvars)
+{
+	struct buf b = { 0 };
+
+	for (const char *p = tmpl; *p;) {
+		size_t n;
+		if (placeholder_at(p, &n)) {
+			size_t k;
+			for (k = 0; k < nvars; k++)
+				if (strlen(vars[k].name) == n && strncmp(vars[k].name, p + 1, n) == 0)
+					break;
+			if (k < nvars)
+				buf_adds(&b, vars[k].value ? vars[k].value : "");
+			else
+				buf_add(&b, p, n + 2);
+			p += n + 2;
+			continue;
+		}
+		buf_addc(&b, *p++);
+	}
+	return buf_take(&b);
+}
+
+/* ---- checks -------------------------------------------------------------------- */
+
+static void check_budget(struct loader *L, const char *text, const char *file, int line, const char *what,
+    bool is_error)
+{
+	struct sms_count c;
+	int budget = L->cfg->sms_page_segments;
+	size_t chars_max = budget == 1 ? SMS_UCS2_SINGLE : (size_t)budget * SMS_UCS2_PART;
+
+	sms_count(text, strlen(text), &c);
+	if (c.segments > (size_t)budget) {
+		if (is_error)
+			diag_error(L->d, file, line, "%s is %zu characters: %zu SMS segments, over the budget of %d "
+			    "(%zu Chinese characters)", what, c.chars, c.segments, budget, chars_max);
+		else
+			diag_warn(L->d, file, line, "%s may run to %zu characters: %zu SMS segments, over the budget "
+			    "of %d", what, c.chars, c.segments, budget);
+	}
+	const char *more = L->m->texts[text_index("ussd_more")].text;
+	size_t screens = sms_split_screens(text, strlen(text), more ? more : "98更多 0返回",
+	    (size_t)L->cfg->ussd_gsm7_limit, (size_t)L->cfg->ussd_ucs2_limit, NULL, 0);
+	if (screens > (size_t)L->cfg->ussd_max_screens)
+		diag_error(L->d, file, line, "%s needs %zu USSD screens of %d characters; at most %d "
+		    "(ussd.max_screens): split it into pages", what, screens, L->cfg->ussd_ucs2_limit,
+		    L->cfg->ussd_max_screens);
+}
+
+/* Does the page tell the reader what to reply (回复1…, 按0, 发送…)? */
+static bool has_reply_hint(const char *page)
+{
+	return strstr(page, "回复") || strstr(page, "按") || strstr(page, "发");
+}
+
+/* ---- keywords -------------------------------------------------------------- */
+
+static void add_pattern(struct loader *L, const char *norm, size_t len, int node, bool cue, bool exact,
+    size_t chars)
+{
+	struct menu *m = L->m;
+	bool word = true;
+
+	for (size_t i = 0; i < len; i++)
+		if (!(norm[i] >= 'a' && norm[i] <= 'z'))
+			word = false;
+	word = word && len <= 3;
+	if (m->npats == m->cappats) {
+		m->cappats = m->cappats ? m->cappats * 2 : 256;
+		m->pats = xrealloc(m->pats, m->cappats * sizeof(*m->pats));
+	}
+	m->pats[m->npats] = (struct pattern){ node, cue, word, exact && !cue, chars };
+	ac_add(m->ac, norm, len, (int)m->npats);
+	m->npats++;
+}
+
+/* Expand '#' (any digit) and add every form. */
+static void add_expanded(struct loader *L, char *norm, size_t len, size_t pos, int node, bool cue, bool exact,
+    size_t chars)
+{
+	for (; pos < len; pos++)
+		if (norm[pos] == '#')
+			break;
+	if (pos == len) {
+		add_pattern(L, norm, len, node, cue, exact, chars);
+		return;
+	}
+	for (char d = '0'; d <= '9'; d++) {
+		norm[pos] = d;
+		add_expanded(L, norm, len, pos + 1, node, cue, exact, chars);
+	}
+	norm[pos] = '#';
+}
+
+struct seen_kw {
+	char *norm;
+	int node;
+	bool cue;
+	const char *file;
+	int line;
+};
+
+static int cmp_seen(const void *a, const void *b)
+{
+	const struct seen_kw *x = a, *y = b;
+	int c = strcmp(x->norm, y->norm);
+
+	if (c)
+		return c;
+	if (x->cue != y->cue)
+		return x->cue - y->cue;
+	return x->node - y->node;
+}
+
+static void build_patterns(struct loader *L)
+{
+	struct menu *m = L->m;
+	struct seen_kw *seen = NULL;
+	size_t nseen = 0, capseen = 0;
+
+	m->ac = ac_new();
+	for (size_t i = 0; i < L->nrn; i++) {
+		struct rnode *r = &L->rn[i];
+		for (int pass = 0; pass < 2; pass++) {
+			struct strv *list = pass ? &r->cues : &r->keywords;
+			for (size_t k = 0; k < list->n; k++) {
+				char *norm = norm_dup(list->v[k], strlen(list->v[k]), NORM_KEEP_HASH);
+				size_t len = strlen(norm), hashes = 0;
+				for (size_t c = 0; c < len; c++)
+					hashes += norm[c] == '#';
+				if (len == 0) {
+					diag_error(L->d, r->file, list->line[k], "%s \"%s\" is empty once spaces and "
+					    "punctuation are dropped", pass ? "cue" : "keyword", list->v[k]);
+				} else if (hashes == len) {
+					diag_error(L->d, r->file, list->line[k], "%s \"%s\" is only wildcards",
+					    pass ? "cue" : "keyword", list->v[k]);
+				} else if (hashes > 2) {
+					diag_error(L->d, r->file, list->line[k], "%s \"%s\": at most two # wildcards",
+					    pass ? "cue" : "keyword", list->v[k]);
+				} else {
+					add_expanded(L, norm, len, 0, (int)i, pass == 1, r->exact, utf8_chars(norm, len));
+					if (nseen == capseen) {
+						capseen = capseen ? capseen * 2 : 256;
+						seen = xrealloc(seen, capseen * sizeof(*seen));
+					}
+					seen[nseen++] = (struct seen_kw){ xstrdup(norm), (int)i, pass == 1, r->file,
+						list->line[k] };
+				}
+				free(norm);
+			}
+		}
+	}
+	ac_build(m->ac);
+
+	/* a keyword on two nodes; a cue twice under one parent */
+	qsort(seen, nseen, sizeof(*seen), cmp_seen);
+	for (size_t a = 0; a < nseen; a++) {
+		for (size_t b = a + 1; b < nseen && strcmp(seen[a].norm, seen[b].norm) == 0; b++) {
+			const struct seen_kw *x = &seen[a], *y = &seen[b];
+			if (!x->cue && !y->cue) {
+				if (x->node == y->node)
+					diag_warn(L->d, y->file, y->line, "keyword \"%s\" is given twice for \"%s\"",
+					    y->norm, L->rn[y->node].id);
+				else
+					diag_error(L->d, y->file, y->line, "keyword \"%s\" of \"%s\" is also a keyword of "
+					    "\"%s\" (%s:%d): a message must lead to one node", y->norm, L->rn[y->node].id,
+					    L->rn[x->node].id, x->file, x->line);
+			} else if (x->cue && y->cue && m->nodes[x->node].parent == m->nodes[y->node].parent) {
+				if (x->node == y->node)
+					diag_warn(L->d, y->file, y->line, "cue \"%s\" is given twice for \"%s\"", y->norm,
+					    L->rn[y->node].id);
+				else
+					diag_error(L->d, y->file, y->line, "cue \"%s\" of \"%s\" is also a cue of \"%s\" "
+					    "(%s:%d), under the same topic", y->norm, L->rn[y->node].id,
+					    L->rn[x->node].id, x->file, x->line);
+			}
+		}
+	}
+	for (size_t a = 0; a < nseen; a++)
+		free(seen[a].norm);
+	free(seen);
+}
+
+/* ---- assembling ---------------------------------------------------------------- */
+
+static int cmp_by_id(const void *a, const void *b, void *arg)
+{
+	const struct menu *m = arg;
+
+	return strcmp(m->nodes[*(const int *)a].id, m->nodes[*(const int *)b].id);
+}
+
+int menu_find(const struct menu *m, const char *id)
+{
+	size_t lo = 0, hi = m->nnodes;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(m->nodes[m->by_id[mid]].id, id);
+		if (c == 0)
+			return m->by_id[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static enum menu_action parse_action(struct loader *L, const struct rnode *r)
+{
+	static const struct {
+		const char *name;
+		enum menu_action a;
+	} acts[] = {
+		{ "form", MENU_ACT_FORM }, { "status", MENU_ACT_STATUS }, { "feedback", MENU_ACT_FEEDBACK },
+		{ "callback", MENU_ACT_CALLBACK }, { "repeat", MENU_ACT_REPEAT },
+	};
+	if (r->action == NULL)
+		return MENU_ACT_NONE;
+	for (size_t i = 0; i < ARRAY_LEN(acts); i++)
+		if (strcmp(acts[i].name, r->action) == 0)
+			return acts[i].a;
+	diag_error(L->d, r->file, r->line, "node \"%s\": unknown action \"%s\" (form, status, feedback, "
+	    "callback, repeat)", r->id, r->action);
+	return MENU_ACT_NONE;
+}
+
+static void assemble(struct loader *L)
+{
+	struct menu *m = L->m;
+
+	m->nnodes = L->nrn;
+	m->nodes = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(*m->nodes));
+	m->by_id = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(int));
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct menu_node *n = &m->nodes[i];
+		n->id = xstrdup(L->rn[i].id);
+		n->title = xstrdup(L->rn[i].title);
+		n->file = L->rn[i].file;
+		n->line = L->rn[i].line;
+		n->exact = L->rn[i].exact;
+		n->keep = L->rn[i].keep;
+		n->action = parse_action(L, &L->rn[i]);
+		m->by_id[i] = (int)i;
+	}
+	qsort_r(m->by_id, m->nnodes, sizeof(int), cmp_by_id, m);
+	for (size_t i = 1; i < m->nnodes; i++) {
+		const struct menu_node *a = &m->nodes[m->by_id[i - 1]], *b = &m->nodes[m->by_id[i]];
+		if (strcmp(a->id, b->id) == 0) {
+			const struct menu_node *later = m->by_id[i - 1] > m->by_id[i] ? a : b;
+			const struct menu_node *first = later == a ? b : a;
+			diag_error(L->d, later->file, later->line, "node id \"%s\" is also defined at %s:%d",
+			    later->id, first->file, first->line);
+		}
+	}
+	m->root = menu_find(m, "root");
+
+	/* parents, depth, topic */
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct menu_node *n = &m->nodes[i];
+		struct rnode *r = &L->rn[i];
+		if ((int)i == m->root) {
+			n->parent = -1;
+			continue;
+		}
+		if (r->parent_id) {
+			n->parent = menu_find(m, r->parent_id);
+			if (n->parent < 0)
+				diag_error(L->d, r->file, r->line, "node \"%s\": parent \"%s\" does not exist", r->id,
+				    r->parent_id);
+		} else {
+			const char *dot = strrchr(n->id, '.');
+			if (dot) {
+				char *pid = xstrndup(n->id, (size_t)(dot - n->id));
+				n->parent = menu_find(m, pid);
+				if (n->parent < 0)
+					diag_error(L->d, r->file, r->line, "node \"%s\": its parent \"%s\" does not exist",
+					    r->id, pid);
+				free(pid);
+			} else {
+				n->parent = m->root;
+			}
+		}
+		if (n->parent < 0)
+			n->parent = m->root;
+	}
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct menu_node *n = &m->nodes[i];
+		int p = (int)i, depth = 0, guard = 0;
+		n->topic = -1;
+		while (p >= 0 && m->nodes[p].parent >= 0 && guard++ < 64) {
+			if (m->nodes[p].parent == m->root || m->nodes[p].parent < 0)
+				n->topic = p;
+			p = m->nodes[p].parent;
+			depth++;
+		}
+		if (guard >= 64) {
+			diag_error(L->d, n->file, n->line, "node \"%s\": its parents go round in a circle", n->id);
+			n->parent = m->root;
+		}
+		n->depth = depth;
+	}
+
+	/* options */
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct menu_node *n = &m->nodes[i];
+		struct rnode *r = &L->rn[i];
+		for (int d = 0; d < MENU_DIGITS; d++) {
+			n->options[d] = -1;
+			if (r->opt_target[d] == NULL)
+				continue;
+			n->options[d] = menu_find(m, r->opt_target[d]);
+			if (n->options[d] < 0)
+				diag_error(L->d, r->file, r->opt_line[d], "option %d of \"%s\" points to \"%s\", which "
+				    "does not exist", d, r->id, r->opt_target[d]);
+		}
+		if (r->pages.n > 1 && r->opt_target[9])
+			diag_error(L->d, r->file, r->opt_line[9], "node \"%s\" has pages, so 9 means the next page: "
+			    "use another digit for this option", r->id);
+	}
+}
+
+static void build_pages_and_texts(struct loader *L)
+{
+	struct menu *m = L->m;
+
+	/* system texts first: the USSD check of pages needs ussd_more */
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++) {
+		m->texts[t].name = text_defs[t].name;
+		if (L->raw_texts[t].text == NULL) {
+			if (text_defs[t].required)
+				diag_error(L->d, L->m->nfiles ? L->m->files[0] : "menus", 0,
+				    "text '%s' is not defined (texts = { %s = \"...\"; })", text_defs[t].name,
+				    text_defs[t].name);
+			m->texts[t].text = xstrdup("");
+			continue;
+		}
+		char what[96];
+		snprintf(what, sizeof(what), "text '%s'", text_defs[t].name);
+		m->texts[t].text = expand(L, L->raw_texts[t].text, text_defs[t].vars, L->raw_texts[t].file,
+		    L->raw_texts[t].line, what);
+		m->texts[t].file = L->raw_texts[t].file;
+		m->texts[t].line = L->raw_texts[t].line;
+	}
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct menu_node *n = &m->nodes[i];
+		struct rnode *r = &L->rn[i];
+		n->npages = r->pages.n;
+		n->pages = xcalloc(n->npages + 1, sizeof(char *));
+		for (size_t p = 0; p < r->pages.n; p++) {
+			char what[160];
+			if (n->npages > 1)
+				snprintf(what, sizeof(what), "page %zu of \"%s\"", p + 1, n->id);
+			else
+				snprintf(what, sizeof(what), "the text of \"%s\"", n->id);
+			n->pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
+			check_budget(L, n->pages[p], r->file, r->pages.line[p], what, true);
+			if (!has_reply_hint(n->pages[p]) && n->action == MENU_ACT_NONE)
+				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say what to reply (回复…)", what);
+			if (p + 1 < n->npages && !strchr(n->pages[p], '9'))
+				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say that 9 shows the next page", what);
+		}
+	}
+}
+
+/* Plausible runtime values, to see whether a text stays in budget once filled. */
+static const struct menu_var sample_vars[] = {
+	{ "case.number", "2026-0042" }, { "feedback.number", "2026-0042" }, { "count", "3" },
+	{ "case.topic", "上门服务" }, { "case.status", "审核中" }, { "case.updated", "11月28日" },
+	{ "case.staff_name", "王建国" }, { "case.staff_phone", "13900000000" },
+	{ "form.name", "张桂兰" }, { "form.place", "崆峒镇寨子街村3组" },
+	{ "form.need", "老伴瘫痪在床，想问能不能办低保" }, { "form.phone", "13912345678" },
+};
+
+static void check_texts(struct loader *L)
+{
+	struct menu *m = L->m;
+
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++) {
+		char *r, what[96];
+		if (L->raw_texts[t].text == NULL)
+			continue;
+		r = menu_render(m->texts[t].text, sample_vars, ARRAY_LEN(sample_vars));
+		snprintf(what, sizeof(what), "text '%s'", text_defs[t].name);
+		check_budget(L, r, m->texts[t].file, m->texts[t].line, what, false);
+		free(r);
+	}
+	/* the form's first screen is the form node's text and form_name together */
+	for (size_t i = 0; i < m->nnodes; i++) {
+		const struct menu_node *n = &m->nodes[i];
+		if (n->action == MENU_ACT_FORM && n->npages > 0) {
+			char *both = xasprintf("%s\n%s", n->pages[0], menu_text(m, "form_name"));
+			char what[160];
+			snprintf(what, sizeof(what), "the text of \"%s\" with text 'form_name' after it", n->id);
+			check_budget(L, both, n->file, n->line, what, true);
+			free(both);
+		}
+	}
+}
+
+static void check_structure(struct loader *L)
+{
+	struct menu *m = L->m;
+	const char *first = m->nfiles ? m->files[0] : "menus";
+
+	for (size_t i = 0; i < ARRAY_LEN(required_nodes); i++)
+		if (menu_find(m, required_nodes[i]) < 0)
+			diag_error(L->d, first, 0, "required node \"%s\" is missing", required_nodes[i]);
+	if (m->root >= 0) {
+		const struct menu_node *root = &m->nodes[m->root];
+		for (size_t d = 1; d < ARRAY_LEN(root_options); d++) {
+			int want = menu_find(m, root_options[d]);
+			if (want >= 0 && root->options[d] != want)
+				diag_error(L->d, root->file, L->rn[m->root].opt_line[d] ? L->rn[m->root].opt_line[d] : root->line,
+				    "the main menu's option %zu must be \"%s\"", d, root_options[d]);
+		}
+	}
+	for (size_t i = 0; i < m->nnodes; i++) {
+		const struct menu_node *n = &m->nodes[i];
+		const struct rnode *r = &L->rn[i];
+		if (n->exact && r->keywords.n == 0)
+			diag_warn(L->d, r->file, r->line, "node \"%s\" is exact but has no keywords", n->id);
+		if (r->cues.n > 0 && n->parent == m->root)
+			diag_warn(L->d, r->file, r->line, "cues of the top-level node \"%s\" are never used: make "
+			    "them keywords", n->id);
+	}
+
+	/* reachability: from root by digits, by keywords anywhere, by cues under a reached topic */
+	bool *seen = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(bool));
+	int *queue = xcalloc(m->nnodes ? m->nnodes : 1, sizeof(int));
+	size_t head = 0, tail = 0;
+	if (m->root >= 0) {
+		seen[m->root] = true;
+		queue[tail++] = m->root;
+	}
+	for (size_t i = 0; i < m->nnodes; i++)
+		if (L->rn[i].keywords.n > 0 && !seen[i]) {
+			seen[i] = true;
+			queue[tail++] = (int)i;
+		}
+	for (;;) {
+		while (head < tail) {
+			int s = queue[head++];
+			for (int d = 0; d < MENU_DIGITS; d++) {
+				int t = m->nodes[s].options[d];
+				if (t >= 0 && !seen[t]) {
+					seen[t] = true;
+					queue[tail++] = t;
+				}
+			}
+		}
+		bool more = false;
+		for (size_t i = 0; i < m->nnodes; i++)
+			if (!seen[i] && L->rn[i].cues.n > 0 && m->nodes[i].parent >= 0 && seen[m->nodes[i].parent]) {
+				seen[i] = true;
+				queue[tail++] = (int)i;
+				more = true;
+			}
+		if (!more)
+			break;
+	}
+	for (size_t i = 0; i < m->nnodes; i++)
+		if (!seen[i])
+			diag_warn(L->d, m->nodes[i].file, m->nodes[i].line, "node \"%s\" cannot be reached: no option "
+			    "points to it and it has no keywords", m->nodes[i].id);
+	free(seen);
+	free(queue);
+}
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_loader(struct loader *L)
+{
+	for (size_t i = 0; i < L->nrn; i++) {
+		struct rnode *r = &L->rn[i];
+		free(r->id);
+		free(r->title);
+		free(r->parent_id);
+		free(r->action);
+		strv_free(&r->pages);
+		strv_free(&r->keywords);
+		strv_free(&r->cues);
+		for (int d = 0; d < MENU_DIGITS; d++)
+			free(r->opt_target[d]);
+	}
+	free(L->rn);
+	strv_free(&L->values_name);
+	strv_free(&L->values_val);
+	free(L->values_file);
+	strv_free(&L->fillers);
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
+		free(L->raw_texts[t].text);
+}
+
+struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d)
+{
+	struct loader L;
+	struct menu *m = xcalloc(1, sizeof(*m));
+	size_t errors_before = d->errors;
+	DIR *dh;
+	struct dirent *de;
+
+	memset(&L, 0, sizeof(L));
+	L.cfg = cfg;
+	L.d = d;
+	L.m = m;
+	m->root = -1;
+
+	dh = opendir(dir);
+	if (dh == NULL) {
+		diag_error(d, dir, 0, "cannot open the menus folder");
+		menu_free(m);
+		return NULL;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n > 4 && strcmp(de->d_name + n - 4, ".cfg") == 0 && de->d_name[0] != '.') {
+			m->files = xrealloc(m->files, (m->nfiles + 2) * sizeof(char *));
+			m->files[m->nfiles++] = xasprintf("%s/%s", dir, de->d_name);
+			m->files[m->nfiles] = NULL;
+		}
+	}
+	closedir(dh);
+	if (m->nfiles == 0) {
+		diag_error(d, dir, 0, "no *.cfg menu files in this folder");
+		menu_free(m);
+		return NULL;
+	}
+	qsort(m->files, m->nfiles, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < m->nfiles; i++)
+		load_file(&L, m->files[i], m->files[i]);
+
+	assemble(&L);
+	build_pages_and_texts(&L);
+	build_patterns(&L);
+	check_texts(&L);
+	check_structure(&L);
+
+	m->nfillers = L.fillers.n;
+	m->fillers = xcalloc(m->nfillers + 1, sizeof(char *));
+	for (size_t i = 0; i < L.fillers.n; i++)
+		m->fillers[i] = norm_dup(L.fillers.v[i], strlen(L.fillers.v[i]), 0);
+	qsort(m->fillers, m->nfillers, sizeof(char *), cmp_len_desc);
+
+	free_loader(&L);
+	if (d->errors > errors_before) {
+		menu_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void menu_free(struct menu *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nnodes; i++) {
+		free(m->nodes[i].id);
+		free(m->nodes[i].title);
+		for (size_t p = 0; p < m->nodes[i].npages; p++)
+			free(m->nodes[i].pages[p]);
+		free(m->nodes[i].pages);
+	}
+	free(m->nodes);
+	free(m->by_id);
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
+		free(m->texts[t].text);
+	for (size_t i = 0; i < m->nfillers; i++)
+		free(m->fillers[i]);
+	free(m->fillers);
+	ac_free(m->ac);
+	free(m->pats);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i]);
+	free(m->files);
+	free(m);
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+size_t menu_count(const struct menu *m)
+{
+	return m->nnodes;
+}
+
+const struct menu_node *menu_node_at(const struct menu *m, int idx)
+{
+	return idx >= 0 && (size_t)idx < m->nnodes ? &m->nodes[idx] : NULL;
+}
+
+int menu_root(const struct menu *m)
+{
+	return m->root;
+}
+
+const char *menu_text(const struct menu *m, const char *name)
+{
+	int idx = text_index(name);
+
+	return idx < 0 ? NULL : m->texts[idx].text;
+}
+
+const char *const *menu_files(const struct menu *m)
+{
+	return (const char *const *)m->files;
+}
+
+void menu_stats(const struct menu *m, size_t *patterns, size_t *states)
+{
+	*patterns = m->npats;
+	*states = ac_states(m->ac);
+}
+
+bool menu_within(const struct menu *m, int idx, int anc)
+{
+	for (int guard = 0; idx >= 0 && guard < 64; guard++) {
+		if (idx == anc)
+			return true;
+		idx = m->nodes[idx].parent;
+	}
+	return false;
+}
+
+#define MAX_HITS 64
+
+struct hits {
+	const struct menu *m;
+	const char *text;
+	size_t len;
+	struct {
+		int pat;
+		size_t start, end;
+	} h[MAX_HITS];
+	size_t n;
+};
+
+static bool is_letter(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static int on_hit(int id, size_t end, void *arg)
+{
+	struct hits *H = arg;
+	const struct pattern *p = &H->m->pats[id];
+	size_t start = end, chars = 0;
+
+	/* start offset: walk back p->chars characters */
+	while (start > 0 && chars < p->chars) {
+		start--;
+		while (start > 0 && ((unsigned char)H->text[start] & 0xC0) == 0x80)
+			start--;
+		chars++;
+	}
+	if (p->exact && (start != 0 || end != H->len))
+		return 0;
+	if (p->word && ((start > 0 && is_letter(H->text[start - 1])) || (end < H->len && is_letter(H->text[end]))))
+		return 0;
+	if (H->n < MAX_HITS) {
+		H->h[H->n].pat = id;
+		H->h[H->n].start = start;
+		H->h[H->n].end = end;
+		H->n++;
+	}
+	return 0;
+}
+
+/* Is pattern a better than b? Longer, then deeper, then defined first. */
+static bool better(const struct menu *m, const struct pattern *a, const struct pattern *b)
+{
+	if (b == NULL)
+		return true;
+	if (a->chars != b->chars)
+		return a->chars > b->chars;
+	if (m->nodes[a->node].depth != m->nodes[b->node].depth)
+		return m->nodes[a->node].depth > m->nodes[b->node].depth;
+	return a->node < b->node;
+}
+
+void menu_match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out)
+{
+	struct hits H;
+	const struct pattern *best = NULL, *cue = NULL;
+	int topic;
+
+	H.m = m;
+	H.text = norm;
+	H.len = len;
+	H.n = 0;
+	out->node = -1;
+	out->via = MENU_VIA_NONE;
+	out->chars = 0;
+	out->text_chars = utf8_chars(norm, len);
+	if (len == 0)
+		return;
+	ac_search(m->ac, norm, len, on_hit, &H);
+
+	for (size_t i = 0; i < H.n; i++) {
+		const struct pattern *p = &m->pats[H.h[i].pat];
+		if (!p->cue && better(m, p, best))
+			best = p;
+	}
+	if (best != NULL) {
+		topic = best->node;
+	} else if (context >= 0 && m->nodes[context].topic >= 0) {
+		topic = m->nodes[context].topic;
+	} else {
+		return;
+	}
+	/* cues of the nodes below the topic take the message further down */
+	for (size_t i = 0; i < H.n; i++) {
+		const struct pattern *p = &m->pats[H.h[i].pat];
+		if (p->cue && p->node != topic && menu_within(m, p->node, topic) && better(m, p, cue))
+			cue = p;
+	}
+	if (cue != NULL) {
+		out->node = cue->node;
+		out->via = MENU_VIA_CUE;
+		out->chars = cue->chars + (best ? best->chars : 0);
+	} else if (best != NULL) {
+		out->node = best->node;
+		out->via = MENU_VIA_KEYWORD;
+		out->chars = best->chars;
+	}
+}
+
+bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t outlen)
+{
+	size_t len = strlen(norm), a = 0, b = len;
+	bool changed = true;
+
+	while (changed && a < b) {
+		changed = false;
+		for (size_t f = 0; f < m->nfillers; f++) {
+			size_t fl = strlen(m->fillers[f]);
+			if (fl == 0 || fl > b - a)
+				continue;
+			if (strncmp(norm + a, m->fillers[f], fl) == 0) {
+				a += fl;
+				changed = true;
+			} else if (strncmp(norm + b - fl, m->fillers[f], fl) == 0) {
+				b -= fl;
+				changed = true;
+			}
+		}
+		while (a < b && norm[a] == ' ')
+			a++, changed = true;
+		while (a < b && norm[b - 1] == ' ')
+			b--, changed = true;
+	}
+	if (a == b || b - a >= outlen || b - a > 3)
+		return false;
+	for (size_t i = a; i < b; i++)
+		if (norm[i] < '0' || norm[i] > '9')
+			return false;
+	memcpy(out, norm + a, b - a);
+	out[b - a] = '\0';
+	return true;
+}

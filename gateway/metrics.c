@@ -1,0 +1,215 @@
+#include "metrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CH_SMS, CH_USSD, CH_CALL, CH_N };
+enum { DIR_IN, DIR_OUT, DIR_N };
+static const char *const ch_names[CH_N] = { "sms", "ussd", "call" };
+static const char *const dir_names[DIR_N] = { "in", "out" };
+
+static _Atomic uint64_t messages[CH_N][DIR_N];
+static _Atomic uint64_t sends_ok, sends_failed, sends_perm, retries, unknown_in, silenced;
+static _Atomic uint64_t http_2xx, http_4xx, http_5xx;
+
+#define MAX_NODES 512
+#define MAX_MODEMS 16
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char id[64];
+	uint64_t hits;
+} nodes[MAX_NODES];
+static size_t nnodes;
+static struct {
+	char name[40];
+	bool connected;
+	int signal, resets;
+	double balance;
+} modems[MAX_MODEMS];
+static size_t nmodems;
+
+static int ch_index(const char *c)
+{
+	for (int i = 0; i < CH_N; i++)
+		if (strcmp(ch_names[i], c) == 0)
+			return i;
+	return CH_SMS;
+}
+
+void metrics_message(const char *channel, const char *direction)
+{
+	atomic_fetch_add(&messages[ch_index(channel)][strcmp(direction, "out") == 0], 1);
+}
+
+uint64_t metrics_messages(const char *channel, const char *direction)
+{
+	return atomic_load(&messages[ch_index(channel)][strcmp(direction, "out") == 0]);
+}
+
+void metrics_send(bool ok, bool permanent)
+{
+	if (ok)
+		atomic_fetch_add(&sends_ok, 1);
+	else if (permanent)
+		atomic_fetch_add(&sends_perm, 1);
+	else
+		atomic_fetch_add(&sends_failed, 1);
+}
+
+void metrics_retry(void)
+{
+	atomic_fetch_add(&retries, 1);
+}
+
+void metrics_unknown(void)
+{
+	atomic_fetch_add(&unknown_in, 1);
+}
+
+void metrics_silenced(void)
+{
+	atomic_fetch_add(&silenced, 1);
+}
+
+void metrics_http_request(int status)
+{
+	if (status < 400)
+		atomic_fetch_add(&http_2xx, 1);
+	else if (status < 500)
+		atomic_fetch_add(&http_4xx, 1);
+	else
+		atomic_fetch_add(&http_5xx, 1);
+}
+
+void metrics_node_hit(const char *node)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nnodes; i++)
+		if (strcmp(nodes[i].id, node) == 0) {
+			nodes[i].hits++;
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+	if (nnodes < MAX_NODES) {
+		snprintf(nodes[nnodes].id, sizeof(nodes[nnodes].id), "%s", node);
+		nodes[nnodes].hits = 1;
+		nnodes++;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_modem(const char *name, bool connected, int signal, int resets, double balance)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nmodems; i++)
+		if (strcmp(modems[i].name, name) == 0)
+			break;
+	if (i == nmodems && nmodems < MAX_MODEMS) {
+		snprintf(modems[i].name, sizeof(modems[i].name), "%s", name);
+		nmodems++;
+	}
+	if (i < MAX_MODEMS) {
+		modems[i].connected = connected;
+		modems[i].signal = signal;
+		modems[i].resets = resets;
+		modems[i].balance = balance;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_render(struct buf *out, const struct metrics_gauges *g)
+{
+	buf_adds(out, "# HELP hotline_messages_total Messages stored, by channel and direction.\n"
+		      "# TYPE hotline_messages_total counter\n");
+	for (int c = 0; c < CH_N; c++)
+		for (int d = 0; d < DIR_N; d++)
+			buf_printf(out, "hotline_messages_total{channel=\"%s\",direction=\"%s\"} %llu\n", ch_names[c],
+			    dir_names[d], (unsigned long long)atomic_load(&messages[c][d]));
+	buf_printf(out, "# HELP hotline_sends_total SMS send attempts, by outcome.\n"
+			"# TYPE hotline_sends_total counter\n"
+			"hotline_sends_total{result=\"sent\"} %llu\n"
+			"hotline_sends_total{result=\"failed\"} %llu\n"
+			"hotline_sends_total{result=\"failed_permanently\"} %llu\n"
+			"# HELP hotline_send_retries_total Sends put back in the queue to try again.\n"
+			"# TYPE hotline_send_retries_total counter\n"
+			"hotline_send_retries_total %llu\n"
+			"# HELP hotline_unknown_total Messages the menus did not understand.\n"
+			"# TYPE hotline_unknown_total counter\n"
+			"hotline_unknown_total %llu\n"
+			"# HELP hotline_silenced_total Messages stored but not answered (loops, floods, reports).\n"
+			"# TYPE hotline_silenced_total counter\n"
+			"hotline_silenced_total %llu\n",
+	    (unsigned long long)atomic_load(&sends_ok), (unsigned long long)atomic_load(&sends_failed),
+	    (unsigned long long)atomic_load(&sends_perm), (unsigned long long)atomic_load(&retries),
+	    (unsigned long long)atomic_load(&unknown_in), (unsigned long long)atomic_load(&silenced));
+	buf_printf(out, "# HELP hotline_http_requests_total HTTP requests, by status class.\n"
+			"# TYPE hotline_http_requests_total counter\n"
+			"hotline_http_requests_total{code=\"2xx\"} %llu\n"
+			"hotline_http_requests_total{code=\"4xx\"} %llu\n"
+			"hotline_http_requests_total{code=\"5xx\"} %llu\n",
+	    (unsigned long long)atomic_load(&http_2xx), (unsigned long long)atomic_load(&http_4xx),
+	    (unsigned long long)atomic_load(&http_5xx));
+	if (g) {
+		buf_printf(out, "# HELP hotline_outbox_depth SMS waiting to be sent.\n"
+				"# TYPE hotline_outbox_depth gauge\n"
+				"hotline_outbox_depth %d\n"
+				"# HELP hotline_outbox_oldest_seconds Age of the oldest SMS due to be sent.\n"
+				"# TYPE hotline_outbox_oldest_seconds gauge\n"
+				"hotline_outbox_oldest_seconds %lld\n"
+				"# HELP hotline_ussd_sessions_active USSD sessions seen within the session timeout.\n"
+				"# TYPE hotline_ussd_sessions_active gauge\n"
+				"hotline_ussd_sessions_active %d\n"
+				"# HELP hotline_database_up Whether the database answers.\n"
+				"# TYPE hotline_database_up gauge\n"
+				"hotline_database_up %d\n",
+		    g->outbox_depth, (long long)g->outbox_oldest_age, g->ussd_sessions, g->db_ok ? 1 : 0);
+	}
+	pthread_mutex_lock(&lock);
+	buf_adds(out, "# HELP hotline_modem_connected Whether the modem is connected.\n"
+		      "# TYPE hotline_modem_connected gauge\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_connected{modem=\"%s\"} %d\n", modems[i].name, modems[i].connected);
+	buf_adds(out, "# HELP hotline_modem_signal_percent Signal strength, percent (-1 unknown).\n"
+		      "# TYPE hotline_modem_signal_percent gauge\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_signal_percent{modem=\"%s\"} %d\n", modems[i].name, modems[i].signal);
+	buf_adds(out, "# HELP hotline_modem_resets_total Resets after repeated failures.\n"
+		      "# TYPE hotline_modem_resets_total counter\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_resets_total{modem=\"%s\"} %d\n", modems[i].name, modems[i].resets);
+	buf_adds(out, "# HELP hotline_modem_balance Last SIM balance reading.\n"
+		      "# TYPE hotline_modem_balance gauge\n");
+	for (size_t i = 0; i < nmodems; i++)
+		if (!isnan(modems[i].balance))
+			buf_printf(out, "hotline_modem_balance{modem=\"%s\"} %.2f\n", modems[i].name, modems[i].balance);
+	buf_adds(out, "# HELP hotline_node_hits_total Messages answered at each menu node.\n"
+		      "# TYPE hotline_node_hits_total counter\n");
+	for (size_t i = 0; i < nnodes; i++)
+		buf_printf(out, "hotline_node_hits_total{node=\"%s\"} %llu\n", nodes[i].id,
+		    (unsigned long long)nodes[i].hits);
+	pthread_mutex_unlock(&lock);
+}
+
+void metrics_reset(void)
+{
+	for (int c = 0; c < CH_N; c++)
+		for (int d = 0; d < DIR_N; d++)
+			atomic_store(&messages[c][d], 0);
+	atomic_store(&sends_ok, 0);
+	atomic_store(&sends_failed, 0);
+	atomic_store(&sends_perm, 0);
+	atomic_store(&retries, 0);
+	atomic_store(&unknown_in, 0);
+	atomic_store(&silenced, 0);
+	pthread_mutex_lock(&lock);
+	nnodes = 0;
+	nmodems = 0;
+	pthread_mutex_unlock(&lock);
+}

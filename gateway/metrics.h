@@ -1,0 +1,37 @@
+/*
+ * metrics: counters kept in memory for /metrics (Prometheus text format).
+ * Every function is thread-safe and cheap (atomics; a short mutex for the
+ * per-node and per-modem tables). Counters restart at zero with the daemon,
+ * as Prometheus expects.
+ */
+#ifndef HOTLINE_METRICS_H
+#define HOTLINE_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+void metrics_message(const char *channel, const char *direction);
+void metrics_send(bool ok, bool permanent);   /* one send attempt's outcome */
+void metrics_retry(void);
+void metrics_node_hit(const char *node);
+void metrics_unknown(void);
+void metrics_silenced(void);
+void metrics_http_request(int status);
+/* A modem's state: connected (0/1), signal percent (-1 unknown), resets so far, balance (NaN unknown). */
+void metrics_modem(const char *name, bool connected, int signal, int resets, double balance);
+/* Gauges filled by the caller at scrape time. */
+struct metrics_gauges {
+	int outbox_depth;
+	int64_t outbox_oldest_age;
+	int ussd_sessions;
+	bool db_ok;
+};
+/* Append the whole exposition to out. */
+void metrics_render(struct buf *out, const struct metrics_gauges *g);
+/* For tests and benchmarks. */
+void metrics_reset(void);
+uint64_t metrics_messages(const char *channel, const char *direction);
+
+#endif

@@ -1,0 +1,40 @@
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void session_init(struct session *s, const char *key, const char *phone, const char *channel)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	snprintf(s->phone, sizeof(s->phone), "%s", phone);
+	snprintf(s->channel, sizeof(s->channel), "%s", channel);
+	snprintf(s->node, sizeof(s->node), "root");
+	s->fresh = true;
+}
+
+void session_set(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? xstrdup(value) : NULL;
+}
+
+void session_form_reset(struct session *s)
+{
+	session_set(&s->form_name, NULL);
+	session_set(&s->form_place, NULL);
+	session_set(&s->form_need, NULL);
+	session_set(&s->form_phone, NULL);
+	s->form_step = FORM_NAME;
+	s->mode = SESSION_MENU;
+}
+
+void session_clear(struct session *s)
+{
+	session_form_reset(s);
+	session_set(&s->last_reply, NULL);
+	session_set(&s->ussd_text, NULL);
+}

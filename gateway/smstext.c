@@ -1,0 +1,161 @@
+#include "smstext.h"
+
+#include <string.h>
+
+#include "utf8.h"
+
+/* GSM 03.38 default alphabet, beyond printable ASCII (which is all in, but for
+ * the characters listed in gsm7_ext and the backquote). */
+static const uint32_t gsm7_basic_extra[] = {
+	0x00A3, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC, 0x00F2, 0x00C7, 0x00D8, 0x00F8,
+	0x00C5, 0x00E5, 0x0394, 0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8, 0x03A3,
+	0x0398, 0x039E, 0x00C6, 0x00E6, 0x00DF, 0x00C9, 0x00A4, 0x00A1, 0x00C4, 0x00D6,
+	0x00D1, 0x00DC, 0x00A7, 0x00BF, 0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0,
+};
+/* The extension table: each costs an escape septet too. */
+static const uint32_t gsm7_ext[] = { 0x0C, '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC };
+
+/* Septets for cp in GSM-7, or 0 when it has no GSM-7 form. */
+static size_t gsm7_septets(uint32_t cp)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(gsm7_ext) / sizeof(gsm7_ext[0]); k++)
+		if (cp == gsm7_ext[k])
+			return 2;
+	if (cp == '\n' || cp == '\r' || (cp >= 0x20 && cp <= 0x7E && cp != '`'))
+		return 1;
+	for (k = 0; k < sizeof(gsm7_basic_extra) / sizeof(gsm7_basic_extra[0]); k++)
+		if (cp == gsm7_basic_extra[k])
+			return 1;
+	return 0;
+}
+
+size_t sms_segments(enum sms_coding coding, size_t units)
+{
+	size_t single = coding == SMS_CODING_GSM7 ? SMS_GSM7_SINGLE : SMS_UCS2_SINGLE;
+	size_t part = coding == SMS_CODING_GSM7 ? SMS_GSM7_PART : SMS_UCS2_PART;
+
+	if (units <= single)
+		return 1;
+	return (units + part - 1) / part;
+}
+
+void sms_count(const char *utf8, size_t len, struct sms_count *out)
+{
+	size_t i = 0, septets = 0, u16 = 0, chars = 0;
+	bool gsm7 = true;
+
+	while (i < len) {
+		uint32_t cp = utf8_next(utf8, len, &i);
+		size_t s = gsm7_septets(cp);
+		if (s == 0)
+			gsm7 = false;
+		septets += s;
+		u16 += cp >= 0x10000 ? 2 : 1;
+		chars++;
+	}
+	out->chars = chars;
+	out->coding = gsm7 ? SMS_CODING_GSM7 : SMS_CODING_UCS2;
+	out->units = gsm7 ? septets : u16;
+	out->segments = sms_segments(out->coding, out->units);
+}
+
+bool sms_is_gsm7(const char *utf8, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len)
+		if (gsm7_septets(utf8_next(utf8, len, &i)) == 0)
+			return false;
+	return true;
+}
+
+/* Does text[off..off+n) plus (when more != NULL) "\n" + more fit one screen? */
+static bool screen_fits(const char *text, size_t off, size_t n, const char *more, size_t gsm7_limit,
+    size_t ucs2_limit)
+{
+	struct sms_count a, b = { SMS_CODING_GSM7, 0, 0, 1 };
+	size_t units;
+	bool gsm7;
+
+	sms_count(text + off, n, &a);
+	if (more != NULL)
+		sms_count(more, strlen(more), &b);
+	gsm7 = a.coding == SMS_CODING_GSM7 && b.coding == SMS_CODING_GSM7;
+	if (gsm7) {
+		units = a.units + (more ? 1 + b.units : 0);
+		return units <= gsm7_limit;
+	}
+	/* UCS-2: count UTF-16 units of both parts */
+	size_t ua = 0, ub = 0, i = 0;
+	while (i < n) {
+		uint32_t cp = utf8_next(text + off, n, &i);
+		ua += cp >= 0x10000 ? 2 : 1;
+	}
+	if (more != NULL) {
+		size_t ml = strlen(more);
+		i = 0;
+		while (i < ml) {
+			uint32_t cp = utf8_next(more, ml, &i);
+			ub += cp >= 0x10000 ? 2 : 1;
+		}
+		ub += 1;
+	}
+	units = ua + ub;
+	return units <= ucs2_limit;
+}
+
+size_t sms_split_screens(const char *text, size_t len, const char *more, size_t gsm7_limit,
+    size_t ucs2_limit, struct sms_span *spans, size_t max)
+{
+	size_t off = 0, count = 0;
+
+	while (off < len || count == 0) {
+		size_t best = 0, p = off;
+
+		/* the whole rest fits as the last screen? */
+		if (screen_fits(text, off, len - off, NULL, gsm7_limit, ucs2_limit)) {
+			best = len - off;
+		} else {
+			/* as many whole lines as fit, with the "more" tail */
+			while (p < len) {
+				const char *nl = memchr(text + p, '\n', len - p);
+				size_t end = nl ? (size_t)(nl - text) : len;
+				if (!screen_fits(text, off, end - off, more, gsm7_limit, ucs2_limit))
+					break;
+				best = end - off;
+				p = end + 1;
+			}
+			if (best == 0) {
+				/* one line too long: cut between characters */
+				size_t i = off, last = off;
+				while (i < len) {
+					size_t q = i;
+					utf8_next(text, len, &q);
+					if (!screen_fits(text, off, q - off, more, gsm7_limit, ucs2_limit))
+						break;
+					last = q;
+					i = q;
+				}
+				best = last - off;
+				if (best == 0) { /* not even one character fits: take one anyway */
+					size_t q = off;
+					utf8_next(text, len, &q);
+					best = q - off;
+				}
+			}
+		}
+		if (count < max) {
+			spans[count].off = off;
+			spans[count].len = best;
+		}
+		count++;
+		off += best;
+		if (off < len && text[off] == '\n')
+			off++; /* the line break is replaced by the screen break */
+		if (off >= len)
+			break;
+	}
+	return count;
+}

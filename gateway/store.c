@@ -1,0 +1,1140 @@
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "phone.h"
+
+/*
+ * Forward migrations, one per schema version. Never edit one that has
+ * shipped: add the next. Each runs in its own transaction with the
+ * user_version bump.
+ */
+static const char *const migrations[] = {
+	/* 1: messages, inbound parts, outbox, sessions, sequences */
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  channel TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in','out')),"
+	"  phone TEXT NOT NULL,"
+	"  phone_key TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  raw BLOB,"
+	"  parts INTEGER NOT NULL DEFAULT 1,"
+	"  modem TEXT,"
+	"  status TEXT NOT NULL,"
+	"  node TEXT,"
+	"  kind TEXT,"
+	"  session TEXT,"
+	"  error TEXT,"
+	"  reply_to INTEGER REFERENCES messages(id),"
+	"  smsc_time INTEGER,"
+	"  msg_ref INTEGER,"
+	"  uncertain INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  sent_at INTEGER"
+	");"
+	"CREATE INDEX messages_phone ON messages(phone_key, created_at);"
+	"CREATE INDEX messages_created ON messages(created_at);"
+	"CREATE INDEX messages_reply ON messages(reply_to);"
+	"CREATE TABLE inbox_parts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  modem TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  smsc_time INTEGER NOT NULL,"
+	"  ref INTEGER NOT NULL,"
+	"  ref_bits INTEGER NOT NULL,"
+	"  total INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  digest INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  raw BLOB,"
+	"  kind TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  UNIQUE (modem, sender, smsc_time, ref, seq, digest)"
+	");"
+	"CREATE INDEX inbox_parts_open ON inbox_parts(modem, sender, ref, ref_bits, total) WHERE message_id IS NULL;"
+	"CREATE TABLE outbox ("
+	"  message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+	"  modem TEXT,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  not_before INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  sending INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX outbox_due ON outbox(sending, modem, not_before);"
+	"CREATE TABLE sessions ("
+	"  key TEXT PRIMARY KEY,"
+	"  phone TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  page INTEGER NOT NULL DEFAULT 0,"
+	"  screen INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL DEFAULT 0,"
+	"  form_step INTEGER NOT NULL DEFAULT 0,"
+	"  form_name TEXT, form_place TEXT, form_need TEXT, form_phone TEXT,"
+	"  last_reply TEXT,"
+	"  ussd_text TEXT,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX sessions_idle ON sessions(mode, updated_at);"
+	"CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+	/* 2: cases with their history, feedback */
+	"CREATE TABLE cases ("
+	"  id INTEGER PRIMARY KEY,"
+	"  number TEXT NOT NULL UNIQUE,"
+	"  topic TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  applicant_phone TEXT NOT NULL,"
+	"  applicant_key TEXT NOT NULL,"
+	"  contact_phone TEXT,"
+	"  name TEXT, place TEXT, need TEXT,"
+	"  staff TEXT,"
+	"  status TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  accepted_at INTEGER, visited_at INTEGER, closed_at INTEGER,"
+	"  escalated_at INTEGER, resent_at INTEGER"
+	");"
+	"CREATE INDEX cases_applicant ON cases(applicant_key);"
+	"CREATE INDEX cases_status ON cases(status, staff);"
+	"CREATE TABLE case_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES cases(id),"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  old_status TEXT,"
+	"  new_status TEXT,"
+	"  note TEXT"
+	");"
+	"CREATE INDEX case_events_case ON case_events(case_id, at);"
+	"CREATE TABLE feedback ("
+	"  id INTEGER PRIMARY KEY,"
+	"  number TEXT NOT NULL UNIQUE,"
+	"  phone TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  status TEXT NOT NULL DEFAULT 'new',"
+	"  created_at INTEGER NOT NULL"
+	");",
+};
+
+int store_schema_version(void)
+{
+	return (int)ARRAY_LEN(migrations);
+}
+
+static int exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_errorx("store", "%s: %.60s", msg ? msg : sqlite3_errmsg(st->db), sql);
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_fail(struct store *st, const char *sql)
+{
+	char name[48];
+	size_t n = 0;
+
+	for (const char *p = sql; *p && n + 1 < sizeof(name); p++)
+		name[n++] = *p == '\n' ? ' ' : *p;
+	name[n] = '\0';
+	log_errorx("store", "%s (in \"%s...\")", sqlite3_errmsg(st->db), name);
+	return -1;
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+	size_t h = (size_t)(((uintptr_t)sql >> 3) % STORE_STMT_SLOTS);
+
+	for (size_t k = 0; k < STORE_STMT_SLOTS; k++) {
+		size_t i = (h + k) % STORE_STMT_SLOTS;
+		if (st->cache[i].sql == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+		if (st->cache[i].sql == NULL) {
+			sqlite3_stmt *s;
+			if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+				store_fail(st, sql);
+				return NULL;
+			}
+			st->cache[i].sql = sql;
+			st->cache[i].stmt = s;
+			return s;
+		}
+	}
+	log_errorx("store", "statement cache full");
+	return NULL;
+}
+
+int store_exec_stmt(struct store *st, const char *sql, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(st, sql);
+	sqlite3_reset(s);
+	return 0;
+}
+
+void store_bind_text(sqlite3_stmt *s, int idx, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, idx);
+	else
+		sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+const char *store_col_text(sqlite3_stmt *s, int idx)
+{
+	const unsigned char *t = sqlite3_column_text(s, idx);
+
+	return t ? (const char *)t : "";
+}
+
+int store_file_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int migrate(struct store *st)
+{
+	int have = store_file_version(st);
+
+	if (have < 0)
+		return -1;
+	if (have > store_schema_version()) {
+		log_errorx("store", "%s has schema version %d, newer than this build's %d: use a newer hotlined",
+		    st->path, have, store_schema_version());
+		return -1;
+	}
+	for (int v = have; v < store_schema_version(); v++) {
+		char bump[64];
+		if (exec(st, "BEGIN IMMEDIATE") < 0)
+			return -1;
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+		if (exec(st, migrations[v]) < 0 || exec(st, bump) < 0) {
+			exec(st, "ROLLBACK");
+			return -1;
+		}
+		if (exec(st, "COMMIT") < 0)
+			return -1;
+		if (have > 0 || v > 0)
+			log_info("store", "migrated %s to schema version %d", st->path, v + 1);
+	}
+	return 0;
+}
+
+/* Create the file with tight permissions before SQLite does: its -wal and -shm take the same mode. */
+static int create_file(const char *path, const char *group, char *err, size_t errlen)
+{
+	mode_t mode = (group && *group) ? 0640 : 0600;
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) < 0) { /* whatever the umask said */
+		snprintf(err, errlen, "cannot set the mode of %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (group && *group) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL || fchown(fd, (uid_t)-1, gr->gr_gid) < 0) {
+			snprintf(err, errlen, "cannot give %s to group %s: %s", path, group,
+			    gr ? strerror(errno) : "no such group");
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err, size_t errlen)
+{
+	struct store *st;
+	int flags = opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	char pragma[64];
+
+	*out = NULL;
+	if (opts->create && !opts->readonly && strcmp(path, ":memory:") != 0 &&
+	    create_file(path, opts->group, err, errlen) < 0)
+		return -1;
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return -1;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s",
+	    opts->synchronous && strcmp(opts->synchronous, "normal") == 0 ? "NORMAL" : "FULL");
+	if ((!opts->readonly && exec(st, "PRAGMA journal_mode = WAL") < 0) || exec(st, pragma) < 0 ||
+	    exec(st, "PRAGMA foreign_keys = ON") < 0 || exec(st, "PRAGMA temp_store = MEMORY") < 0) {
+		snprintf(err, errlen, "cannot set up %s: %s", path, sqlite3_errmsg(st->db));
+		store_close(st);
+		return -1;
+	}
+	if (opts->migrate && !opts->readonly && migrate(st) < 0) {
+		snprintf(err, errlen, "cannot bring %s to schema version %d (see the log above)", path,
+		    store_schema_version());
+		store_close(st);
+		return -1;
+	}
+	if (!opts->migrate && store_file_version(st) != store_schema_version()) {
+		snprintf(err, errlen, "%s has schema version %d, this build needs %d: start hotlined once to "
+		    "migrate it", path, store_file_version(st), store_schema_version());
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STORE_STMT_SLOTS; i++)
+		if (st->cache[i].stmt)
+			sqlite3_finalize(st->cache[i].stmt);
+	if (st->db)
+		sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
+int store_begin(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_BEGIN);
+
+	if (s == NULL || store_exec_stmt(st, SQL_BEGIN, s) < 0)
+		return -1;
+	st->in_tx = 1;
+	return 0;
+}
+
+int store_commit(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_COMMIT);
+
+	if (s == NULL || store_exec_stmt(st, SQL_COMMIT, s) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	st->in_tx = 0;
+	return 0;
+}
+
+void store_rollback(struct store *st)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_get_autocommit(st->db)) {
+		st->in_tx = 0;
+		return;
+	}
+	s = store_stmt(st, SQL_ROLLBACK);
+	if (s != NULL)
+		(void)store_exec_stmt(st, SQL_ROLLBACK, s);
+	st->in_tx = 0;
+}
+
+static const char SQL_PING[] = "SELECT count(*) FROM sqlite_master";
+
+int store_ping(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PING);
+
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+		return -1;
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static const char SQL_MSG_ADD[] =
+    "INSERT INTO messages (channel, direction, phone, phone_key, text, raw, parts, modem, status, node,"
+    " kind, session, error, reply_to, smsc_time, msg_ref, created_at, updated_at, sent_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18)";
+
+int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_MSG_ADD);
+	char key[PHONE_KEY_LEN];
+
+	if (s == NULL)
+		return -1;
+	phone_key(m->phone, key, sizeof(key));
+	store_bind_text(s, 1, m->channel);
+	store_bind_text(s, 2, m->direction);
+	store_bind_text(s, 3, m->phone);
+	store_bind_text(s, 4, key);
+	sqlite3_bind_text(s, 5, m->text ? m->text : "", m->text ? (int)m->text_len : 0, SQLITE_TRANSIENT);
+	if (m->raw)
+		sqlite3_bind_blob(s, 6, m->raw, (int)m->raw_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 7, m->parts > 0 ? m->parts : 1);
+	store_bind_text(s, 8, m->modem);
+	store_bind_text(s, 9, m->status);
+	store_bind_text(s, 10, m->node);
+	store_bind_text(s, 11, m->kind);
+	store_bind_text(s, 12, m->session);
+	store_bind_text(s, 13, m->error);
+	if (m->reply_to > 0)
+		sqlite3_bind_int64(s, 14, m->reply_to);
+	if (m->smsc_time > 0)
+		sqlite3_bind_int64(s, 15, m->smsc_time);
+	if (m->msg_ref > 0)
+		sqlite3_bind_int(s, 16, m->msg_ref);
+	sqlite3_bind_int64(s, 17, m->created_at ? m->created_at : now_unix());
+	if (m->sent_at > 0)
+		sqlite3_bind_int64(s, 18, m->sent_at);
+	if (store_exec_stmt(st, SQL_MSG_ADD, s) < 0)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static const char SQL_MSG_SET[] =
+    "UPDATE messages SET status = coalesce(?2, status), node = coalesce(?3, node), updated_at = ?4"
+    " WHERE id = ?1";
+
+int store_msg_set(struct store *st, int64_t id, const char *status, const char *node)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_MSG_SET);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, status);
+	store_bind_text(s, 3, node);
+	sqlite3_bind_int64(s, 4, now_unix());
+	return store_exec_stmt(st, SQL_MSG_SET, s);
+}
+
+static const char SQL_MSG_EACH[] =
+    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
+    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
+    " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
+    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
+    " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
+
+int store_msg_each(struct store *st, const struct store_msg_filter *f,
+    int (*fn)(const struct store_msg *m, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_MSG_EACH);
+	char key[PHONE_KEY_LEN];
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	if (f->phone) {
+		phone_key(f->phone, key, sizeof(key));
+		store_bind_text(s, 1, key);
+	}
+	store_bind_text(s, 2, f->channel);
+	sqlite3_bind_int64(s, 3, f->since);
+	sqlite3_bind_int64(s, 4, f->until);
+	sqlite3_bind_int64(s, 5, f->after_id);
+	sqlite3_bind_int(s, 6, f->limit);
+	sqlite3_bind_int(s, 7, f->newest_first);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_msg m;
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(s, 0);
+		m.channel = store_col_text(s, 1);
+		m.direction = store_col_text(s, 2);
+		m.phone = store_col_text(s, 3);
+		m.text = store_col_text(s, 4);
+		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
+		m.raw = sqlite3_column_blob(s, 5);
+		m.raw_len = (size_t)sqlite3_column_bytes(s, 5);
+		m.parts = sqlite3_column_int(s, 6);
+		m.modem = store_col_text(s, 7);
+		m.status = store_col_text(s, 8);
+		m.node = store_col_text(s, 9);
+		m.kind = store_col_text(s, 10);
+		m.session = store_col_text(s, 11);
+		m.error = store_col_text(s, 12);
+		m.reply_to = sqlite3_column_int64(s, 13);
+		m.smsc_time = sqlite3_column_int64(s, 14);
+		m.created_at = sqlite3_column_int64(s, 15);
+		m.sent_at = sqlite3_column_int64(s, 16);
+		m.msg_ref = sqlite3_column_int(s, 17);
+		if (fn(&m, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_MSG_EACH);
+}
+
+static int count_query(struct store *st, const char *sql, sqlite3_stmt *s, int *count)
+{
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(st, sql);
+	*count = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+static const char SQL_REPLIES_SINCE[] =
+    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
+    " AND kind IS NOT 'notice'";
+
+int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_REPLIES_SINCE);
+	char key[PHONE_KEY_LEN];
+
+	if (s == NULL)
+		return -1;
+	phone_key(phone, key, sizeof(key));
+	store_bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, since);
+	return count_query(st, SQL_REPLIES_SINCE, s, count);
+}
+
+static const char SQL_NOTICES_SINCE[] =
+    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
+    " AND kind = 'notice'";
+
+int store_notices_since(struct store *st, const char *phone, int64_t since, int *count)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_NOTICES_SINCE);
+	char key[PHONE_KEY_LEN];
+
+	if (s == NULL)
+		return -1;
+	phone_key(phone, key, sizeof(key));
+	store_bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, since);
+	return count_query(st, SQL_NOTICES_SINCE, s, count);
+}
+
+static const char SQL_SAME_TEXT[] =
+    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'in' AND created_at >= ?2"
+    " AND text = ?3 AND id <> ?4 AND status = 'answered'";
+
+int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
+    int64_t exclude_id, bool *seen)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SAME_TEXT);
+	char key[PHONE_KEY_LEN];
+	int n = 0;
+
+	if (s == NULL)
+		return -1;
+	phone_key(phone, key, sizeof(key));
+	store_bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, since);
+	store_bind_text(s, 3, text);
+	sqlite3_bind_int64(s, 4, exclude_id);
+	if (count_query(st, SQL_SAME_TEXT, s, &n) < 0)
+		return -1;
+	*seen = n > 0;
+	return 0;
+}
+
+/* ---- outbox ------------------------------------------------------------------------ */
+
+static const char SQL_OUTBOX_ADD[] =
+    "INSERT INTO outbox (message_id, modem, priority, not_before) VALUES (?1, ?2, ?3, ?4)";
+
+int store_outbox_add(struct store *st, int64_t msg_id, const char *modem, int priority, int64_t not_before)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, msg_id);
+	store_bind_text(s, 2, modem && *modem ? modem : NULL);
+	sqlite3_bind_int(s, 3, priority);
+	sqlite3_bind_int64(s, 4, not_before);
+	return store_exec_stmt(st, SQL_OUTBOX_ADD, s);
+}
+
+static const char SQL_OUTBOX_DUE[] =
+    "SELECT o.message_id, m.phone, m.text, o.attempts FROM outbox o JOIN messages m ON m.id = o.message_id"
+    " WHERE o.sending = 0 AND o.not_before <= ?2 AND (o.modem = ?1 OR (?1 IS NULL AND o.modem IS NULL))"
+    " ORDER BY o.priority DESC, o.not_before, o.message_id LIMIT ?3";
+static const char SQL_OUTBOX_MARK[] =
+    "UPDATE outbox SET sending = 1, attempts = attempts + 1, modem = ?2 WHERE message_id = ?1";
+static const char SQL_MSG_SENDING[] =
+    "UPDATE messages SET status = 'sending', modem = ?2, updated_at = ?3 WHERE id = ?1";
+
+int store_outbox_claim(struct store *st, const char *for_modem, const char *by, int64_t now,
+    struct store_send *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	s = store_stmt(st, SQL_OUTBOX_DUE);
+	if (s == NULL)
+		goto fail;
+	store_bind_text(s, 1, for_modem);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		struct store_send *o = &out[*n];
+		o->id = sqlite3_column_int64(s, 0);
+		snprintf(o->phone, sizeof(o->phone), "%s", store_col_text(s, 1));
+		o->text = xstrndup(store_col_text(s, 2), (size_t)sqlite3_column_bytes(s, 2));
+		snprintf(o->modem, sizeof(o->modem), "%s", by);
+		o->attempts = sqlite3_column_int(s, 3) + 1;
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_fail(st, SQL_OUTBOX_DUE);
+		goto fail;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		s = store_stmt(st, SQL_OUTBOX_MARK);
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, out[i].id);
+		store_bind_text(s, 2, by);
+		if (store_exec_stmt(st, SQL_OUTBOX_MARK, s) < 0)
+			goto fail;
+		s = store_stmt(st, SQL_MSG_SENDING);
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, out[i].id);
+		store_bind_text(s, 2, by);
+		sqlite3_bind_int64(s, 3, now);
+		if (store_exec_stmt(st, SQL_MSG_SENDING, s) < 0)
+			goto fail;
+	}
+	if (store_commit(st) < 0)
+		goto fail_nort;
+	return 0;
+fail:
+	store_rollback(st);
+fail_nort:
+	store_sends_free(out, *n);
+	*n = 0;
+	return -1;
+}
+
+void store_sends_free(struct store_send *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].text);
+		s[i].text = NULL;
+	}
+}
+
+static const char SQL_MSG_SENT[] =
+    "UPDATE messages SET status = 'sent', parts = ?2, msg_ref = ?3, sent_at = ?4, updated_at = ?4,"
+    " error = NULL WHERE id = ?1";
+static const char SQL_OUTBOX_DEL[] = "DELETE FROM outbox WHERE message_id = ?1";
+
+int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_MSG_SENT)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, parts);
+	if (msg_ref >= 0)
+		sqlite3_bind_int(s, 3, msg_ref);
+	sqlite3_bind_int64(s, 4, now);
+	if (store_exec_stmt(st, SQL_MSG_SENT, s) < 0)
+		goto fail;
+	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static const char SQL_OUTBOX_REQUEUE[] =
+    "UPDATE outbox SET sending = 0, not_before = ?2 WHERE message_id = ?1";
+static const char SQL_MSG_QUEUED[] =
+    "UPDATE messages SET status = 'queued', error = ?2, updated_at = ?3 WHERE id = ?1";
+
+int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_OUTBOX_REQUEUE)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, not_before);
+	if (store_exec_stmt(st, SQL_OUTBOX_REQUEUE, s) < 0)
+		goto fail;
+	if ((s = store_stmt(st, SQL_MSG_QUEUED)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, error);
+	sqlite3_bind_int64(s, 3, now_unix());
+	if (store_exec_stmt(st, SQL_MSG_QUEUED, s) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static const char SQL_MSG_FAILED[] =
+    "UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1";
+
+int store_outbox_failed(struct store *st, int64_t id, const char *error)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_MSG_FAILED)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, error);
+	sqlite3_bind_int64(s, 3, now_unix());
+	if (store_exec_stmt(st, SQL_MSG_FAILED, s) < 0)
+		goto fail;
+	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static const char SQL_RECOVER_MSG[] =
+    "UPDATE messages SET status = 'queued', uncertain = uncertain + 1, updated_at = ?1"
+    " WHERE id IN (SELECT message_id FROM outbox WHERE sending = 1)";
+static const char SQL_RECOVER_OUTBOX[] = "UPDATE outbox SET sending = 0 WHERE sending = 1";
+
+int store_outbox_recover(struct store *st, int *n)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_RECOVER_MSG)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now_unix());
+	if (store_exec_stmt(st, SQL_RECOVER_MSG, s) < 0)
+		goto fail;
+	*n = sqlite3_changes(st->db);
+	if ((s = store_stmt(st, SQL_RECOVER_OUTBOX)) == NULL || store_exec_stmt(st, SQL_RECOVER_OUTBOX, s) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+static const char SQL_OUTBOX_STATS[] =
+    "SELECT count(*), coalesce(min(CASE WHEN o.not_before <= ?1 THEN m.created_at END), 0)"
+    " FROM outbox o JOIN messages m ON m.id = o.message_id";
+
+int store_outbox_stats(struct store *st, int64_t now, int *depth, int64_t *oldest_age)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_STATS);
+	int64_t oldest;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(st, SQL_OUTBOX_STATS);
+	*depth = sqlite3_column_int(s, 0);
+	oldest = sqlite3_column_int64(s, 1);
+	*oldest_age = oldest > 0 && oldest < now ? now - oldest : 0;
+	sqlite3_reset(s);
+	return 0;
+}
+
+static const char SQL_OUTBOX_NEXT[] = "SELECT min(not_before) FROM outbox WHERE sending = 0";
+
+int store_outbox_next_due(struct store *st, int64_t now, int64_t *wait)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_NEXT);
+
+	*wait = INT64_MAX;
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(st, SQL_OUTBOX_NEXT);
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		int64_t t = sqlite3_column_int64(s, 0);
+		*wait = t > now ? t - now : 0;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* ---- inbound parts ------------------------------------------------------------------- */
+
+static const char SQL_PART_ADD[] =
+    "INSERT OR IGNORE INTO inbox_parts (modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text,"
+    " raw, kind, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+int store_part_add(struct store *st, const struct store_part *p, bool *inserted)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PART_ADD);
+	uint64_t digest;
+
+	if (s == NULL)
+		return -1;
+	digest = p->raw ? hash64(p->raw, p->raw_len) : hash64(p->text, p->text_len);
+	store_bind_text(s, 1, p->modem);
+	store_bind_text(s, 2, p->sender);
+	sqlite3_bind_int64(s, 3, p->smsc_time);
+	sqlite3_bind_int(s, 4, p->ref);
+	sqlite3_bind_int(s, 5, p->ref_bits);
+	sqlite3_bind_int(s, 6, p->total);
+	sqlite3_bind_int(s, 7, p->seq);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)(digest >> 1));
+	sqlite3_bind_text(s, 9, p->text, (int)p->text_len, SQLITE_TRANSIENT);
+	if (p->raw)
+		sqlite3_bind_blob(s, 10, p->raw, (int)p->raw_len, SQLITE_TRANSIENT);
+	store_bind_text(s, 11, p->kind);
+	sqlite3_bind_int64(s, 12, p->received_at ? p->received_at : now_unix());
+	if (store_exec_stmt(st, SQL_PART_ADD, s) < 0)
+		return -1;
+	*inserted = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+static const char SQL_GROUP_LOAD[] =
+    "SELECT seq, text, received_at, smsc_time, kind FROM inbox_parts WHERE message_id IS NULL"
+    " AND modem = ?1 AND sender = ?2 AND ref = ?3 AND ref_bits = ?4 AND total = ?5 ORDER BY seq, id";
+
+int store_group_load(struct store *st, const char *modem, const char *sender, int ref, int ref_bits, int total,
+    struct store_group *g)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_LOAD);
+	int rc, last_seq = -1;
+
+	memset(g, 0, sizeof(*g));
+	snprintf(g->modem, sizeof(g->modem), "%s", modem);
+	snprintf(g->sender, sizeof(g->sender), "%s", sender);
+	g->ref = ref;
+	g->ref_bits = ref_bits;
+	g->total = total;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, modem);
+	store_bind_text(s, 2, sender);
+	sqlite3_bind_int(s, 3, ref);
+	sqlite3_bind_int(s, 4, ref_bits);
+	sqlite3_bind_int(s, 5, total);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int seq = sqlite3_column_int(s, 0);
+		int64_t rec = sqlite3_column_int64(s, 2);
+		if (seq == last_seq)
+			continue; /* the same part twice (different SMSC time): keep one */
+		last_seq = seq;
+		buf_add(&g->text, store_col_text(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+		if (g->n == 0 || rec < g->first_received)
+			g->first_received = rec;
+		if (g->n == 0) {
+			g->smsc_time = sqlite3_column_int64(s, 3);
+			snprintf(g->kind, sizeof(g->kind), "%s", store_col_text(s, 4));
+		}
+		g->n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, SQL_GROUP_LOAD);
+	g->complete = g->n >= (size_t)total;
+	return 0;
+}
+
+static const char SQL_GROUP_CONSUME[] =
+    "UPDATE inbox_parts SET message_id = ?6 WHERE message_id IS NULL"
+    " AND modem = ?1 AND sender = ?2 AND ref = ?3 AND ref_bits = ?4 AND total = ?5";
+
+int store_group_consume(struct store *st, const struct store_group *g, int64_t message_id)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_CONSUME);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, g->modem);
+	store_bind_text(s, 2, g->sender);
+	sqlite3_bind_int(s, 3, g->ref);
+	sqlite3_bind_int(s, 4, g->ref_bits);
+	sqlite3_bind_int(s, 5, g->total);
+	sqlite3_bind_int64(s, 6, message_id);
+	return store_exec_stmt(st, SQL_GROUP_CONSUME, s);
+}
+
+static const char SQL_GROUP_STALE[] =
+    "SELECT modem, sender, ref, ref_bits, total, min(received_at), count(DISTINCT seq) FROM inbox_parts"
+    " WHERE message_id IS NULL GROUP BY modem, sender, ref, ref_bits, total"
+    " HAVING min(received_at) < ?1 LIMIT ?2";
+
+int store_group_stale(struct store *st, int64_t cutoff, struct store_group *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_STALE);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cutoff);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		struct store_group *g = &out[*n];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->modem, sizeof(g->modem), "%s", store_col_text(s, 0));
+		snprintf(g->sender, sizeof(g->sender), "%s", store_col_text(s, 1));
+		g->ref = sqlite3_column_int(s, 2);
+		g->ref_bits = sqlite3_column_int(s, 3);
+		g->total = sqlite3_column_int(s, 4);
+		g->first_received = sqlite3_column_int64(s, 5);
+		g->n = (size_t)sqlite3_column_int(s, 6);
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_GROUP_STALE);
+}
+
+void store_group_free(struct store_group *g)
+{
+	buf_free(&g->text);
+}
+
+/* ---- sessions -------------------------------------------------------------------------- */
+
+static const char SQL_SESSION_LOAD[] =
+    "SELECT node, page, screen, mode, form_step, form_name, form_place, form_need, form_phone, last_reply,"
+    " ussd_text, updated_at FROM sessions WHERE key = ?1";
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : xstrdup(store_col_text(s, i));
+}
+
+int store_session_load(struct store *st, const char *key, int64_t now, int timeout, struct session *ses)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_LOAD);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t updated = sqlite3_column_int64(s, 11);
+		ses->last_reply = col_dup(s, 9);
+		ses->updated_at = updated;
+		if (now - updated <= timeout) {
+			snprintf(ses->node, sizeof(ses->node), "%s", store_col_text(s, 0));
+			ses->page = sqlite3_column_int(s, 1);
+			ses->screen = sqlite3_column_int(s, 2);
+			ses->mode = sqlite3_column_int(s, 3);
+			ses->form_step = sqlite3_column_int(s, 4);
+			ses->form_name = col_dup(s, 5);
+			ses->form_place = col_dup(s, 6);
+			ses->form_need = col_dup(s, 7);
+			ses->form_phone = col_dup(s, 8);
+			ses->ussd_text = col_dup(s, 10);
+			ses->fresh = false;
+		}
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return store_fail(st, SQL_SESSION_LOAD);
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+static const char SQL_SESSION_SAVE[] =
+    "INSERT INTO sessions (key, phone, channel, node, page, screen, mode, form_step, form_name, form_place,"
+    " form_need, form_phone, last_reply, ussd_text, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    " ON CONFLICT (key) DO UPDATE SET node = ?4, page = ?5, screen = ?6, mode = ?7, form_step = ?8,"
+    " form_name = ?9, form_place = ?10, form_need = ?11, form_phone = ?12, last_reply = ?13,"
+    " ussd_text = ?14, updated_at = ?15";
+
+int store_session_save(struct store *st, const struct session *ses)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_SAVE);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, ses->key);
+	store_bind_text(s, 2, ses->phone);
+	store_bind_text(s, 3, ses->channel);
+	store_bind_text(s, 4, ses->node);
+	sqlite3_bind_int(s, 5, ses->page);
+	sqlite3_bind_int(s, 6, ses->screen);
+	sqlite3_bind_int(s, 7, ses->mode);
+	sqlite3_bind_int(s, 8, ses->form_step);
+	store_bind_text(s, 9, ses->form_name);
+	store_bind_text(s, 10, ses->form_place);
+	store_bind_text(s, 11, ses->form_need);
+	store_bind_text(s, 12, ses->form_phone);
+	store_bind_text(s, 13, ses->last_reply);
+	store_bind_text(s, 14, ses->ussd_text);
+	sqlite3_bind_int64(s, 15, ses->updated_at ? ses->updated_at : now_unix());
+	return store_exec_stmt(st, SQL_SESSION_SAVE, s);
+}
+
+static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE key = ?1";
+
+int store_session_delete(struct store *st, const char *key)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_DELETE);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	return store_exec_stmt(st, SQL_SESSION_DELETE, s);
+}
+
+static const char SQL_SESSION_IDLE_FORMS[] =
+    "SELECT key, phone, channel, node, form_step, last_reply, updated_at FROM sessions"
+    " WHERE mode = 1 AND updated_at < ?1 LIMIT 100";
+
+int store_session_idle_forms(struct store *st, int64_t cutoff, int (*fn)(struct session *s, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_IDLE_FORMS);
+	struct session *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cutoff);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		session_init(&list[n], store_col_text(s, 0), store_col_text(s, 1), store_col_text(s, 2));
+		snprintf(list[n].node, sizeof(list[n].node), "%s", store_col_text(s, 3));
+		list[n].mode = SESSION_FORM;
+		list[n].form_step = sqlite3_column_int(s, 4);
+		list[n].last_reply = col_dup(s, 5);
+		list[n].updated_at = sqlite3_column_int64(s, 6);
+		list[n].fresh = false;
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, SQL_SESSION_IDLE_FORMS);
+	/* the statement is reset before the callbacks, which may write */
+	for (size_t i = 0; i < n; i++) {
+		if (ret == 0)
+			(void)fn(&list[i], arg);
+		session_clear(&list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+static const char SQL_SESSION_COUNT[] =
+    "SELECT count(*) FROM sessions WHERE channel = ?1 AND updated_at >= ?2";
+
+int store_session_count(struct store *st, const char *channel, int64_t since, int *count)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_COUNT);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, channel);
+	sqlite3_bind_int64(s, 2, since);
+	return count_query(st, SQL_SESSION_COUNT, s, count);
+}
+
+static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE channel = ?1 AND updated_at < ?2";
+
+int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_PURGE);
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, channel);
+	sqlite3_bind_int64(s, 2, cutoff);
+	if (store_exec_stmt(st, SQL_SESSION_PURGE, s) < 0)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+/* ---- sequences -------------------------------------------------------------------------- */
+
+static const char SQL_SEQ_NEXT[] =
+    "INSERT INTO sequences (name, value) VALUES (?1, 1)"
+    " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value";
+
+int store_next_seq(struct store *st, const char *name, int64_t *value)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SEQ_NEXT);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store_fail(st, SQL_SEQ_NEXT);
+	}
+	*value = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}

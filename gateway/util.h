@@ -1,0 +1,65 @@
+/*
+ * util: allocation that cannot fail (it aborts with a log line: a daemon that
+ * is out of memory cannot keep its promises anyway), a growable string buffer
+ * with a size limit, and small helpers for time and paths.
+ */
+#ifndef HOTLINE_UTIL_H
+#define HOTLINE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WARN_UNUSED __attribute__((warn_unused_result))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NUL-terminated byte string. Zero-initialise, or buf_init(). */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+void buf_init(struct buf *b);
+void buf_add(struct buf *b, const char *s, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_reset(struct buf *b);
+/* The string; never NULL (an empty buffer gives ""). Valid until the next change. */
+const char *buf_str(const struct buf *b);
+/* Hand the string to the caller (who frees it); the buffer is left empty. */
+char *buf_take(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Wall clock, unix seconds. Tests may pin it with util_set_time_override(). */
+int64_t now_unix(void);
+void util_set_time_override(int64_t t); /* 0: real time again */
+/* Monotonic milliseconds, for timeouts and durations. */
+int64_t mono_ms(void);
+/* "2026-11-28T15:46:03+08:00" in local time; buf at least 32 bytes. */
+const char *fmt_iso8601(int64_t t, char *buf, size_t len);
+
+/* Path p resolved against dir unless p is absolute. Caller frees. */
+char *path_resolve(const char *dir, const char *p);
+/* The folder part of a path ("." for a bare name). Caller frees. */
+char *path_dirname(const char *p);
+
+/* FNV-1a 64-bit of bytes. */
+uint64_t hash64(const void *p, size_t n);
+
+/* Parse a whole decimal integer in [min,max]; false on any junk. */
+bool parse_int(const char *s, long long min, long long max, long long *out) WARN_UNUSED;
+
+/* Case-insensitive ASCII compare of whole strings. */
+bool str_ieq(const char *a, const char *b);
+bool str_startswith(const char *s, const char *prefix);
+
+#endif
