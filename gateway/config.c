@@ -42,7 +42,7 @@ static const struct cfg_key keys[] = {
 	{ "database.path", CT_PATH, OFF(db_path), 0, "../var/hotline.db", 0, 0, NULL, CF_RESTART },
 	{ "database.synchronous", CT_CHOICE, OFF(db_synchronous), 0, "full", 0, 0, "full|normal", CF_RESTART },
 	{ "database.group", CT_STR, OFF(db_group), 0, "", 0, 0, NULL, CF_RESTART },
-	{ "database.allow_root", CT_BOOL, OFF(allow_root), 0, "false", 0, 0, NULL, CF_RESTART },
+	{ "daemon.allow_root", CT_BOOL, OFF(allow_root), 0, "false", 0, 0, NULL, CF_RESTART },
 	{ "menus.dir", CT_PATH, OFF(menus_dir), 0, "../menus", 0, 0, NULL, 0 },
 	{ "log.level", CT_CHOICE, OFF(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0 },
 	{ "log.mask_phones", CT_BOOL, OFF(log_mask_phones), 0, "true", 0, 0, NULL, 0 },

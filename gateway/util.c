@@ -198,12 +198,20 @@ char *path_resolve(const char *dir, const char *p)
 char *path_dirname(const char *p)
 {
 	const char *slash = strrchr(p, '/');
+	char *dir, *abs;
 
 	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == p)
-		return xstrdup("/");
-	return xstrndup(p, (size_t)(slash - p));
+		dir = xstrdup(".");
+	else if (slash == p)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(p, (size_t)(slash - p));
+	/* absolute when it exists, so that paths in logs and errors read plainly */
+	abs = realpath(dir, NULL);
+	if (abs == NULL)
+		return dir;
+	free(dir);
+	return abs;
 }
 
 uint64_t hash64(const void *p, size_t n)

@@ -49,7 +49,7 @@ const char *fmt_iso8601(int64_t t, char *buf, size_t len);
 
 /* Path p resolved against dir unless p is absolute. Caller frees. */
 char *path_resolve(const char *dir, const char *p);
-/* The folder part of a path ("." for a bare name). Caller frees. */
+/* The folder part of a path ("." for a bare name), absolute when it exists. Caller frees. */
 char *path_dirname(const char *p);
 
 /* FNV-1a 64-bit of bytes. */

@@ -1,0 +1,47 @@
+/*
+ * health: what each modem thread says about itself, for /healthz, /metrics,
+ * `hotlinectl modem status` and the supervisor's alerts; and the outbox
+ * doorbell that wakes the modem threads when something was queued.
+ * Thread-safe.
+ */
+#ifndef HOTLINE_HEALTH_H
+#define HOTLINE_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum modem_state { MODEM_DOWN = 0, MODEM_CONNECTING, MODEM_READY, MODEM_BACKOFF, MODEM_RESETTING };
+
+struct modem_health {
+	char name[40];
+	enum modem_state state;
+	bool connected;        /* READY */
+	int64_t since;         /* when it entered this state */
+	int64_t down_since;    /* when it was last connected (0: never was) */
+	int signal;            /* percent, -1 unknown */
+	char network[64];
+	int battery;           /* percent, -1 unknown */
+	double balance;        /* NaN when unknown */
+	int64_t balance_at;
+	int resets;
+	unsigned sent, received; /* since start */
+	char error[160];       /* the last failure */
+};
+
+const char *modem_state_name(enum modem_state s);
+/* Register (or replace) the modem's record. */
+void health_modem_set(const struct modem_health *h);
+/* Copy up to max records; returns how many modems there are. */
+size_t health_modems(struct modem_health *out, size_t max);
+bool health_modem_connected(const char *name);
+bool health_any_connected(void);
+/* Forget all modems (tests, shutdown). */
+void health_reset(void);
+
+/* Ring the outbox doorbell: the modem threads look at the outbox now. */
+void outbox_kick(void);
+/* Wait until the doorbell rings or ms pass; returns true when it rang. */
+bool outbox_wait(uint64_t *seen, int ms);
+
+#endif

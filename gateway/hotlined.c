@@ -1,0 +1,242 @@
+/*
+ * hotlined: the hotline daemon. Runs in the foreground (systemd style) and
+ * logs to stderr.
+ *
+ * Threads: this main thread (signals, reload, periodic jobs), one thread per
+ * modem (modem.c), and libmicrohttpd's threads (http.c). Each has its own
+ * database connection; they share the read-only world (config + menus).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cases.h"
+#include "config.h"
+#include "dispatch.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "maintenance.h"
+#include "modem.h"
+#include "store.h"
+#include "world.h"
+
+#ifndef HOTLINE_DEFAULT_CONFIG
+#define HOTLINE_DEFAULT_CONFIG "config/hotline.cfg"
+#endif
+
+static volatile sig_atomic_t got_stop, got_reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP) {
+		got_reload = 1;
+		return;
+	}
+	if (got_stop) {
+		/* a second SIGTERM or SIGINT: leave at once */
+		static const char msg[] = "hotlined: second signal, exiting now\n";
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+			/* nothing to do */
+		}
+		_exit(1);
+	}
+	got_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hotlined [-c FILE] [-n] [-v] [--allow-root]\n"
+		   "  -c FILE       configuration (default: $HOTLINE_CONFIG or %s)\n"
+		   "  -n            check the configuration and menus, then exit\n"
+		   "  -v            debug logging\n"
+		   "  --allow-root  run as root (better: a user of its own, see scripts/hotlined.service)\n",
+	    HOTLINE_DEFAULT_CONFIG);
+}
+
+static enum log_level level_of(const char *s)
+{
+	if (strcmp(s, "debug") == 0)
+		return LOG_LVL_DEBUG;
+	if (strcmp(s, "warn") == 0)
+		return LOG_LVL_WARN;
+	if (strcmp(s, "error") == 0)
+		return LOG_LVL_ERROR;
+	return LOG_LVL_INFO;
+}
+
+static void reload(const char *path, bool verbose)
+{
+	struct diag d;
+	struct world *neu, *old;
+
+	diag_init(&d);
+	neu = world_load(path, &d);
+	old = world_get();
+	if (neu == NULL) {
+		diag_log(&d, "config");
+		log_errorx("hotlined", "reload failed: keeping the configuration and menus in use");
+	} else {
+		config_restart_changes(old->cfg, neu->cfg, &d);
+		diag_log(&d, "config");
+		log_init(verbose ? LOG_LVL_DEBUG : level_of(neu->cfg->log_level), neu->cfg->log_mask_phones);
+		world_install(neu);
+		log_info("hotlined", "reloaded %s and the menus (%zu nodes)", path, menu_count(neu->menu));
+	}
+	world_release(old);
+	diag_free(&d);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "allow-root", no_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("HOTLINE_CONFIG") ? getenv("HOTLINE_CONFIG") : HOTLINE_DEFAULT_CONFIG;
+	bool check_only = false, verbose = false, allow_root = false;
+	int64_t t0 = mono_ms();
+	struct world *w;
+	struct diag d;
+	struct store *st = NULL;
+	struct store_opts so = { 0 };
+	struct modem **modems = NULL;
+	struct http *http = NULL;
+	struct sigaction sa;
+	sigset_t all, old;
+	char err[512];
+	int ch, recovered = 0, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:nvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'R':
+			allow_root = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO, true);
+
+	diag_init(&d);
+	w = world_load(path, &d);
+	if (w == NULL) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "hotlined: %zu error%s in the configuration or menus; not started\n", d.errors,
+		    d.errors == 1 ? "" : "s");
+		diag_free(&d);
+		return 1;
+	}
+	if (check_only) {
+		diag_print(&d, stderr);
+		printf("configuration OK: %s, %zu modem%s, %zu menu nodes\n", path, w->cfg->nmodems,
+		    w->cfg->nmodems == 1 ? "" : "s", menu_count(w->menu));
+		diag_free(&d);
+		world_release(w);
+		return 0;
+	}
+	log_init(verbose ? LOG_LVL_DEBUG : level_of(w->cfg->log_level), w->cfg->log_mask_phones);
+	diag_log(&d, "config");
+	diag_free(&d);
+	if (geteuid() == 0 && !allow_root && !w->cfg->allow_root) {
+		log_errorx("hotlined", "refusing to run as root: run it as its own user (scripts/hotlined.service), "
+				       "or pass --allow-root");
+		world_release(w);
+		return 1;
+	}
+	/* the database, its WAL and the logs are for this user (and the configured group) only */
+	umask(*w->cfg->db_group ? 027 : 077);
+	world_install(w);
+
+	so.create = true;
+	so.migrate = true;
+	so.synchronous = w->cfg->db_synchronous;
+	so.group = w->cfg->db_group;
+	if (store_open(w->cfg->db_path, &so, &st, err, sizeof(err)) < 0) {
+		log_errorx("hotlined", "%s", err);
+		goto out;
+	}
+	if (store_outbox_recover(st, &recovered) < 0)
+		goto out;
+	if (recovered > 0)
+		log_warnx("hotlined", "%d message(s) were being sent when the daemon stopped; they go out again", recovered);
+
+	/* the worker threads take no signals: they all come here */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	modems = xcalloc(w->cfg->nmodems + 1, sizeof(*modems));
+	for (size_t i = 0; i < w->cfg->nmodems; i++)
+		if (modem_start(&w->cfg->modems[i], w->cfg->db_path, &modems[i]) < 0)
+			goto out_threads;
+	if (w->cfg->http_enabled && http_start(w->cfg->db_path, &http, err, sizeof(err)) < 0) {
+		log_errorx("hotlined", "%s", err);
+		goto out_threads;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	log_info("hotlined", "ready: %zu modem%s, %s, %zu menu nodes, database %s (started in %lld ms)",
+	    w->cfg->nmodems, w->cfg->nmodems == 1 ? "" : "s", http ? "HTTP on" : "HTTP off", menu_count(w->menu),
+	    w->cfg->db_path, (long long)(mono_ms() - t0));
+	if (http)
+		log_info("hotlined", "HTTP listening on %s:%d", w->cfg->http_address, w->cfg->http_port);
+
+	while (!got_stop) {
+		struct timespec tick = { 0, 200 * 1000 * 1000 };
+		if (got_reload) {
+			got_reload = 0;
+			reload(path, verbose);
+		}
+		struct world *cur = world_get();
+		struct ctx c = { st, cur->cfg, cur->menu, now_unix(), NULL, 0 };
+		maintenance_tick(&c);
+		world_release(cur);
+		nanosleep(&tick, NULL);
+	}
+	log_info("hotlined", "stopping: finishing the sends under way");
+	rc = 0;
+out_threads:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	http_stop(http);
+	for (size_t i = 0; modems && modems[i]; i++)
+		modem_request_stop(modems[i]);
+	outbox_kick();
+	for (size_t i = 0; modems && modems[i]; i++)
+		modem_join(modems[i]);
+	free(modems);
+out:
+	store_close(st);
+	world_shutdown();
+	log_info("hotlined", "exiting");
+	return rc;
+}

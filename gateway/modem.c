@@ -1,0 +1,593 @@
+#include "modem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "gsm.h"
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "world.h"
+
+#define READ_BATCH 64       /* parts read from the phone per transaction */
+#define SEND_BATCH 16       /* outbox rows claimed at a time */
+#define BACKOFF_MAX_MS 60000
+#define FAILS_SOFT_RESET 3  /* consecutive failures of a connected modem before a soft reset */
+#define FAILS_HARD_RESET 6  /* ... and before a hard one */
+#define DOWN_GRACE_S 10     /* another modem down this long: send its messages too */
+
+struct modem {
+	struct modem_cfg cfg; /* deep copy */
+	char *db_path;
+	pthread_t thread;
+	atomic_bool stop;
+	struct gsm *g;
+	struct store *st;
+	struct modem_health h;
+	int backoff_ms;
+	int fails;             /* consecutive failures while READY */
+	int64_t next_monitor;  /* mono ms */
+	uint64_t bell;
+	int journal_fd;        /* HOTLINE_SENT_JOURNAL: one line per send the network accepted */
+};
+
+static void enter_state(struct modem *m, enum modem_state s, const char *why)
+{
+	if (m->h.state != s) {
+		if (s == MODEM_READY || m->h.state == MODEM_READY || s == MODEM_RESETTING)
+			log_info("modem", "%s: %s -> %s%s%s", m->cfg.name, modem_state_name(m->h.state), modem_state_name(s),
+			    why ? ": " : "", why ? why : "");
+		else
+			log_debug("modem", "%s: %s -> %s%s%s", m->cfg.name, modem_state_name(m->h.state),
+			    modem_state_name(s), why ? ": " : "", why ? why : "");
+		if (m->h.state == MODEM_READY)
+			m->h.down_since = now_unix();
+		m->h.state = s;
+		m->h.since = now_unix();
+	}
+	m->h.connected = s == MODEM_READY;
+	if (why)
+		snprintf(m->h.error, sizeof(m->h.error), "%s", why);
+	health_modem_set(&m->h);
+	metrics_modem(m->cfg.name, m->h.connected, m->h.signal, m->h.resets, m->h.balance);
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+static void copy_cfg(struct modem_cfg *dst, const struct modem_cfg *src)
+{
+	*dst = *src;
+	dst->name = dup_or_empty(src->name);
+	dst->model = dup_or_empty(src->model);
+	dst->connection = dup_or_empty(src->connection);
+	dst->device = dup_or_empty(src->device);
+	dst->pin = dup_or_empty(src->pin);
+	dst->gammurc = dup_or_empty(src->gammurc);
+	dst->own_number = dup_or_empty(src->own_number);
+	dst->balance_code = dup_or_empty(src->balance_code);
+	dst->balance_pattern = dup_or_empty(src->balance_pattern);
+}
+
+static void free_cfg(struct modem_cfg *c)
+{
+	free(c->name);
+	free(c->model);
+	free(c->connection);
+	free(c->device);
+	free(c->pin);
+	free(c->gammurc);
+	free(c->own_number);
+	free(c->balance_code);
+	free(c->balance_pattern);
+}
+
+/* Sleep up to ms, waking early for the outbox doorbell or a stop request. */
+static void nap(struct modem *m, int ms)
+{
+	while (ms > 0 && !atomic_load(&m->stop)) {
+		int step = ms > 200 ? 200 : ms;
+		if (outbox_wait(&m->bell, step))
+			return;
+		ms -= step;
+	}
+}
+
+/* ---- connecting ---------------------------------------------------------------------- */
+
+static void disconnect(struct modem *m, enum modem_state next, const char *why)
+{
+	gsm_close(m->g);
+	m->g = NULL;
+	m->fails = 0;
+	enter_state(m, next, why);
+}
+
+static void try_connect(struct modem *m)
+{
+	struct gsm_settings gs;
+	char err[256];
+	int rc;
+
+	memset(&gs, 0, sizeof(gs));
+	gs.name = m->cfg.name;
+	gs.device = m->cfg.device;
+	gs.connection = m->cfg.connection;
+	gs.model = m->cfg.model;
+	gs.pin = m->cfg.pin;
+	gs.gammurc = *m->cfg.gammurc ? m->cfg.gammurc : NULL;
+	gs.section = m->cfg.section;
+	gs.send_timeout_ms = m->cfg.send_timeout * 1000;
+	enter_state(m, MODEM_CONNECTING, NULL);
+	rc = gsm_open(&gs, &m->g, err, sizeof(err));
+	if (rc == GSM_OK) {
+		m->backoff_ms = 0;
+		m->fails = 0;
+		m->next_monitor = 0;
+		enter_state(m, MODEM_READY, NULL);
+		m->h.error[0] = '\0';
+		return;
+	}
+	m->g = NULL;
+	/* back off 1 s, 2 s, 4 s ... up to a minute; settings that can never work wait the longest */
+	m->backoff_ms = rc == GSM_PERMFAIL ? BACKOFF_MAX_MS
+	    : m->backoff_ms ? (m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2) : 1000;
+	if (m->h.state != MODEM_BACKOFF || strcmp(m->h.error, err) != 0)
+		log_warnx("modem", "%s: cannot connect (%s); trying again in %d s", m->cfg.name, err, m->backoff_ms / 1000);
+	enter_state(m, MODEM_BACKOFF, err);
+}
+
+/* A connected modem failed an operation: count, reset soft then hard, then reconnect. */
+static void failed_op(struct modem *m, const char *what)
+{
+	char why[200];
+
+	m->fails++;
+	snprintf(why, sizeof(why), "%s: %s", what, gsm_error(m->g));
+	if (m->fails == FAILS_SOFT_RESET || m->fails == FAILS_HARD_RESET) {
+		bool hard = m->fails == FAILS_HARD_RESET;
+		enter_state(m, MODEM_RESETTING, why);
+		m->h.resets++;
+		if (gsm_reset(m->g, hard) != GSM_OK)
+			log_warnx("modem", "%s: %s reset failed: %s", m->cfg.name, hard ? "hard" : "soft", gsm_error(m->g));
+		else
+			log_info("modem", "%s: %s reset done", m->cfg.name, hard ? "hard" : "soft");
+		disconnect(m, MODEM_DOWN, why);
+		return;
+	}
+	log_warnx("modem", "%s: %s", m->cfg.name, why);
+}
+
+/* ---- receiving ---------------------------------------------------------------------- */
+
+static const char *part_kind(const struct gsm_part *p)
+{
+	if (p->kind == GSM_PART_STATUS_REPORT)
+		return "status-report";
+	if (p->kind != GSM_PART_DELIVER)
+		return "other";
+	if (p->coding == GSM_PART_8BIT)
+		return "binary";
+	if (p->msg_class == 0)
+		return "flash";
+	return "text";
+}
+
+static int run_message(struct ctx *c, const char *sender, const char *text, size_t len, int parts,
+    const char *kind, int64_t smsc_time, struct store_group *g)
+{
+	struct inbound in = { "sms", sender, text, len, parts, kind, smsc_time, NULL };
+	struct dispatch_result r;
+	char who[LOG_PHONE_BUF];
+
+	if (dispatch_inbound(c, &in, &r) < 0)
+		return -1;
+	if (store_group_consume(c->st, g, r.in_id) < 0) {
+		dispatch_result_free(&r);
+		return -1;
+	}
+	if (r.reply)
+		log_info("modem", "%s: message %lld from %s (%d part%s) -> %s", c->modem, (long long)r.in_id,
+		    log_phone(sender, who, sizeof(who)), parts, parts == 1 ? "" : "s", r.node);
+	else
+		log_info("modem", "%s: message %lld from %s stored, not answered: %s", c->modem, (long long)r.in_id,
+		    log_phone(sender, who, sizeof(who)), r.why_silent ? r.why_silent : "?");
+	dispatch_result_free(&r);
+	return 0;
+}
+
+/*
+ * Store the parts and run every message they complete, in one transaction.
+ * Returns 0 when committed (the parts may now be deleted from the phone).
+ */
+static int store_parts(struct modem *m, const struct world *w, const struct gsm_part *parts, size_t n)
+{
+	struct ctx c = { m->st, w->cfg, w->menu, now_unix(), m->cfg.name, 0 };
+
+	if (store_begin(m->st) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct gsm_part *p = &parts[i];
+		bool single = p->concat_ref < 0 || p->concat_total <= 1;
+		struct store_part sp;
+		struct store_group g;
+		bool inserted;
+
+		memset(&sp, 0, sizeof(sp));
+		sp.modem = m->cfg.name;
+		sp.sender = p->sender;
+		sp.smsc_time = p->smsc_time;
+		sp.ref = single ? -1 : p->concat_ref;
+		sp.ref_bits = single ? 0 : p->concat_ref_bits;
+		sp.total = single ? 1 : p->concat_total;
+		sp.seq = single ? 1 : p->concat_seq;
+		sp.text = p->text ? p->text : "";
+		sp.text_len = p->text ? p->text_len : 0;
+		sp.kind = part_kind(p);
+		sp.received_at = c.now;
+		if (store_part_add(m->st, &sp, &inserted) < 0)
+			goto fail;
+		if (!inserted) {
+			log_debug("modem", "%s: part at %d/%d was stored before (read again after a restart)", m->cfg.name,
+			    p->folder, p->location);
+			continue;
+		}
+		m->h.received++;
+		if (single) {
+			memset(&g, 0, sizeof(g));
+			snprintf(g.modem, sizeof(g.modem), "%s", m->cfg.name);
+			snprintf(g.sender, sizeof(g.sender), "%s", p->sender);
+			g.ref = -1;
+			g.total = 1;
+			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, sp.kind, p->smsc_time, &g) < 0)
+				goto fail;
+			continue;
+		}
+		if (store_group_load(m->st, m->cfg.name, p->sender, sp.ref, sp.ref_bits, sp.total, &g) < 0)
+			goto fail;
+		if (g.complete) {
+			int rc = run_message(&c, p->sender, buf_str(&g.text), g.text.len, sp.total,
+			    strcmp(g.kind, "text") == 0 ? "text" : g.kind, g.smsc_time, &g);
+			store_group_free(&g);
+			if (rc < 0)
+				goto fail;
+		} else {
+			log_debug("modem", "%s: part %d of %d stored, waiting for the rest", m->cfg.name, sp.seq, sp.total);
+			store_group_free(&g);
+		}
+	}
+	if (store_commit(m->st) < 0)
+		return -1;
+	outbox_kick();
+	return 0;
+fail:
+	store_rollback(m->st);
+	return -1;
+}
+
+/* Read, store, delete. Returns the parts taken, or -1 when the phone went away. */
+static int receive(struct modem *m, const struct world *w)
+{
+	struct gsm_part parts[READ_BATCH];
+	size_t n = 0;
+	int rc = gsm_read_inbox(m->g, parts, READ_BATCH, &n);
+
+	if (rc == GSM_NOCONN) {
+		disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+		return -1;
+	}
+	if (rc != GSM_OK) {
+		failed_op(m, "reading the inbox");
+		gsm_parts_free(parts, n);
+		return 0;
+	}
+	m->fails = 0;
+	if (n == 0)
+		return 0;
+	if (store_parts(m, w, parts, n) < 0) {
+		/* nothing deleted: the parts stay on the phone and are read again */
+		log_warnx("modem", "%s: could not store %zu part(s); they stay on the phone", m->cfg.name, n);
+		gsm_parts_free(parts, n);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = gsm_delete(m->g, &parts[i]);
+		if (rc == GSM_NOCONN) {
+			gsm_parts_free(parts, n);
+			disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+			return -1;
+		}
+		if (rc != GSM_OK)
+			log_warnx("modem", "%s: cannot delete a stored part (%s): it will be read again and skipped",
+			    m->cfg.name, gsm_error(m->g));
+	}
+	gsm_parts_free(parts, n);
+	return (int)n;
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static int64_t retry_delay(const struct config *cfg, int attempts)
+{
+	int64_t d = cfg->retry_initial;
+
+	for (int i = 1; i < attempts && d < cfg->retry_max; i++)
+		d *= 2;
+	return d > cfg->retry_max ? cfg->retry_max : d;
+}
+
+static void journal(struct modem *m, int64_t id)
+{
+	char line[32];
+	int n;
+
+	if (m->journal_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%lld\n", (long long)id);
+	if (write(m->journal_fd, line, (size_t)n) < 0)
+		log_warn("modem", "sent journal");
+}
+
+/* Send one claimed message; returns GSM_NOCONN when the phone went away. */
+static int send_one(struct modem *m, const struct config *cfg, struct store_send *s)
+{
+	struct gsm_send_result r;
+	char who[LOG_PHONE_BUF];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = gsm_send_text(m->g, s->phone, s->text, &r);
+	log_phone(s->phone, who, sizeof(who));
+	if (rc == GSM_OK) {
+		journal(m, s->id);
+		metrics_send(true, false);
+		metrics_message("sms", "out");
+		m->h.sent++;
+		if (store_outbox_sent(m->st, s->id, r.parts, r.msg_ref, now_unix()) < 0)
+			log_errorx("modem", "%s: message %lld was sent but could not be recorded as sent", m->cfg.name,
+			    (long long)s->id);
+		log_debug("modem", "%s: sent %lld to %s (%d part%s)", m->cfg.name, (long long)s->id, who, r.parts,
+		    r.parts == 1 ? "" : "s");
+		return GSM_OK;
+	}
+	if (rc == GSM_PERMFAIL || s->attempts > cfg->send_retries) {
+		char why[220];
+		snprintf(why, sizeof(why), "%s%s", rc == GSM_PERMFAIL ? "" : "gave up after retries: ", r.error);
+		metrics_send(false, true);
+		log_warnx("modem", "%s: message %lld to %s failed for good: %s", m->cfg.name, (long long)s->id, who, why);
+		if (store_outbox_failed(m->st, s->id, why) < 0)
+			log_errorx("modem", "%s: could not record message %lld as failed", m->cfg.name, (long long)s->id);
+		return GSM_OK;
+	}
+	metrics_send(false, false);
+	metrics_retry();
+	int64_t delay = retry_delay(cfg, s->attempts);
+	log_warnx("modem", "%s: message %lld to %s not sent (%s); retry %d in %lld s", m->cfg.name, (long long)s->id,
+	    who, r.error, s->attempts, (long long)delay);
+	if (store_outbox_retry(m->st, s->id, now_unix() + delay, r.error) < 0)
+		log_errorx("modem", "%s: could not requeue message %lld", m->cfg.name, (long long)s->id);
+	return rc == GSM_NOCONN ? GSM_NOCONN : GSM_OK;
+}
+
+/* Send what is due for `target` (NULL: no modem named). Returns sends tried, -1 when the phone went away. */
+static int send_for(struct modem *m, const struct config *cfg, const char *target)
+{
+	struct store_send batch[SEND_BATCH];
+	size_t n = 0;
+	int tried = 0;
+
+	if (store_outbox_claim(m->st, target, m->cfg.name, now_unix(), batch, SEND_BATCH, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m->g == NULL || atomic_load(&m->stop)) {
+			/* not tried: back in the queue at once */
+			if (store_outbox_retry(m->st, batch[i].id, now_unix(), "not sent: the modem stopped") < 0)
+				log_errorx("modem", "%s: could not requeue message %lld", m->cfg.name, (long long)batch[i].id);
+			continue;
+		}
+		tried++;
+		if (send_one(m, cfg, &batch[i]) == GSM_NOCONN)
+			disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+	}
+	store_sends_free(batch, n);
+	return m->g == NULL ? -1 : tried;
+}
+
+static int send_round(struct modem *m, const struct config *cfg)
+{
+	struct modem_health others[16];
+	size_t no = health_modems(others, 16);
+	int total = 0, k;
+
+	if ((k = send_for(m, cfg, m->cfg.name)) < 0)
+		return -1;
+	total += k;
+	if ((k = send_for(m, cfg, NULL)) < 0)
+		return -1;
+	total += k;
+	/* a modem that is down: its conversations go out through this one */
+	for (size_t i = 0; i < no && i < 16; i++) {
+		if (strcmp(others[i].name, m->cfg.name) == 0 || others[i].connected)
+			continue;
+		if (now_unix() - others[i].since < DOWN_GRACE_S)
+			continue;
+		if ((k = send_for(m, cfg, others[i].name)) < 0)
+			return -1;
+		total += k;
+	}
+	return total;
+}
+
+/* ---- health ------------------------------------------------------------------------- */
+
+static void monitor(struct modem *m, const struct config *cfg)
+{
+	struct gsm_status st;
+	int rc;
+
+	if (cfg->monitor_interval <= 0 || mono_ms() < m->next_monitor)
+		return;
+	m->next_monitor = mono_ms() + (int64_t)cfg->monitor_interval * 1000;
+	rc = gsm_get_status(m->g, &st);
+	if (rc == GSM_NOCONN) {
+		disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+		return;
+	}
+	if (rc != GSM_OK) {
+		failed_op(m, "reading the signal");
+		return;
+	}
+	m->h.signal = st.signal_percent;
+	m->h.battery = st.battery_percent;
+	snprintf(m->h.network, sizeof(m->h.network), "%s", st.network_code);
+	enter_state(m, MODEM_READY, NULL);
+}
+
+/* ---- the thread ------------------------------------------------------------------------ */
+
+static void *modem_main(void *arg)
+{
+	struct modem *m = arg;
+	char err[512];
+	struct store_opts so = { 0 };
+	struct world *w0 = world_get();
+
+	so.create = false;
+	so.migrate = false;
+	so.synchronous = w0 ? w0->cfg->db_synchronous : "full";
+	world_release(w0);
+	if (store_open(m->db_path, &so, &m->st, err, sizeof(err)) < 0) {
+		log_errorx("modem", "%s: %s; this modem stays down", m->cfg.name, err);
+		enter_state(m, MODEM_DOWN, err);
+		return NULL;
+	}
+	while (!atomic_load(&m->stop)) {
+		struct world *w;
+		if (m->g == NULL) {
+			if (m->h.state == MODEM_BACKOFF && m->backoff_ms > 0) {
+				nap(m, m->backoff_ms);
+				if (atomic_load(&m->stop))
+					break;
+			}
+			try_connect(m);
+			continue;
+		}
+		w = world_get();
+		int got = receive(m, w);
+		int sent = 0;
+		if (m->g != NULL && !atomic_load(&m->stop))
+			sent = send_round(m, w->cfg);
+		if (m->g != NULL && !atomic_load(&m->stop))
+			monitor(m, w->cfg);
+		int idle_ms = w->cfg->poll_interval_ms;
+		world_release(w);
+		/* while messages keep coming, keep reading; otherwise poll about once a second */
+		if (got <= 0 && sent <= 0 && m->g != NULL)
+			nap(m, idle_ms);
+	}
+	if (m->g)
+		disconnect(m, MODEM_DOWN, "stopping");
+	store_close(m->st);
+	m->st = NULL;
+	return NULL;
+}
+
+int modem_start(const struct modem_cfg *mc, const char *db_path, struct modem **out)
+{
+	struct modem *m = xcalloc(1, sizeof(*m));
+	const char *journal_path = getenv("HOTLINE_SENT_JOURNAL");
+	int rc;
+
+	copy_cfg(&m->cfg, mc);
+	m->db_path = xstrdup(db_path);
+	atomic_init(&m->stop, false);
+	snprintf(m->h.name, sizeof(m->h.name), "%s", mc->name);
+	m->h.signal = -1;
+	m->h.battery = -1;
+	m->h.balance = NAN;
+	m->h.state = MODEM_DOWN;
+	m->journal_fd = -1;
+	if (journal_path && *journal_path) {
+		m->journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (m->journal_fd < 0)
+			log_warn("modem", "HOTLINE_SENT_JOURNAL %s", journal_path);
+	}
+	health_modem_set(&m->h);
+	rc = pthread_create(&m->thread, NULL, modem_main, m);
+	if (rc != 0) {
+		errno = rc;
+		log_error("modem", "%s: cannot start its thread", mc->name);
+		free_cfg(&m->cfg);
+		free(m->db_path);
+		free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void modem_request_stop(struct modem *m)
+{
+	atomic_store(&m->stop, true);
+}
+
+void modem_join(struct modem *m)
+{
+	if (m == NULL)
+		return;
+	pthread_join(m->thread, NULL);
+	if (m->journal_fd >= 0)
+		close(m->journal_fd);
+	free_cfg(&m->cfg);
+	free(m->db_path);
+	free(m);
+}
+
+int modem_flush_incomplete(struct ctx *c)
+{
+	struct store_group stale[32];
+	size_t n = 0;
+
+	if (store_group_stale(c->st, c->now - c->cfg->multipart_timeout, stale, 32, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct store_group g;
+		const char *modem_save = c->modem;
+		if (store_begin(c->st) < 0)
+			return -1;
+		if (store_group_load(c->st, stale[i].modem, stale[i].sender, stale[i].ref, stale[i].ref_bits,
+		    stale[i].total, &g) < 0) {
+			store_rollback(c->st);
+			return -1;
+		}
+		if (g.n == 0) { /* taken meanwhile */
+			store_group_free(&g);
+			store_rollback(c->st);
+			continue;
+		}
+		log_info("modem", "%s: %zu of %d parts came within %d s; answering what came", g.modem, g.n, g.total,
+		    c->cfg->multipart_timeout);
+		c->modem = g.modem;
+		int rc = run_message(c, g.sender, buf_str(&g.text), g.text.len, (int)g.n,
+		    strcmp(g.kind, "text") == 0 ? "incomplete" : g.kind, g.smsc_time, &g);
+		c->modem = modem_save;
+		store_group_free(&g);
+		if (rc < 0 || store_commit(c->st) < 0) {
+			store_rollback(c->st);
+			return -1;
+		}
+		outbox_kick();
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * hl: the end-to-end test harness. Starts a real hotlined in a fresh temp
+ * folder on Gammu's dummy phone(s) and the shipped menus, places SMS in the
+ * phone's inbox with libgammu (gsm_dummy_inject), talks HTTP with the curl
+ * command, and looks at the real SQLite file. Waits poll with a deadline
+ * (never a fixed sleep).
+ *
+ * Every function that can fail returns 0/-1 or NULL and prints why to
+ * stderr; the tests assert on the result.
+ */
+#ifndef HOTLINE_TEST_HL_H
+#define HOTLINE_TEST_HL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gsm.h"
+
+#define HL_MAX_MODEMS 4
+
+struct hl {
+	char dir[256];               /* the temp folder; removed by hl_cleanup unless HL_KEEP=1 */
+	char cfg[320];               /* dir/hotline.cfg */
+	char db[320];                /* dir/var/hotline.db */
+	char log[320];               /* hotlined's stderr */
+	char phone[HL_MAX_MODEMS][320]; /* dummy phone folders: dir/phone0 ... */
+	int nmodems;
+	int port;                    /* HTTP port (a free one, chosen by hl_setup) */
+	pid_t pid;                   /* hotlined, 0 when not running */
+	char secret[64];             /* ussd.secret */
+};
+
+/*
+ * Prepare a temp folder with a config for nmodems dummy modems, the shipped
+ * menus ($HOTLINE_SRC/menus), staff 王建国 13900000001 (崆峒镇, duty),
+ * 李秀英 13900000002 (白水镇, 寨子街村), supervisor 张主任 13900000003,
+ * quiet hours off unless set in `extra`. `extra` is libconfig text appended
+ * to the config (settings not in the base: e.g. "retention = { message_days = 30; };")
+ * and may replace a base group by naming it in `replace` (comma-separated
+ * top-level group names the base leaves out, e.g. "cases,limits").
+ */
+int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra);
+/* Start $HOTLINE_BUILD/hotlined -c cfg (extra args may be NULL) and wait until it is ready. */
+int hl_start(struct hl *h, const char *const *extra_args);
+/* Send sig (SIGTERM, SIGKILL...) and wait up to timeout_ms; returns the exit status, -1 on timeout. */
+int hl_stop(struct hl *h, int sig, int timeout_ms);
+/* Stop if running, remove the folder. */
+void hl_cleanup(struct hl *h);
+
+/* Place an SMS from phone in modem i's inbox (opts NULL: defaults). Returns parts written, -1 on error. */
+int hl_sms(struct hl *h, int modem, const char *phone, const char *text, const struct gsm_inject_opts *opts);
+/* Files left in modem i's inbox folder. */
+int hl_inbox_count(struct hl *h, int modem);
+
+/* Poll fn every 20 ms until it returns true or timeout_ms pass. */
+bool hl_wait(int timeout_ms, bool (*fn)(struct hl *h, void *arg), struct hl *h, void *arg);
+/* Wait until the SQL query (one integer) returns at least want. */
+bool hl_wait_count(struct hl *h, int want, int timeout_ms, const char *sql_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* One integer from a query on the daemon's database (-1 on error). */
+long long hl_int(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One text value (first row, first column) or NULL; caller frees. */
+char *hl_text(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The newest reply text queued or sent to phone (direction out), or NULL; caller frees. */
+char *hl_last_reply(struct hl *h, const char *phone);
+/* Wait until phone has at least n outbound messages; then hl_last_reply. */
+char *hl_wait_reply(struct hl *h, const char *phone, int n, int timeout_ms);
+
+/*
+ * HTTP through the curl command: method, path (e.g. "/ussd/SECRET"),
+ * form body or NULL, extra header or NULL. *status gets the HTTP code (0 on
+ * failure). Returns the body (caller frees) or NULL.
+ */
+char *hl_http(struct hl *h, const char *method, const char *path, const char *body, const char *header, int *status);
+
+/* Does the daemon's log contain this text? */
+bool hl_log_has(struct hl *h, const char *text);
+/* Print the daemon's log to stderr (call when a test fails). */
+void hl_dump_log(struct hl *h);
+
+#endif
