@@ -27,6 +27,8 @@ int ctl_sim(struct ctl *c, int argc, char **argv);
 int ctl_messages(struct ctl *c, int argc, char **argv);
 int ctl_menu(struct ctl *c, int argc, char **argv);
 int ctl_dummy_sms(struct ctl *c, int argc, char **argv);
+int ctl_modem(struct ctl *c, int argc, char **argv);
+int ctl_purge(struct ctl *c, int argc, char **argv);
 
 /* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
 void ctl_tsv_field(FILE *f, const char *s, size_t len);

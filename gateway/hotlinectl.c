@@ -22,6 +22,8 @@ static const struct {
 	{ "messages", ctl_messages, "the message log (--phone, --format tsv|csv)" },
 	{ "menu", ctl_menu, "menu check | menu show" },
 	{ "dummy-sms", ctl_dummy_sms, "put an SMS into a dummy modem's inbox: dummy-sms PHONE TEXT" },
+	{ "modem", ctl_modem, "modem status | modem ussd NAME CODE" },
+	{ "purge", ctl_purge, "erase message texts older than retention.message_days" },
 };
 
 static void usage(FILE *f)

@@ -4,18 +4,21 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "dispatch.h"
 #include "gsm.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_modem.h"
 #include "world.h"
 
 #define READ_BATCH 64       /* parts read from the phone per transaction */
@@ -24,6 +27,7 @@
 #define FAILS_SOFT_RESET 3  /* consecutive failures of a connected modem before a soft reset */
 #define FAILS_HARD_RESET 6  /* ... and before a hard one */
 #define DOWN_GRACE_S 10     /* another modem down this long: send its messages too */
+#define USSD_TIMEOUT_MS 30000
 
 struct modem {
 	struct modem_cfg cfg; /* deep copy */
@@ -39,6 +43,15 @@ struct modem {
 	uint64_t bell;
 	int journal_fd;        /* HOTLINE_SENT_JOURNAL: one line per send the network accepted */
 };
+
+/* Tell the rest of the daemon (health, metrics) and hotlinectl (the database) how the modem is. */
+static void publish(struct modem *m)
+{
+	health_modem_set(&m->h);
+	metrics_modem(m->cfg.name, m->h.connected, m->h.signal, m->h.resets, m->h.balance);
+	if (m->st && store_modem_status_set(m->st, &m->h) < 0)
+		log_warnx("modem", "%s: could not record its state", m->cfg.name);
+}
 
 static void enter_state(struct modem *m, enum modem_state s, const char *why)
 {
@@ -57,8 +70,7 @@ static void enter_state(struct modem *m, enum modem_state s, const char *why)
 	m->h.connected = s == MODEM_READY;
 	if (why)
 		snprintf(m->h.error, sizeof(m->h.error), "%s", why);
-	health_modem_set(&m->h);
-	metrics_modem(m->cfg.name, m->h.connected, m->h.signal, m->h.resets, m->h.balance);
+	publish(m);
 }
 
 static char *dup_or_empty(const char *s)
@@ -431,6 +443,53 @@ static int send_round(struct modem *m, const struct config *cfg)
 
 /* ---- health ------------------------------------------------------------------------- */
 
+/* The amount in an answer, by the configured pattern (group 1); NAN when it does not match. */
+static double parse_balance(const char *pattern, const char *answer)
+{
+	regex_t re;
+	regmatch_t mt[2];
+	double v = NAN;
+
+	if (regcomp(&re, pattern, REG_EXTENDED) != 0)
+		return NAN;
+	if (regexec(&re, answer, 2, mt, 0) == 0 && mt[1].rm_so >= 0) {
+		char num[64];
+		int len = (int)(mt[1].rm_eo - mt[1].rm_so);
+		char *end;
+		snprintf(num, sizeof(num), "%.*s", len, answer + mt[1].rm_so);
+		v = strtod(num, &end);
+		if (end == num)
+			v = NAN;
+	}
+	regfree(&re);
+	return v;
+}
+
+/* Ask the SIM's balance by USSD; the answer is kept whole in `answer`. */
+static double read_balance(struct modem *m, char *answer, size_t len)
+{
+	int rc = gsm_ussd(m->g, m->cfg.balance_code, answer, len, USSD_TIMEOUT_MS);
+	double v;
+
+	if (rc == GSM_NOCONN) {
+		disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+		return NAN;
+	}
+	if (rc != GSM_OK) {
+		log_warnx("modem", "%s: balance query %s: %s", m->cfg.name, m->cfg.balance_code, gsm_error(m->g));
+		return NAN;
+	}
+	v = parse_balance(m->cfg.balance_pattern, answer);
+	if (isnan(v)) {
+		log_warnx("modem", "%s: the balance answer does not match balance_pattern: %s", m->cfg.name, answer);
+		return NAN;
+	}
+	m->h.balance = v;
+	m->h.balance_at = now_unix();
+	log_info("modem", "%s: balance %.2f", m->cfg.name, v);
+	return v;
+}
+
 static void monitor(struct modem *m, const struct config *cfg)
 {
 	struct gsm_status st;
@@ -451,7 +510,69 @@ static void monitor(struct modem *m, const struct config *cfg)
 	m->h.signal = st.signal_percent;
 	m->h.battery = st.battery_percent;
 	snprintf(m->h.network, sizeof(m->h.network), "%s", st.network_code);
+	double balance = NAN;
+	char answer[512] = "";
+	if (*m->cfg.balance_code)
+		balance = read_balance(m, answer, sizeof(answer));
+	if (m->g == NULL)
+		return;
+	if (store_modem_reading_add(m->st, m->cfg.name, now_unix(), m->h.signal, m->h.network, m->h.battery, balance,
+	    *answer ? answer : NULL) < 0)
+		log_warnx("modem", "%s: could not record a reading", m->cfg.name);
 	enter_state(m, MODEM_READY, NULL);
+}
+
+/* ---- calls and requests ------------------------------------------------------------------ */
+
+/* Incoming calls are hung up at once; each becomes a missed call for calls.c. */
+static void take_calls(struct modem *m, const struct world *w)
+{
+	char callers[8][48];
+	size_t n = 0;
+	int rc;
+
+	if (!w->cfg->calls_enabled)
+		return;
+	rc = gsm_take_calls(m->g, callers, 8, &n);
+	if (rc == GSM_NOCONN) {
+		disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+		return;
+	}
+	if (n == 0)
+		return;
+	struct ctx c = { m->st, w->cfg, w->menu, now_unix(), m->cfg.name, 0 };
+	if (store_begin(m->st) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (calls_missed(&c, callers[i]) < 0) {
+			store_rollback(m->st);
+			log_warnx("modem", "%s: could not record %zu missed call(s)", m->cfg.name, n);
+			return;
+		}
+	if (store_commit(m->st) == 0)
+		outbox_kick();
+}
+
+/* A request hotlinectl left in the database for this modem (a USSD query). */
+static void serve_request(struct modem *m)
+{
+	char kind[16], arg[64], answer[512];
+	int64_t id = 0;
+	int rc;
+
+	if (store_modem_request_next(m->st, m->cfg.name, &id, kind, sizeof(kind), arg, sizeof(arg)) < 0 || id == 0)
+		return;
+	if (strcmp(kind, "ussd") != 0) {
+		if (store_modem_request_done(m->st, id, false, "unknown request") < 0)
+			log_warnx("modem", "%s: could not answer request %lld", m->cfg.name, (long long)id);
+		return;
+	}
+	answer[0] = '\0';
+	rc = gsm_ussd(m->g, arg, answer, sizeof(answer), USSD_TIMEOUT_MS);
+	if (store_modem_request_done(m->st, id, rc == GSM_OK, rc == GSM_OK ? answer : gsm_error(m->g)) < 0)
+		log_warnx("modem", "%s: could not record the answer to request %lld", m->cfg.name, (long long)id);
+	if (rc == GSM_NOCONN)
+		disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
 }
 
 /* ---- the thread ------------------------------------------------------------------------ */
@@ -472,6 +593,7 @@ static void *modem_main(void *arg)
 		enter_state(m, MODEM_DOWN, err);
 		return NULL;
 	}
+	publish(m);
 	while (!atomic_load(&m->stop)) {
 		struct world *w;
 		if (m->g == NULL) {
@@ -488,6 +610,10 @@ static void *modem_main(void *arg)
 		int sent = 0;
 		if (m->g != NULL && !atomic_load(&m->stop))
 			sent = send_round(m, w->cfg);
+		if (m->g != NULL && !atomic_load(&m->stop))
+			take_calls(m, w);
+		if (m->g != NULL && !atomic_load(&m->stop))
+			serve_request(m);
 		if (m->g != NULL && !atomic_load(&m->stop))
 			monitor(m, w->cfg);
 		int idle_ms = w->cfg->poll_interval_ms;
@@ -517,6 +643,7 @@ int modem_start(const struct modem_cfg *mc, const char *db_path, struct modem **
 	m->h.battery = -1;
 	m->h.balance = NAN;
 	m->h.state = MODEM_DOWN;
+	m->h.since = m->h.down_since = now_unix();
 	m->journal_fd = -1;
 	if (journal_path && *journal_path) {
 		m->journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

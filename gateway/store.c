@@ -130,6 +130,44 @@ static const char *const migrations[] = {
 	"  status TEXT NOT NULL DEFAULT 'new',"
 	"  created_at INTEGER NOT NULL"
 	");",
+
+	/* 3: modem health for `hotlinectl modem`, readings, requests to the modem threads, alerts sent */
+	"CREATE TABLE modem_status ("
+	"  modem TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  since INTEGER NOT NULL,"
+	"  signal INTEGER, network TEXT, battery INTEGER,"
+	"  balance REAL, balance_at INTEGER,"
+	"  resets INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE modem_readings ("
+	"  id INTEGER PRIMARY KEY,"
+	"  modem TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  signal INTEGER, network TEXT, battery INTEGER,"
+	"  balance REAL,"
+	"  answer TEXT"
+	");"
+	"CREATE INDEX modem_readings_at ON modem_readings(modem, at);"
+	"CREATE TABLE modem_requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  modem TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  arg TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  answer TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  done_at INTEGER"
+	");"
+	"CREATE INDEX modem_requests_pending ON modem_requests(modem, status);"
+	"CREATE TABLE alerts ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, key)"
+	");",
 };
 
 int store_schema_version(void)
@@ -517,6 +555,28 @@ static int count_query(struct store *st, const char *sql, sqlite3_stmt *s, int *
 	*count = sqlite3_column_int(s, 0);
 	sqlite3_reset(s);
 	return 0;
+}
+
+static const char SQL_MSG_COUNT[] =
+    "SELECT count(*) FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
+    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id <> ?5";
+
+int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_MSG_COUNT);
+	char key[PHONE_KEY_LEN];
+
+	if (s == NULL)
+		return -1;
+	if (f->phone) {
+		phone_key(f->phone, key, sizeof(key));
+		store_bind_text(s, 1, key);
+	}
+	store_bind_text(s, 2, f->channel);
+	sqlite3_bind_int64(s, 3, f->since);
+	sqlite3_bind_int64(s, 4, f->until);
+	sqlite3_bind_int64(s, 5, exclude_id);
+	return count_query(st, SQL_MSG_COUNT, s, count);
 }
 
 static const char SQL_REPLIES_SINCE[] =
@@ -1115,6 +1175,44 @@ int store_session_purge(struct store *st, const char *channel, int64_t cutoff, i
 		return -1;
 	*n = sqlite3_changes(st->db);
 	return 0;
+}
+
+/* ---- retention --------------------------------------------------------------------------- */
+
+static const char SQL_PURGE_MSG[] =
+    "UPDATE messages SET text = '', raw = NULL WHERE created_at < ?1 AND (text <> '' OR raw IS NOT NULL)";
+static const char SQL_PURGE_PARTS[] =
+    "UPDATE inbox_parts SET text = '', raw = NULL WHERE received_at < ?1 AND message_id IS NOT NULL"
+    " AND (text <> '' OR raw IS NOT NULL)";
+static const char SQL_PURGE_SESSIONS[] = "DELETE FROM sessions WHERE updated_at < ?1";
+
+int store_purge_texts(struct store *st, int64_t cutoff, int *n)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_PURGE_MSG)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, cutoff);
+	if (store_exec_stmt(st, SQL_PURGE_MSG, s) < 0)
+		goto fail;
+	*n = sqlite3_changes(st->db);
+	if ((s = store_stmt(st, SQL_PURGE_PARTS)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, cutoff);
+	if (store_exec_stmt(st, SQL_PURGE_PARTS, s) < 0)
+		goto fail;
+	if ((s = store_stmt(st, SQL_PURGE_SESSIONS)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, cutoff);
+	if (store_exec_stmt(st, SQL_PURGE_SESSIONS, s) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 /* ---- sequences -------------------------------------------------------------------------- */

@@ -86,6 +86,8 @@ struct store_msg_filter {
 int store_msg_each(struct store *st, const struct store_msg_filter *f,
     int (*fn)(const struct store_msg *m, void *arg), void *arg);
 
+/* Messages matching f (phone, channel, since, until), not counting exclude_id. */
+int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
 /* Replies sent or queued to this phone since t (rate limits). */
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
 /* Was the same text from this phone already answered since t (auto-responder loops)? */
@@ -195,6 +197,13 @@ int store_session_idle_forms(struct store *st, int64_t cutoff,
 int store_session_count(struct store *st, const char *channel, int64_t since, int *count);
 /* Drop USSD sessions idle since before cutoff; *n how many. */
 int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n) WARN_UNUSED;
+
+/*
+ * Retention: erase the texts of messages (and of their stored parts and idle
+ * sessions) older than cutoff. Cases, their history and feedback stay.
+ * *n gets the messages erased. Its own transaction.
+ */
+int store_purge_texts(struct store *st, int64_t cutoff, int *n) WARN_UNUSED;
 
 /* ---- counters -------------------------------------------------------------------- */
 

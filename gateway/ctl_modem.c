@@ -1,0 +1,139 @@
+/*
+ * hotlinectl modem status | modem ussd NAME CODE, and hotlinectl purge.
+ * The daemon owns the modems (a serial port has one user), so a USSD query is
+ * left in the database for the modem's thread, which answers there.
+ */
+#include "ctl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "maintenance.h"
+#include "store_modem.h"
+#include "util.h"
+
+static int print_modem(const struct store_modem_row *r, void *arg)
+{
+	char since[40], bal_at[40], updated[40];
+
+	(void)arg;
+	fmt_iso8601(r->since, since, sizeof(since));
+	fmt_iso8601(r->updated_at, updated, sizeof(updated));
+	printf("%s\n", r->modem);
+	printf("  connected    %s (%s since %.19s)\n", strcmp(r->state, "ready") == 0 ? "yes" : "no", r->state, since);
+	if (r->signal >= 0)
+		printf("  signal       %d%%\n", r->signal);
+	else
+		printf("  signal       unknown\n");
+	printf("  network      %s\n", *r->network ? r->network : "unknown");
+	if (r->battery >= 0)
+		printf("  battery      %d%%\n", r->battery);
+	if (!isnan(r->balance)) {
+		fmt_iso8601(r->balance_at, bal_at, sizeof(bal_at));
+		printf("  balance      %.2f (read %.19s)\n", r->balance, bal_at);
+	} else {
+		printf("  balance      not read (modems[].balance_code)\n");
+	}
+	printf("  today        %d received, %d sent\n", r->received_today, r->sent_today);
+	if (r->resets)
+		printf("  resets       %d\n", r->resets);
+	if (*r->error && strcmp(r->state, "ready") != 0)
+		printf("  last error   %s\n", r->error);
+	printf("  recorded     %.19s\n", updated);
+	return 0;
+}
+
+static int modem_status(struct ctl *c)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (ctl_store(c) == NULL)
+		return 1;
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	if (store_modem_each(c->st, (int64_t)mktime(&tm), print_modem, NULL) < 0)
+		return 1;
+	return 0;
+}
+
+static int modem_ussd(struct ctl *c, const char *name, const char *code)
+{
+	int64_t id, deadline;
+	bool known = false;
+
+	if (ctl_world(c) == NULL || ctl_store(c) == NULL)
+		return 1;
+	for (size_t i = 0; i < c->w->cfg->nmodems; i++)
+		known |= strcmp(c->w->cfg->modems[i].name, name) == 0;
+	if (!known) {
+		fprintf(stderr, "hotlinectl modem ussd: no modem named %s in %s\n", name, c->config_path);
+		return 1;
+	}
+	if (store_modem_request_add(c->st, name, "ussd", code, &id) < 0)
+		return 1;
+	deadline = mono_ms() + 60000;
+	while (mono_ms() < deadline) {
+		char status[16], *answer = NULL;
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		if (store_modem_request_get(c->st, id, status, sizeof(status), &answer) < 0)
+			return 1;
+		if (strcmp(status, "pending") != 0) {
+			bool ok = strcmp(status, "done") == 0;
+			printf("%s\n", answer ? answer : "");
+			if (!ok)
+				fprintf(stderr, "hotlinectl modem ussd: the query failed\n");
+			free(answer);
+			return ok ? 0 : 1;
+		}
+		free(answer);
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "hotlinectl modem ussd: no answer in 60 s: is hotlined running, and is %s connected?\n", name);
+	return 1;
+}
+
+int ctl_modem(struct ctl *c, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "status") == 0)
+		return modem_status(c);
+	if (argc == 4 && strcmp(argv[1], "ussd") == 0)
+		return modem_ussd(c, argv[2], argv[3]);
+	fprintf(stderr, "usage: hotlinectl [-c FILE] modem status\n"
+			"       hotlinectl [-c FILE] modem ussd NAME CODE   (e.g. modem ussd m1 '*100#')\n"
+			"  status: each modem's connection, signal, network, balance, today's messages\n"
+			"  ussd: asks the running hotlined to dial CODE on modem NAME and prints the answer\n");
+	return 2;
+}
+
+int ctl_purge(struct ctl *c, int argc, char **argv)
+{
+	struct ctx cx;
+	int n = 0;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: hotlinectl [-c FILE] purge\n"
+				"  erase message texts older than retention.message_days (cases stay)\n");
+		return 2;
+	}
+	if (ctl_store(c) == NULL)
+		return 1;
+	if (c->w->cfg->retention_days <= 0) {
+		printf("retention.message_days is 0: texts are kept; nothing erased\n");
+		return 0;
+	}
+	memset(&cx, 0, sizeof(cx));
+	cx.st = c->st;
+	cx.cfg = c->w->cfg;
+	cx.menu = c->w->menu;
+	cx.now = now_unix();
+	if (maintenance_purge(&cx, &n) < 0)
+		return 1;
+	printf("erased the texts of %d message(s) older than %d days\n", n, c->w->cfg->retention_days);
+	return 0;
+}
