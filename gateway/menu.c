@@ -59,6 +59,9 @@ struct menu {
 	struct menu_text texts[ARRAY_LEN(text_defs)];
 	char **fillers; /* normalised, longest first */
 	size_t nfillers;
+	char **dwords;  /* normalised words that stand for a digit choice ("下一页") */
+	char **ddigits; /* ... and the digits they stand for ("9") */
+	size_t ndwords;
 	struct ac *ac;
 	struct pattern *pats;
 	size_t npats, cappats;
@@ -117,6 +120,7 @@ struct loader {
 	struct strv values_name, values_val; /* flattened values, "amount.dibao_city" */
 	const char **values_file;
 	struct strv fillers;
+	struct strv digit_words;
 	struct {
 		char *text;
 		const char *file;
@@ -392,8 +396,23 @@ static void load_file(struct loader *L, const char *path, const char *file)
 			}
 		} else if (strcmp(name, "digit_fillers") == 0) {
 			get_strings(L, s, file, "digit_fillers", &L->fillers);
+		} else if (strcmp(name, "digit_words") == 0) {
+			struct strv w = { 0 };
+			get_strings(L, s, file, "digit_words", &w);
+			for (size_t k = 0; k < w.n; k++) {
+				const char *eq = strchr(w.v[k], '=');
+				size_t dl = eq ? (size_t)(eq - w.v[k]) : 0;
+				bool ok = eq && dl >= 1 && dl <= 2 && eq[1] != '\0';
+				for (size_t c = 0; ok && c < dl; c++)
+					ok = w.v[k][c] >= '0' && w.v[k][c] <= '9';
+				if (!ok)
+					diag_error(L->d, file, w.line[k], "digit word \"%s\": write it as \"D=word\" (\"9=下一页\")", w.v[k]);
+				else
+					strv_add(&L->digit_words, w.v[k], w.line[k]);
+			}
+			strv_free(&w);
 		} else {
-			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts and digit_fillers)", name);
+			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts, digit_fillers and digit_words)", name);
 		}
 	}
 	config_destroy(&cf);
@@ -980,6 +999,7 @@ static void free_loader(struct loader *L)
 	strv_free(&L->values_val);
 	free(L->values_file);
 	strv_free(&L->fillers);
+	strv_free(&L->digit_words);
 	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
 		free(L->raw_texts[t].text);
 }
@@ -1033,6 +1053,14 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 	for (size_t i = 0; i < L.fillers.n; i++)
 		m->fillers[i] = norm_dup(L.fillers.v[i], strlen(L.fillers.v[i]), 0);
 	qsort(m->fillers, m->nfillers, sizeof(char *), cmp_len_desc);
+	m->ndwords = L.digit_words.n;
+	m->dwords = xcalloc(m->ndwords + 1, sizeof(char *));
+	m->ddigits = xcalloc(m->ndwords + 1, sizeof(char *));
+	for (size_t i = 0; i < L.digit_words.n; i++) {
+		const char *eq = strchr(L.digit_words.v[i], '=');
+		m->ddigits[i] = xstrndup(L.digit_words.v[i], (size_t)(eq - L.digit_words.v[i]));
+		m->dwords[i] = norm_dup(eq + 1, strlen(eq + 1), 0);
+	}
 
 	free_loader(&L);
 	if (d->errors > errors_before) {
@@ -1060,6 +1088,12 @@ void menu_free(struct menu *m)
 	for (size_t i = 0; i < m->nfillers; i++)
 		free(m->fillers[i]);
 	free(m->fillers);
+	for (size_t i = 0; i < m->ndwords; i++) {
+		free(m->dwords[i]);
+		free(m->ddigits[i]);
+	}
+	free(m->dwords);
+	free(m->ddigits);
 	ac_free(m->ac);
 	free(m->pats);
 	for (size_t i = 0; i < m->nfiles; i++)
@@ -1239,6 +1273,15 @@ bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t
 			a++, changed = true;
 		while (a < b && norm[b - 1] == ' ')
 			b--, changed = true;
+	}
+	/* a word that stands for a digit (下一页 = 9, 返回 = 0), with or without fillers */
+	for (size_t w = 0; w < m->ndwords; w++) {
+		size_t wl = strlen(m->dwords[w]);
+		if (wl > 0 && ((wl == len && strcmp(norm, m->dwords[w]) == 0) ||
+		    (wl == b - a && strncmp(norm + a, m->dwords[w], wl) == 0))) {
+			snprintf(out, outlen, "%s", m->ddigits[w]);
+			return true;
+		}
 	}
 	if (a == b || b - a >= outlen || b - a > 3)
 		return false;

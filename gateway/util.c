@@ -190,9 +190,29 @@ const char *fmt_iso8601(int64_t t, char *buf, size_t len)
 
 char *path_resolve(const char *dir, const char *p)
 {
+	char *joined, *abs, *parent, *base, *slash;
+
 	if (p[0] == '/' || dir == NULL || dir[0] == '\0')
 		return xstrdup(p);
-	return xasprintf("%s/%s", dir, p);
+	joined = xasprintf("%s/%s", dir, p);
+	/* "config/../var/hotline.db" reads better as "/srv/hotline/var/hotline.db" */
+	if ((abs = realpath(joined, NULL)) != NULL) {
+		free(joined);
+		return abs;
+	}
+	/* the file may not exist yet (a new database): resolve its folder */
+	slash = strrchr(joined, '/');
+	parent = xstrndup(joined, (size_t)(slash - joined));
+	base = slash + 1;
+	abs = realpath(parent, NULL);
+	free(parent);
+	if (abs != NULL) {
+		char *r = xasprintf("%s/%s", abs, base);
+		free(abs);
+		free(joined);
+		return r;
+	}
+	return joined;
 }
 
 char *path_dirname(const char *p)
