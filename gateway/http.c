@@ -1,0 +1,633 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "dispatch.h"
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "ussd.h"
+#include "ussd_session.h"
+#include "world.h"
+
+/*
+ * Limits that keep a client from holding the server: an idle connection is
+ * dropped after HTTP_IDLE_TIMEOUT seconds (a slow client costs a socket, not
+ * a thread: each libmicrohttpd thread serves many connections with epoll),
+ * and every connection has a fixed memory pool for its headers.
+ */
+#define HTTP_IDLE_TIMEOUT 5
+#define HTTP_CONN_LIMIT   1024
+#define HTTP_CONN_MEMORY  (32 * 1024)
+#define HTTP_BACKLOG      256
+/* Expired USSD sessions are swept at most this often, by whichever request comes. */
+#define PURGE_EVERY 60
+/* An oversized body without a Content-Length is read and dropped up to this many times ussd.max_body; then the connection is closed. */
+#define DISCARD_FACTOR 16
+
+enum route { ROUTE_NONE, ROUTE_USSD, ROUTE_USSD_END, ROUTE_HEALTH, ROUTE_METRICS };
+
+struct http {
+	struct MHD_Daemon *d;
+	char *db_path;
+	unsigned gen;           /* tells this server's thread connections from an earlier one's */
+	pthread_mutex_t lock;   /* guards dbs */
+	/*
+	 * Held around each write transaction of the HTTP threads. SQLite takes
+	 * one writer at a time anyway; waiting here is a queue, where waiting in
+	 * SQLite's busy handler is sleeps of up to 100 ms: that was the tail
+	 * latency under load.
+	 */
+	pthread_mutex_t write_lock;
+	struct store **dbs;     /* every thread's connection, closed by http_stop */
+	size_t ndbs, cap;
+	_Atomic int64_t next_purge;
+};
+
+/* The database connection of this libmicrohttpd thread, opened by its first request that needs one. */
+static _Thread_local struct {
+	unsigned gen;
+	struct store *st;
+} tdb;
+static atomic_uint generations;
+
+/* A POST being read: its world (held until the request completes) and its body so far. */
+struct req {
+	struct world *w;
+	enum route route;
+	bool too_big;
+	size_t len, cap, discarded;
+	char body[]; /* cap + 1 bytes: the parser NUL-terminates in place */
+};
+/* *con_cls of a request answered on its first call: whatever follows is dropped. */
+static struct req answered;
+
+static struct store *thread_store(struct http *h, const struct config *cfg)
+{
+	struct store_opts so = { 0 };
+	struct store *st;
+	char err[512];
+
+	if (tdb.st != NULL && tdb.gen == h->gen)
+		return tdb.st;
+	so.synchronous = cfg->db_synchronous;
+	if (store_open(h->db_path, &so, &st, err, sizeof(err)) < 0) {
+		log_errorx("http", "%s", err);
+		return NULL;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->ndbs == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 8;
+		h->dbs = xrealloc(h->dbs, h->cap * sizeof(*h->dbs));
+	}
+	h->dbs[h->ndbs++] = st;
+	pthread_mutex_unlock(&h->lock);
+	tdb.gen = h->gen;
+	tdb.st = st;
+	return st;
+}
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+/* Queue status with body (mode says who owns it); counts it for /metrics. */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, void *body,
+    size_t len, enum MHD_ResponseMemoryMode mode, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (resp == NULL) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow != NULL)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	metrics_http_request((int)status);
+	return ret;
+}
+
+/* A path fit for a log line: never the secret, no control characters. */
+static void loggable_path(const char *url, char *out, size_t outlen)
+{
+	size_t w = 0;
+
+	if (str_startswith(url, "/ussd/") && strcmp(url, "/ussd/end") != 0)
+		url = "/ussd/...";
+	for (const char *p = url; *p && w + 1 < outlen && w < 64; p++)
+		out[w++] = (unsigned char)*p < 0x20 || (unsigned char)*p == 0x7F ? '?' : *p;
+	out[w] = '\0';
+}
+
+/* A 4xx or 5xx with a one-line reason, for the aggregator's log and ours. */
+static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *method, const char *url,
+    const char *allow, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *method, const char *url,
+    const char *allow, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	char path[80];
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	loggable_path(url, path, sizeof(path));
+	if (status >= 500)
+		log_warnx("http", "%u %s %s: %s", status, method, path, buf_str(&b));
+	else
+		log_info("http", "%u %s %s: %s", status, method, path, buf_str(&b));
+	buf_addc(&b, '\n');
+	size_t len = b.len;
+	return respond(conn, status, "text/plain; charset=utf-8", buf_take(&b), len, MHD_RESPMEM_MUST_FREE, allow);
+}
+
+/* ---- routing and access ---------------------------------------------------------------------- */
+
+/* Compare without an early exit, so the time taken says nothing about the secret. */
+static bool same_secret(const char *a, size_t alen, const char *secret)
+{
+	size_t n = strlen(secret);
+	unsigned char d = alen != n;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i < alen ? i : 0] ^ secret[i]);
+	return d == 0 && alen > 0;
+}
+
+/*
+ * /healthz, /metrics, /ussd and /ussd/end (secret in a header), /ussd/<secret>
+ * and /ussd/<secret>/end. A wrong secret in the path is an unknown path.
+ */
+static enum route route_of(const char *url, const char *secret, bool *path_secret)
+{
+	const char *p, *rest;
+	size_t n = strlen(secret), plen;
+
+	*path_secret = false;
+	if (strcmp(url, "/healthz") == 0)
+		return ROUTE_HEALTH;
+	if (strcmp(url, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strcmp(url, "/ussd") == 0)
+		return ROUTE_USSD;
+	if (strcmp(url, "/ussd/end") == 0)
+		return ROUTE_USSD_END;
+	if (!str_startswith(url, "/ussd/") || n == 0)
+		return ROUTE_NONE;
+	p = url + strlen("/ussd/");
+	plen = strlen(p);
+	if (plen < n || !same_secret(p, n, secret))
+		return ROUTE_NONE;
+	rest = p + n;
+	*path_secret = true;
+	if (*rest == '\0')
+		return ROUTE_USSD;
+	if (strcmp(rest, "/end") == 0)
+		return ROUTE_USSD_END;
+	return ROUTE_NONE;
+}
+
+/* May this connection call the USSD endpoints? NULL when yes, else why not. */
+static const char *ussd_refusal(struct MHD_Connection *conn, const struct config *cfg, bool path_secret)
+{
+	const char *secret = cfg->ussd_secret;
+
+	if (*secret == '\0' && cfg->nussd_allow == 0)
+		return "USSD is closed: neither ussd.secret nor ussd.allow is set";
+	if (cfg->nussd_allow > 0) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci == NULL || !ussd_source_allowed(ci->client_addr, cfg->ussd_allow, cfg->nussd_allow))
+			return "source address not in ussd.allow";
+	}
+	if (*secret != '\0' && !path_secret) {
+		const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hotline-Secret");
+		if (given == NULL)
+			return "no secret (path /ussd/<secret> or header X-Hotline-Secret)";
+		if (!same_secret(given, strlen(given), secret))
+			return "wrong X-Hotline-Secret";
+	}
+	return NULL;
+}
+
+static bool is_form(const char *type)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(want) - 1;
+
+	return type != NULL && strncasecmp(type, want, n) == 0 &&
+	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ' || type[n] == '\t');
+}
+
+/* ---- /healthz and /metrics ----------------------------------------------------------------------- */
+
+static void json_str(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_addc(b, (char)c);
+	}
+	buf_addc(b, '"');
+}
+
+#define HEALTH_MODEMS 16
+
+/* 200 when the database answers and a modem is connected; 503 naming what is down. */
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn, const struct world *w)
+{
+	struct store *st = thread_store(h, w->cfg);
+	struct modem_health mh[HEALTH_MODEMS];
+	size_t n = health_modems(mh, HEALTH_MODEMS);
+	bool db_ok = st != NULL && store_ping(st) == 0, modem_ok = false;
+	struct buf b = { 0 };
+
+	if (n > HEALTH_MODEMS)
+		n = HEALTH_MODEMS;
+	for (size_t i = 0; i < n; i++)
+		modem_ok |= mh[i].connected;
+	buf_printf(&b, "{\"status\":\"%s\"", db_ok && modem_ok ? "ok" : "down");
+	if (!db_ok || !modem_ok)
+		buf_printf(&b, ",\"down\":[%s%s%s]", db_ok ? "" : "\"database\"", !db_ok && !modem_ok ? "," : "",
+		    modem_ok ? "" : "\"modems\"");
+	buf_printf(&b, ",\"database\":\"%s\",\"modems\":[", db_ok ? "up" : "down");
+	for (size_t i = 0; i < n; i++) {
+		buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+		json_str(&b, mh[i].name);
+		buf_printf(&b, ",\"state\":\"%s\",\"connected\":%s,\"signal\":%d", modem_state_name(mh[i].state),
+		    mh[i].connected ? "true" : "false", mh[i].signal);
+		if (!mh[i].connected && mh[i].error[0]) {
+			buf_adds(&b, ",\"error\":");
+			json_str(&b, mh[i].error);
+		}
+		buf_addc(&b, '}');
+	}
+	buf_adds(&b, "]}\n");
+	size_t len = b.len;
+	return respond(conn, db_ok && modem_ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
+	    buf_take(&b), len, MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn, const struct world *w)
+{
+	struct store *st = thread_store(h, w->cfg);
+	struct metrics_gauges g;
+	struct buf b = { 0 };
+	int64_t now = now_unix();
+
+	memset(&g, 0, sizeof(g));
+	g.db_ok = st != NULL && store_ping(st) == 0;
+	if (g.db_ok && (store_outbox_stats(st, now, &g.outbox_depth, &g.outbox_oldest_age) < 0 ||
+	    store_session_count(st, "ussd", now - w->cfg->ussd_timeout, &g.ussd_sessions) < 0))
+		g.db_ok = false;
+	metrics_render(&b, &g);
+	size_t len = b.len;
+	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf_take(&b), len,
+	    MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+/* ---- USSD ------------------------------------------------------------------------------------------ */
+
+static void maybe_purge(struct http *h, struct store *st, const struct config *cfg, int64_t now)
+{
+	int64_t due = atomic_load(&h->next_purge);
+	int n = 0;
+
+	if (now < due || !atomic_compare_exchange_strong(&h->next_purge, &due, now + PURGE_EVERY))
+		return;
+	if (store_session_purge(st, "ussd", now - cfg->ussd_timeout, &n) == 0 && n > 0)
+		log_debug("http", "forgot %d USSD session(s) idle over %d s", n, cfg->ussd_timeout);
+}
+
+static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, const char *url, struct req *r)
+{
+	const struct config *cfg = r->w->cfg;
+	struct ussd_callback cb;
+	struct ussd_reply rep;
+	struct store *st;
+	char err[160], who[LOG_PHONE_BUF];
+
+	if (ussd_parse_callback(r->body, r->len, &cb, err, sizeof(err)) < 0)
+		return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
+	st = thread_store(h, cfg);
+	if (st == NULL)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database unavailable");
+	pthread_mutex_lock(&h->write_lock);
+	struct ctx c = { st, cfg, r->w->menu, now_unix(), NULL, 0 };
+	int rc = ussd_session_step(&c, &cb, &rep);
+	if (rc == 0)
+		maybe_purge(h, st, cfg, c.now);
+	pthread_mutex_unlock(&h->write_lock);
+	if (rc < 0)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database error, nothing stored");
+	log_info("http", "ussd %s from %s -> %s, %s screen %zu of %zu%s", cb.session_id,
+	    log_phone(cb.phone, who, sizeof(who)), rep.node, rep.end ? "END" : "CON", rep.screen + 1, rep.screens,
+	    rep.sms_copy ? ", SMS copy queued" : "");
+	size_t len = strlen(rep.body);
+	enum MHD_Result ret = respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", rep.body, len,
+	    MHD_RESPMEM_MUST_FREE, NULL);
+	rep.body = NULL; /* the response owns it now */
+	return ret;
+}
+
+static enum MHD_Result serve_ussd_end(struct http *h, struct MHD_Connection *conn, const char *url, struct req *r)
+{
+	struct ussd_end ev;
+	struct store *st;
+	char err[160], who[LOG_PHONE_BUF];
+	int64_t id;
+
+	if (ussd_parse_end(r->body, r->len, &ev, err, sizeof(err)) < 0)
+		return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
+	st = thread_store(h, r->w->cfg);
+	if (st == NULL)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database unavailable");
+	pthread_mutex_lock(&h->write_lock);
+	struct ctx c = { st, r->w->cfg, r->w->menu, now_unix(), NULL, 0 };
+	int rc = ussd_session_end(&c, &ev, &id);
+	pthread_mutex_unlock(&h->write_lock);
+	if (rc < 0)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database error, nothing stored");
+	log_info("http", "ussd %s from %s ended: %s (message %lld)", ev.session_id, log_phone(ev.phone, who, sizeof(who)),
+	    ev.status, (long long)id);
+	static const char ok[] = "OK\n";
+	return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", (void *)ok, sizeof(ok) - 1,
+	    MHD_RESPMEM_PERSISTENT, NULL);
+}
+
+/* ---- the request cycle ------------------------------------------------------------------------------ */
+
+/*
+ * The first call for a request (headers read, no body yet): route it, check
+ * the method and access, and answer at once whatever needs no body; for a
+ * USSD POST, set up the body buffer. Everything refused here touches nothing.
+ */
+static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const char *url, const char *method,
+    void **con_cls)
+{
+	struct world *w = world_get();
+	const struct config *cfg;
+	bool path_secret, get;
+	enum route route;
+	const char *why, *v;
+	enum MHD_Result ret;
+	long long clen;
+
+	*con_cls = &answered;
+	if (w == NULL)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, NULL, "starting or stopping");
+	cfg = w->cfg;
+	route = route_of(url, cfg->ussd_secret, &path_secret);
+	get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	switch (route) {
+	case ROUTE_NONE:
+		ret = refuse(conn, MHD_HTTP_NOT_FOUND, method, url, NULL, "no such path");
+		goto out;
+	case ROUTE_HEALTH:
+	case ROUTE_METRICS:
+		if (!get)
+			ret = refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, method, url, "GET, HEAD", "method not allowed");
+		else if (route == ROUTE_HEALTH)
+			ret = serve_health(h, conn, w);
+		else
+			ret = serve_metrics(h, conn, w);
+		goto out;
+	case ROUTE_USSD:
+	case ROUTE_USSD_END:
+		break;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+		ret = refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, method, url, "POST", "method not allowed");
+		goto out;
+	}
+	if ((why = ussd_refusal(conn, cfg, path_secret)) != NULL) {
+		ret = refuse(conn, MHD_HTTP_FORBIDDEN, method, url, NULL, "%s", why);
+		goto out;
+	}
+	if (!is_form(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		ret = refuse(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, method, url, NULL,
+		    "Content-Type must be application/x-www-form-urlencoded");
+		goto out;
+	}
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v != NULL && (!parse_int(v, 0, INT64_MAX, &clen) || clen > cfg->ussd_max_body)) {
+		ret = refuse(conn, MHD_HTTP_CONTENT_TOO_LARGE, method, url, NULL, "body over ussd.max_body (%d bytes)",
+		    cfg->ussd_max_body);
+		goto out;
+	}
+	struct req *r = xmalloc(sizeof(*r) + (size_t)cfg->ussd_max_body + 1);
+	r->w = w;
+	r->route = route;
+	r->too_big = false;
+	r->len = r->discarded = 0;
+	r->cap = (size_t)cfg->ussd_max_body;
+	*con_cls = r;
+	return MHD_YES; /* the world is released when the request completes */
+out:
+	world_release(w);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (r == NULL)
+		return begin(h, conn, url, method, con_cls);
+	if (r == &answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (!r->too_big && n <= r->cap - r->len) {
+			memcpy(r->body + r->len, upload_data, n);
+			r->len += n;
+		} else {
+			r->too_big = true;
+			r->discarded += n;
+			if (r->discarded > DISCARD_FACTOR * r->cap)
+				return MHD_NO; /* close: this client only wastes our time */
+		}
+		return MHD_YES;
+	}
+	if (r->too_big)
+		return refuse(conn, MHD_HTTP_CONTENT_TOO_LARGE, method, url, NULL, "body over ussd.max_body (%zu bytes)",
+		    r->cap);
+	if (r->route == ROUTE_USSD_END)
+		return serve_ussd_end(h, conn, url, r);
+	return serve_ussd(h, conn, url, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r != NULL && r != &answered) {
+		world_release(r->w);
+		free(r);
+	}
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_info("http", "libmicrohttpd: %s", line);
+}
+
+/* ---- start and stop ------------------------------------------------------------------------------------ */
+
+/* Bind ourselves, so that "port in use" comes back as such. */
+static int listen_on(const char *address, int port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*in6);
+	} else {
+		snprintf(err, errlen, "http.address \"%s\" is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)", address);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a socket for HTTP: %s", strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %d (http.address, http.port): %s", address, port,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Say at start what the USSD access rules will do, once. */
+static void check_access(const struct config *cfg)
+{
+	if (*cfg->ussd_secret == '\0' && cfg->nussd_allow == 0)
+		log_warnx("http", "USSD callbacks are refused: set ussd.secret or ussd.allow");
+	for (size_t i = 0; i < cfg->nussd_allow; i++)
+		if (!ussd_allow_entry_ok(cfg->ussd_allow[i]))
+			log_warnx("http", "ussd.allow entry \"%s\" is not an address or address/bits: it matches nothing",
+			    cfg->ussd_allow[i]);
+}
+
+int http_start(const char *db_path, struct http **out, char *err, size_t errlen)
+{
+	struct world *w = world_get();
+	struct http *h;
+	int fd;
+
+	*out = NULL;
+	if (w == NULL) {
+		snprintf(err, errlen, "HTTP: no configuration loaded");
+		return -1;
+	}
+	fd = listen_on(w->cfg->http_address, w->cfg->http_port, err, errlen);
+	if (fd < 0) {
+		world_release(w);
+		return -1;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->db_path = xstrdup(db_path);
+	h->gen = atomic_fetch_add(&generations, 1) + 1;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->write_lock, NULL);
+	atomic_init(&h->next_purge, 0);
+	/* a pool of threads, each polling its own connections with epoll: requests never wait on a modem */
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, or early messages go to stderr raw */
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)w->cfg->http_threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s port %d", w->cfg->http_address,
+		    w->cfg->http_port);
+		close(fd);
+		http_stop(h);
+		world_release(w);
+		return -1;
+	}
+	check_access(w->cfg);
+	world_release(w);
+	*out = h;
+	return 0;
+}
+
+void http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	/* joins the threads: no request runs after this, so their connections can go */
+	if (h->d != NULL)
+		MHD_stop_daemon(h->d);
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->ndbs; i++)
+		store_close(h->dbs[i]);
+	free(h->dbs);
+	h->dbs = NULL;
+	h->ndbs = 0;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->write_lock);
+	free(h->db_path);
+	free(h);
+}

@@ -1,0 +1,204 @@
+#include "ussd_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+#include "store_ussd.h"
+
+static void limits_of(const struct ctx *c, struct ussd_limits *lim)
+{
+	lim->gsm7 = (size_t)c->cfg->ussd_gsm7_limit;
+	lim->ucs2 = (size_t)c->cfg->ussd_ucs2_limit;
+	lim->more = menu_text(c->menu, "ussd_more");
+}
+
+/*
+ * A step answered without the engine (a further screen, a repeated request):
+ * logged like any other, the input in and the screen shown out.
+ */
+static int log_plain_step(struct ctx *c, const struct ussd_callback *rq, const char *input, size_t inlen,
+    const char *node, const char *shown, int64_t *in_id)
+{
+	struct store_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.channel = "ussd";
+	m.direction = "in";
+	m.phone = rq->phone;
+	m.text = input;
+	m.text_len = inlen;
+	m.parts = 1;
+	m.status = "answered";
+	m.node = node;
+	m.kind = "text";
+	m.session = rq->session_id;
+	m.created_at = c->now;
+	if (store_msg_add(c->st, &m, in_id) < 0)
+		return -1;
+	metrics_message("ussd", "in");
+	memset(&m, 0, sizeof(m));
+	m.channel = "ussd";
+	m.direction = "out";
+	m.phone = rq->phone;
+	m.text = shown;
+	m.text_len = strlen(shown);
+	m.parts = 1;
+	m.status = "sent";
+	m.node = node;
+	m.kind = "reply";
+	m.session = rq->session_id;
+	m.reply_to = *in_id;
+	m.created_at = c->now;
+	m.sent_at = c->now;
+	if (store_msg_add(c->st, &m, NULL) < 0)
+		return -1;
+	metrics_message("ussd", "out");
+	metrics_node_hit(node);
+	return 0;
+}
+
+/* Should this step show a screen of the last reply again, or the next one? */
+static bool plain_step(const struct session *s, enum ussd_input_kind kind, const char *input, size_t inlen,
+    const struct ussd_limits *lim, size_t *screen)
+{
+	struct ussd_span sp;
+
+	if (s->fresh || s->last_reply == NULL || s->screen < 0)
+		return false;
+	if (kind == USSD_INPUT_AGAIN) {
+		/* the aggregator asked again (a lost answer): the same screen, and no second case */
+		*screen = (size_t)s->screen;
+		return true;
+	}
+	if (kind == USSD_INPUT_NEW && ussd_is_more(input, inlen) &&
+	    (size_t)s->screen + 1 < ussd_screen(s->last_reply, strlen(s->last_reply), lim, 0, &sp)) {
+		*screen = (size_t)s->screen + 1;
+		return true;
+	}
+	/* 98 with nothing more to show goes to the engine like any input (bad option, a form answer) */
+	return false;
+}
+
+int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out)
+{
+	struct session s;
+	struct ussd_limits lim;
+	struct dispatch_result res;
+	enum ussd_input_kind kind;
+	char key[sizeof(s.key)];
+	size_t off, inlen, screen = 0;
+	const char *input;
+	bool queued = false;
+
+	memset(out, 0, sizeof(*out));
+	memset(&res, 0, sizeof(res));
+	limits_of(c, &lim);
+	snprintf(key, sizeof(key), "ussd:%s", rq->session_id);
+	session_init(&s, key, rq->phone, "ussd");
+	if (store_begin(c->st) < 0)
+		return -1;
+	if (store_session_load(c->st, key, c->now, c->cfg->ussd_timeout, &s) < 0)
+		goto fail;
+	kind = ussd_new_input(s.fresh ? NULL : s.ussd_text, rq->text, rq->text_len, &off, &inlen);
+	input = rq->text + off;
+
+	if (plain_step(&s, kind, input, inlen, &lim, &screen)) {
+		out->body = ussd_answer(s.last_reply, &lim, screen, false, &out->end, &out->screens);
+		snprintf(out->node, sizeof(out->node), "%s", s.node);
+		if (log_plain_step(c, rq, input, inlen, s.node, out->body + 4, &out->in_id) < 0)
+			goto fail;
+	} else {
+		struct inbound in = { "ussd", rq->phone, input, inlen, 1, "text", 0, rq->session_id };
+		const char *reply;
+
+		/* a new dial under a live session id starts over: main menu, no half-filled form */
+		if (kind == USSD_INPUT_FIRST && !s.fresh && store_session_delete(c->st, key) < 0)
+			goto fail;
+		if (dispatch_inbound(c, &in, &res) < 0)
+			goto fail;
+		/* dispatch always answers USSD; should it ever not, the main menu rather than nothing */
+		reply = res.reply ? res.reply : menu_text(c->menu, "unknown");
+		out->engine = true;
+		out->in_id = res.in_id;
+		snprintf(out->node, sizeof(out->node), "%s", res.node);
+		out->body = ussd_answer(reply, &lim, 0, res.keep, &out->end, &out->screens);
+		if (res.keep && c->cfg->ussd_sms_copy) {
+			if (dispatch_queue_sms(c, rq->phone, reply, NOTIFY_REPLY, res.in_id, res.node, NULL) < 0)
+				goto fail;
+			out->sms_copy = true;
+		}
+		/* what is worth keeping (a case, feedback, a call back) also queued SMS for staff */
+		queued = res.keep;
+	}
+	out->screen = screen;
+	if (store_ussd_mark(c->st, key, rq->text, (int)screen, c->now) < 0)
+		goto fail;
+	if (store_commit(c->st) < 0)
+		goto fail;
+	if (queued)
+		outbox_kick();
+	dispatch_result_free(&res);
+	session_clear(&s);
+	return 0;
+fail:
+	store_rollback(c->st);
+	dispatch_result_free(&res);
+	session_clear(&s);
+	ussd_reply_free(out);
+	return -1;
+}
+
+void ussd_reply_free(struct ussd_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id)
+{
+	struct store_msg m;
+	struct buf text = { 0 };
+	char key[sizeof(((struct session *)0)->key)];
+	int64_t mid;
+
+	/* a line for the log, not for a villager: what the aggregator reported */
+	buf_printf(&text, "status=%s", ev->status);
+	if (*ev->input)
+		buf_printf(&text, " input=%s", ev->input);
+	if (ev->duration_ms >= 0)
+		buf_printf(&text, " duration_ms=%lld", ev->duration_ms);
+	memset(&m, 0, sizeof(m));
+	m.channel = "ussd";
+	m.direction = "in";
+	m.phone = ev->phone;
+	m.text = buf_str(&text);
+	m.text_len = text.len;
+	m.parts = 1;
+	m.status = "ignored";
+	m.kind = "end";
+	m.session = ev->session_id;
+	m.error = *ev->error ? ev->error : NULL;
+	m.created_at = c->now;
+	snprintf(key, sizeof(key), "ussd:%s", ev->session_id);
+	if (store_begin(c->st) < 0)
+		goto fail_tx;
+	if (store_msg_add(c->st, &m, &mid) < 0 || store_session_delete(c->st, key) < 0) {
+		store_rollback(c->st);
+		goto fail_tx;
+	}
+	if (store_commit(c->st) < 0)
+		goto fail_tx;
+	metrics_message("ussd", "in");
+	if (id)
+		*id = mid;
+	buf_free(&text);
+	return 0;
+fail_tx:
+	buf_free(&text);
+	return -1;
+}
