@@ -73,7 +73,7 @@ static void show_node(const struct menu *m, int idx, const char *digit, int dept
 		const struct menu_node *tn = menu_node_at(m, t);
 		if (t < 0 || tn->parent != idx)
 			continue;
-		char dg[4];
+		char dg[12];
 		snprintf(dg, sizeof(dg), "%d", d);
 		leaf = false;
 		show_node(m, t, dg, depth + 1, walk_before + here, shown, leaves, total);

@@ -427,7 +427,8 @@ static int read_dummy(struct gsm *g, struct gsm_part *parts, size_t max, size_t 
 			locs[nlocs++] = (int)v;
 		}
 		closedir(d);
-		qsort(locs, nlocs, sizeof(int), cmp_int);
+		if (nlocs > 1)
+			qsort(locs, nlocs, sizeof(int), cmp_int);
 		for (size_t i = 0; i < nlocs && *n < max; i++) {
 			GSM_Error e2;
 			memset(g->msms, 0, sizeof(*g->msms));
@@ -492,7 +493,8 @@ int gsm_read_inbox(struct gsm *g, struct gsm_part *parts, size_t max, size_t *n)
 	rc = g->dummy ? read_dummy(g, parts, max, n) : read_phone(g, parts, max, n);
 	if (rc == GSM_OK && g->dummy && !dummy_alive(g))
 		rc = GSM_NOCONN;
-	qsort(parts, *n, sizeof(*parts), cmp_part);
+	if (*n > 1)
+		qsort(parts, *n, sizeof(*parts), cmp_part);
 	return rc;
 }
 

@@ -120,10 +120,14 @@ static void nap(struct modem *m, int ms)
 
 static void disconnect(struct modem *m, enum modem_state next, const char *why)
 {
+	char reason[200];
+
+	/* why is often gsm_error(m->g), which gsm_close() frees */
+	snprintf(reason, sizeof(reason), "%s", why ? why : "");
 	gsm_close(m->g);
 	m->g = NULL;
 	m->fails = 0;
-	enter_state(m, next, why);
+	enter_state(m, next, reason);
 }
 
 static void try_connect(struct modem *m)

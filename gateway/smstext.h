@@ -36,8 +36,6 @@ bool sms_is_gsm7(const char *utf8, size_t len);
 /* Segments needed for `units` of the given coding (0 units -> 1 segment). */
 size_t sms_segments(enum sms_coding coding, size_t units);
 
-#endif
-
 /*
  * Split a text into USSD screens. A screen holds at most gsm7_limit
  * characters when it is all GSM-7, else ucs2_limit UTF-16 units; every
@@ -52,3 +50,5 @@ struct sms_span {
 };
 size_t sms_split_screens(const char *text, size_t len, const char *more, size_t gsm7_limit,
     size_t ucs2_limit, struct sms_span *spans, size_t max);
+
+#endif

@@ -90,7 +90,9 @@ int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra)
 		mkdir(var, 0700);
 	}
 	for (int i = 0; i < nmodems; i++) {
-		snprintf(h->phone[i], sizeof(h->phone[i]), "%s/phone%d", h->dir, i);
+		char path[sizeof(h->phone[0])];
+		snprintf(path, sizeof(path), "%s/phone%d", tmpl, i);
+		memcpy(h->phone[i], path, sizeof(path));
 		mkdir(h->phone[i], 0700);
 	}
 	f = fopen(h->cfg, "w");
@@ -145,8 +147,14 @@ int hl_start(struct hl *h, const char *const *extra_args)
 	pid_t pid;
 	int64_t deadline;
 	const char *build = env_or("HOTLINE_BUILD", "build");
+	char *wrap = getenv("HL_WRAP") && *getenv("HL_WRAP") ? strdup(getenv("HL_WRAP")) : NULL;
 
 	snprintf(bin, sizeof(bin), "%s/hotlined", build);
+	/* HL_WRAP="valgrind --log-file=..." runs hotlined under that command (make valgrind) */
+	if (wrap != NULL) {
+		for (char *tok = strtok(wrap, " "); tok != NULL && argc < 16; tok = strtok(NULL, " "))
+			argv[argc++] = tok;
+	}
 	argv[argc++] = bin;
 	argv[argc++] = "-c";
 	argv[argc++] = h->cfg;
@@ -156,6 +164,7 @@ int hl_start(struct hl *h, const char *const *extra_args)
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
+		free(wrap);
 		return -1;
 	}
 	if (pid == 0) {
@@ -165,10 +174,11 @@ int hl_start(struct hl *h, const char *const *extra_args)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		execv(bin, (char *const *)argv);
-		perror(bin);
+		execvp(argv[0], (char *const *)argv);
+		perror(argv[0]);
 		_exit(127);
 	}
+	free(wrap);
 	h->pid = pid;
 	/* ready when the log says so; give sanitizer builds time */
 	deadline = (int64_t)time(NULL) + 30;
