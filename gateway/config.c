@@ -117,6 +117,7 @@ struct loader {
 	const char *file; /* for messages */
 	const char *dir;
 	struct diag *d;
+	int group_line;   /* the list element being read (modems[i], staff[i]), 0 at top level */
 };
 
 static int line_of(const config_setting_t *s)
@@ -204,9 +205,8 @@ static void apply_key(struct loader *L, const struct cfg_key *k, const config_se
 	long long iv = 0;
 	double fv = 0;
 
-	if (s == NULL && (k->flags & CF_REQUIRED)) {
-		diag_error(L->d, L->file, 0, "'%s' is required", where);
-	}
+	if (s == NULL && (k->flags & CF_REQUIRED))
+		diag_error(L->d, L->file, L->group_line, "'%s' is required", where);
 	if (s != NULL) {
 		int t = config_setting_type(s);
 		bool ok = true;
@@ -367,7 +367,8 @@ static void load_table(struct loader *L, const config_setting_t *root, const str
     size_t n, char *base, const char *what)
 {
 	for (size_t i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_lookup((config_setting_t *)root, tab[i].path);
+		/* root is NULL for a list element that is not a group: defaults only */
+		const config_setting_t *s = root ? config_setting_lookup((config_setting_t *)root, tab[i].path) : NULL;
 		char where[256];
 
 		if (*what)
@@ -406,7 +407,9 @@ static void load_list(struct loader *L, const config_setting_t *root, const char
 			continue;
 		}
 		check_unknown(L, g, "", tab, ntab, what);
+		L->group_line = line_of(g);
 		load_table(L, g, tab, ntab, base, what);
+		L->group_line = 0;
 		*(int *)(base + line_off) = line_of(g);
 	}
 	*nout = (size_t)n;
@@ -540,6 +543,7 @@ struct config *config_load(const char *path, struct diag *d)
 	L.file = path;
 	L.dir = c->dir;
 	L.d = d;
+	L.group_line = 0;
 
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {

@@ -127,13 +127,15 @@ static int take_prev(const struct store_msg *m, void *arg)
 	if (m->id == p->exclude || strcmp(m->direction, "in") != 0)
 		return 0;
 	p->found = true;
-	p->text = strcmp(m->status, "answered") == 0 ? xstrndup(m->text, m->text_len) : NULL;
+	p->text = xstrndup(m->text, m->text_len);
 	return 1;
 }
 
 /*
  * Floods and loops (SMS only): over the per-phone limits, or the same text
- * again right after it was answered. NULL when the message may be answered.
+ * as the sender's last message while that text was answered within
+ * limits.repeat_window (so a loop gets one answer per window). NULL when the
+ * message may be answered.
  * *notice is set when this is the first limited message today.
  */
 static const char *flood_reason(struct ctx *c, const struct inbound *in, const char *text, int64_t in_id,
@@ -155,10 +157,15 @@ static const char *flood_reason(struct ctx *c, const struct inbound *in, const c
 			struct store_msg_filter f = { 0 };
 			struct prev_in prev = { in_id, false, NULL };
 			f.phone = in->phone;
+			f.channel = in->channel; /* a USSD step before this SMS is no loop */
 			f.since = c->now - cfg->repeat_window;
 			f.newest_first = true;
 			f.limit = 3;
-			if (store_msg_each(c->st, &f, take_prev, &prev) == 0 && prev.text && strcmp(prev.text, text) == 0) {
+			bool answered = false;
+			/* the same as the last message, and that text was answered within the window (not only
+			 * the last one: a loop would otherwise get every other message answered) */
+			if (store_msg_each(c->st, &f, take_prev, &prev) == 0 && prev.text && strcmp(prev.text, text) == 0 &&
+			    store_same_text_since(c->st, in->phone, text, f.since, in_id, &answered) == 0 && answered) {
 				free(prev.text);
 				return "the same text again within limits.repeat_window";
 			}

@@ -195,6 +195,8 @@ static char *clean_field(const char *text, size_t len, size_t max_chars)
 /* Words people put before their name (我叫张桂兰). */
 static const char *const name_prefixes[] = { "我的名字叫", "我的名字是", "我名字叫", "名字叫", "名字是",
 	"我叫", "我是", "姓名", "名字", "本人" };
+/* What people put between their name and their village. */
+static const char *const name_place_seps[] = { " ", "，", ",", "、", "。", "；", ";" };
 /* Words that show a place (寨子街村3组). */
 static const char *const place_marks[] = { "村", "组", "镇", "乡", "社", "街", "路", "号", "小区", "县", "区" };
 
@@ -262,16 +264,24 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 	case FORM_NAME:
 		v = clean_field(in->text, in->len, 60);
 		if (v != NULL) {
-			/* "我叫张桂兰 寨子街村3组": a name, and perhaps the place after a space */
-			char *name = v, *rest = NULL, *sp = strchr(v, ' ');
+			/* "我叫张桂兰，寨子街村3组": a name, and perhaps the place after a space or comma */
+			char *name = v, *rest = NULL, *sep = NULL;
+			size_t seplen = 0;
 			for (size_t k = 0; k < ARRAY_LEN(name_prefixes); k++)
 				if (str_startswith(name, name_prefixes[k]) && strlen(name) > strlen(name_prefixes[k])) {
 					name += strlen(name_prefixes[k]);
 					break;
 				}
-			if (sp && looks_like_place(sp + 1)) {
-				*sp = '\0';
-				rest = sp + 1;
+			for (size_t k = 0; k < ARRAY_LEN(name_place_seps); k++) {
+				char *p = strstr(name, name_place_seps[k]);
+				if (p && (sep == NULL || p < sep)) {
+					sep = p;
+					seplen = strlen(name_place_seps[k]);
+				}
+			}
+			if (sep && looks_like_place(sep + seplen)) {
+				*sep = '\0';
+				rest = sep + seplen;
 			}
 			char *nm = clean_field(name, strlen(name), NAME_MAX_CHARS);
 			if (nm && has_name_char(nm)) {

@@ -134,6 +134,40 @@ static char *utf8_dup_from_gammu(const unsigned char *u, size_t *len)
 	return tmp;
 }
 
+/*
+ * The text of a UCS-2 part that carries U+0000 inside it: libgammu's strings
+ * end at the first NUL, but the part holds `units` code units. What follows
+ * a NUL is kept, the NUL as a byte (dispatch stores such a text as valid
+ * UTF-8 and keeps the received bytes in messages.raw); NULs at the end are
+ * padding and dropped.
+ */
+static char *utf8_dup_units(const unsigned char *u, size_t units, size_t *len)
+{
+	unsigned char *seg = xmalloc(units * 2 + 2);
+	char *tmp = xmalloc(units * 4 + 1);
+	struct buf b = { 0 };
+
+	while (units > 0 && u[2 * units - 2] == 0 && u[2 * units - 1] == 0)
+		units--;
+	for (size_t i = 0; i < units;) {
+		size_t j = i;
+		while (j < units && (u[2 * j] != 0 || u[2 * j + 1] != 0))
+			j++;
+		memcpy(seg, u + 2 * i, (j - i) * 2);
+		seg[(j - i) * 2] = seg[(j - i) * 2 + 1] = 0;
+		tmp[0] = '\0';
+		EncodeUTF8(tmp, seg);
+		buf_adds(&b, tmp);
+		if (j < units)
+			buf_addc(&b, '\0'); /* the NUL itself */
+		i = j + 1;
+	}
+	free(seg);
+	free(tmp);
+	*len = b.len;
+	return buf_take(&b);
+}
+
 /* A gammu UCS-2 buffer for a UTF-8 text; caller frees. */
 static unsigned char *gammu_from_utf8(const char *s)
 {
@@ -381,6 +415,11 @@ static void to_part(struct gsm *g, const GSM_SMSMessage *m, struct gsm_part *p)
 			snprintf(p->text + i * 2, 3, "%02x", m->Text[i]);
 		p->text[n * 2] = '\0';
 		p->text_len = n * 2;
+	} else if (p->coding == GSM_PART_UCS2 && m->Length > 0 && (size_t)m->Length > UnicodeLength(m->Text)) {
+		size_t units = (size_t)m->Length;
+		if (units > sizeof(m->Text) / 2 - 1)
+			units = sizeof(m->Text) / 2 - 1;
+		p->text = utf8_dup_units(m->Text, units, &p->text_len);
 	} else {
 		p->text = utf8_dup_from_gammu(m->Text, &p->text_len);
 	}

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <libconfig.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,31 @@ static bool id_ok(const char *id)
 	return dot_ok;
 }
 
+/*
+ * libconfig dates a list element by the token after it, so the last element
+ * of a list whose ] stands on a later line gets the line of the ]. Its own
+ * line is the last line in [from, to] that holds it as a literal; `to` when
+ * none does (escapes, strings split in parts).
+ */
+static int element_line(const char *path, int from, int to, const char *value)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *quoted;
+	size_t cap = 0;
+	int n = 0, found = to;
+
+	if (f == NULL)
+		return to;
+	quoted = xasprintf("\"%s\"", value);
+	while (++n <= to && getline(&line, &cap, f) >= 0)
+		if (n >= from && strstr(line, quoted))
+			found = n;
+	free(quoted);
+	free(line);
+	fclose(f);
+	return found;
+}
+
 static void get_strings(struct loader *L, const config_setting_t *s, const char *file, const char *what,
     struct strv *out)
 {
@@ -173,7 +199,10 @@ static void get_strings(struct loader *L, const config_setting_t *s, const char 
 			diag_error(L->d, file, line_of(e), "%s must hold strings only", what);
 			continue;
 		}
-		strv_add(out, config_setting_get_string(e), line_of(e) ? line_of(e) : line_of(s));
+		int line = line_of(e) ? line_of(e) : line_of(s);
+		if (i + 1 == config_setting_length(s) && line > line_of(s))
+			line = element_line(file, line_of(s), line, config_setting_get_string(e));
+		strv_add(out, config_setting_get_string(e), line);
 	}
 }
 
@@ -1147,17 +1176,13 @@ bool menu_within(const struct menu *m, int idx, int anc)
 	return false;
 }
 
-#define MAX_HITS 64
-
+/* Every hit counts: a long message may hold many keywords before the longest one. */
 struct hits {
 	const struct menu *m;
 	const char *text;
 	size_t len;
-	struct {
-		int pat;
-		size_t start, end;
-	} h[MAX_HITS];
-	size_t n;
+	int *pat;
+	size_t n, cap;
 };
 
 static bool is_letter(char c)
@@ -1182,12 +1207,11 @@ static int on_hit(int id, size_t end, void *arg)
 		return 0;
 	if (p->word && ((start > 0 && is_letter(H->text[start - 1])) || (end < H->len && is_letter(H->text[end]))))
 		return 0;
-	if (H->n < MAX_HITS) {
-		H->h[H->n].pat = id;
-		H->h[H->n].start = start;
-		H->h[H->n].end = end;
-		H->n++;
+	if (H->n == H->cap) {
+		H->cap = H->cap ? H->cap * 2 : 64;
+		H->pat = xrealloc(H->pat, H->cap * sizeof(*H->pat));
 	}
+	H->pat[H->n++] = id;
 	return 0;
 }
 
@@ -1212,7 +1236,8 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 	H.m = m;
 	H.text = norm;
 	H.len = len;
-	H.n = 0;
+	H.pat = NULL;
+	H.n = H.cap = 0;
 	out->node = -1;
 	out->via = MENU_VIA_NONE;
 	out->chars = 0;
@@ -1222,7 +1247,7 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 	ac_search(m->ac, norm, len, on_hit, &H);
 
 	for (size_t i = 0; i < H.n; i++) {
-		const struct pattern *p = &m->pats[H.h[i].pat];
+		const struct pattern *p = &m->pats[H.pat[i]];
 		if (!p->cue && better(m, p, best))
 			best = p;
 	}
@@ -1231,11 +1256,12 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 	} else if (context >= 0 && m->nodes[context].topic >= 0) {
 		topic = m->nodes[context].topic;
 	} else {
+		free(H.pat);
 		return;
 	}
 	/* cues of the nodes below the topic take the message further down */
 	for (size_t i = 0; i < H.n; i++) {
-		const struct pattern *p = &m->pats[H.h[i].pat];
+		const struct pattern *p = &m->pats[H.pat[i]];
 		if (p->cue && p->node != topic && menu_within(m, p->node, topic) && better(m, p, cue))
 			cue = p;
 	}
@@ -1248,6 +1274,7 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 		out->via = MENU_VIA_KEYWORD;
 		out->chars = best->chars;
 	}
+	free(H.pat);
 }
 
 bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t outlen)

@@ -145,6 +145,10 @@ static void try_connect(struct modem *m)
 	gs.gammurc = *m->cfg.gammurc ? m->cfg.gammurc : NULL;
 	gs.section = m->cfg.section;
 	gs.send_timeout_ms = m->cfg.send_timeout * 1000;
+	/* a retry that fails the same way as the last one is not news: log once per state change */
+	bool retry = m->h.state == MODEM_BACKOFF;
+	char last[sizeof(m->h.error)];
+	snprintf(last, sizeof(last), "%s", m->h.error);
 	enter_state(m, MODEM_CONNECTING, NULL);
 	rc = gsm_open(&gs, &m->g, err, sizeof(err));
 	if (rc == GSM_OK) {
@@ -159,7 +163,7 @@ static void try_connect(struct modem *m)
 	/* back off 1 s, 2 s, 4 s ... up to a minute; settings that can never work wait the longest */
 	m->backoff_ms = rc == GSM_PERMFAIL ? BACKOFF_MAX_MS
 	    : m->backoff_ms ? (m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2) : 1000;
-	if (m->h.state != MODEM_BACKOFF || strcmp(m->h.error, err) != 0)
+	if (!retry || strncmp(last, err, sizeof(last) - 1) != 0)
 		log_warnx("modem", "%s: cannot connect (%s); trying again in %d s", m->cfg.name, err, m->backoff_ms / 1000);
 	enter_state(m, MODEM_BACKOFF, err);
 }

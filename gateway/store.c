@@ -339,6 +339,13 @@ int store_open(const char *path, const struct store_opts *opts, struct store **o
 		return -1;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	if (store_file_version(st) > store_schema_version()) {
+		/* refuse before touching the file (no WAL switch on a database we will not use) */
+		snprintf(err, errlen, "%s has schema version %d, newer than this build's %d: use a newer hotlined",
+		    path, store_file_version(st), store_schema_version());
+		store_close(st);
+		return -1;
+	}
 	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s",
 	    opts->synchronous && strcmp(opts->synchronous, "normal") == 0 ? "NORMAL" : "FULL");
 	if ((!opts->readonly && exec(st, "PRAGMA journal_mode = WAL") < 0) || exec(st, pragma) < 0 ||
@@ -496,11 +503,23 @@ static const char SQL_MSG_EACH[] =
     " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
     " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
     " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
+/*
+ * The same for one phone: "phone_key = ?1" lets SQLite use messages_phone,
+ * where "?1 IS NULL OR ..." makes it scan and sort the whole table (the loop
+ * check runs this for nearly every SMS: O(table) per message otherwise).
+ */
+static const char SQL_MSG_EACH_PHONE[] =
+    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
+    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
+    " WHERE phone_key = ?1 AND (?2 IS NULL OR channel = ?2)"
+    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
+    " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
 
 int store_msg_each(struct store *st, const struct store_msg_filter *f,
     int (*fn)(const struct store_msg *m, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_MSG_EACH);
+	const char *sql = f->phone ? SQL_MSG_EACH_PHONE : SQL_MSG_EACH;
+	sqlite3_stmt *s = store_stmt(st, sql);
 	char key[PHONE_KEY_LEN];
 	int rc;
 
@@ -545,7 +564,7 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 		}
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_MSG_EACH);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, sql);
 }
 
 static int count_query(struct store *st, const char *sql, sqlite3_stmt *s, int *count)
@@ -581,7 +600,7 @@ int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t 
 
 static const char SQL_REPLIES_SINCE[] =
     "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind IS NOT 'notice'";
+    " AND kind IS NOT 'notice' AND channel = 'sms'";
 
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
 {

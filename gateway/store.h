@@ -88,7 +88,7 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 
 /* Messages matching f (phone, channel, since, until), not counting exclude_id. */
 int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
-/* Replies sent or queued to this phone since t (rate limits). */
+/* SMS replies sent or queued to this phone since t (rate limits; USSD answers do not count). */
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
 /* Was the same text from this phone already answered since t (auto-responder loops)? */
 int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
