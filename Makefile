@@ -115,8 +115,12 @@ e2e: all $(E2E_BINS)
 menucheck: $(BUILD)/hotlinectl
 	$(BUILD)/hotlinectl -c $(CONFIG) menu check
 
+# The shared sample of villager messages lives beside the checkout (../shared);
+# a copy is kept for machines that have only the repository.
+SHARED_SAMPLES := $(firstword $(wildcard ../shared/samples/villager-messages.tsv) tests/corpus/shared/villager-messages.tsv)
+
 samples: $(BUILD)/hotlinectl
-	@scripts/check-samples $(BUILD)/hotlinectl $(CONFIG) tests/corpus/*.tsv ../shared/samples/villager-messages.tsv
+	@scripts/check-samples $(BUILD)/hotlinectl $(CONFIG) tests/corpus/*.tsv $(SHARED_SAMPLES)
 
 test: all menucheck unit e2e samples
 
