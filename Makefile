@@ -141,3 +141,66 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- benchmarks (not part of `make check`) -----------------------------------
+# `make bench` builds the bench programs under build/bench and runs them all
+# (tests/bench/run.sh), printing one table of min/median/max at the end.
+# BENCH_RUNS sets the repeats (default 3); BENCH_ONLY="engine store drain ussd
+# mem startup" runs a subset. Numbers, machine and method: BENCHMARKS.md.
+
+.PHONY: bench-build
+.PRECIOUS: $(BUILD)/bench/obj/%.o
+BENCH_DIR  := $(BUILD)/bench
+BENCH_OBJ  := $(BENCH_DIR)/obj/bench_corpus.o
+BENCH_BINS := $(BENCH_DIR)/bench_engine $(BENCH_DIR)/bench_store $(BENCH_DIR)/ussd_bare $(BENCH_DIR)/watch
+
+$(BENCH_DIR)/obj/%.o: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/bench $(ALL_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/bench_%: $(BENCH_DIR)/obj/bench_%.o $(BENCH_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/ussd_bare: $(BENCH_DIR)/obj/ussd_bare.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/watch: $(BENCH_DIR)/obj/watch.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-build: all $(BENCH_BINS)
+
+bench: bootstrap
+	@$(MAKE) --no-print-directory bench-build
+	@HOTLINE_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
+# ---- reliability (issue 6): not part of `make check` ----------------------------
+
+# 2,000 inbound SMS, hotlined SIGKILLed at 25 random moments while it works;
+# prints stored / answered / lost / duplicated and fails on any loss.
+stress: all
+	@tests/stress.sh
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang and
+# ASan+UBSan in build/fuzz, each run FUZZ_SECONDS on its seed corpus; prints
+# executions and crashes per harness. `make check` runs every committed
+# corpus file again through tests/unit/test_fuzz_corpus.c.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := normalize menu staffcmd ussd
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libhotline.a
+	clang $(CPPFLAGS) -Itests/fuzz -DFUZZ_SRC_DIR='"$(abspath .)"' -std=c11 -O1 -g -fno-omit-frame-pointer \
+		$(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build/fuzz/libhotline.a $(LDLIBS)
+
+fuzz: bootstrap
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
+		SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build/fuzz/libhotline.a
+	@$(MAKE) --no-print-directory $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+	@HOTLINE_BUILD=$(abspath build) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# The end-to-end SMS test with every hotlined it starts under memcheck
+# (tests/harness: HL_WRAP); 0 errors and 0 bytes definitely lost, or it fails.
+# VALGRIND_TESTS="test_e2e_badinput ..." runs other end-to-end tests so.
+VALGRIND_TESTS ?= test_e2e_sms
+valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
+	@tests/valgrind.sh $(VALGRIND_TESTS:%=$(BUILD)/tests/%)

@@ -106,6 +106,19 @@ static bool screen_fits(const char *text, size_t off, size_t n, const char *more
 	return units <= ucs2_limit;
 }
 
+/*
+ * Does a screen ending at end leave text for another one (a line break right
+ * there is eaten by the screen break)? If not it is the last screen, shown
+ * without the "more" tail, and must fit as that: a GSM-7 rest too long on its
+ * own can fit next to a UCS-2 tail when the UCS-2 limit is the larger one.
+ */
+static bool leaves_rest(const char *text, size_t len, size_t end)
+{
+	if (end < len && text[end] == '\n')
+		end++;
+	return end < len;
+}
+
 size_t sms_split_screens(const char *text, size_t len, const char *more, size_t gsm7_limit,
     size_t ucs2_limit, struct sms_span *spans, size_t max)
 {
@@ -122,7 +135,8 @@ size_t sms_split_screens(const char *text, size_t len, const char *more, size_t 
 			while (p < len) {
 				const char *nl = memchr(text + p, '\n', len - p);
 				size_t end = nl ? (size_t)(nl - text) : len;
-				if (!screen_fits(text, off, end - off, more, gsm7_limit, ucs2_limit))
+				if (!leaves_rest(text, len, end) ||
+				    !screen_fits(text, off, end - off, more, gsm7_limit, ucs2_limit))
 					break;
 				best = end - off;
 				p = end + 1;
@@ -133,7 +147,8 @@ size_t sms_split_screens(const char *text, size_t len, const char *more, size_t 
 				while (i < len) {
 					size_t q = i;
 					utf8_next(text, len, &q);
-					if (!screen_fits(text, off, q - off, more, gsm7_limit, ucs2_limit))
+					if (!leaves_rest(text, len, q) ||
+					    !screen_fits(text, off, q - off, more, gsm7_limit, ucs2_limit))
 						break;
 					last = q;
 					i = q;
