@@ -46,7 +46,7 @@ static const struct cfg_key keys[] = {
 	{ "menus.dir", CT_PATH, OFF(menus_dir), 0, "../menus", 0, 0, NULL, 0 },
 	{ "log.level", CT_CHOICE, OFF(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0 },
 	{ "log.mask_phones", CT_BOOL, OFF(log_mask_phones), 0, "true", 0, 0, NULL, 0 },
-	{ "log.file", CT_PATH, OFF(log_file), 0, "", 0, 0, NULL, CF_RESTART },
+	{ "log.file", CT_PATH, OFF(log_file), 0, "", 0, 0, NULL, 0 },
 	{ "sessions.timeout", CT_INT, OFF(session_timeout), 0, "1800", 30, 7 * 86400, NULL, 0 },
 	{ "limits.sms_page_segments", CT_INT, OFF(sms_page_segments), 0, "2", 1, 10, NULL, 0 },
 	{ "limits.multipart_timeout", CT_INT, OFF(multipart_timeout), 0, "600", 5, 7 * 86400, NULL, 0 },

@@ -7,6 +7,7 @@
  * database connection; they share the read-only world (config + menus).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,31 @@
 #endif
 
 static volatile sig_atomic_t got_stop, got_reload;
+static int log_fd = -1;
+
+/*
+ * log.file: a copy of every log line in a file of our own (mode 0600, 0640
+ * with database.group), reopened on SIGHUP so that logrotate can move it.
+ */
+static void open_log_file(const struct config *cfg)
+{
+	int fd, old = log_fd;
+
+	if (*cfg->log_file == '\0') {
+		log_set_fd(-1);
+		log_fd = -1;
+	} else {
+		fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, *cfg->db_group ? 0640 : 0600);
+		if (fd < 0) {
+			log_warn("hotlined", "cannot open log.file %s; logging to stderr only", cfg->log_file);
+			return;
+		}
+		log_set_fd(fd);
+		log_fd = fd;
+	}
+	if (old >= 0)
+		close(old);
+}
 
 static void on_signal(int sig)
 {
@@ -86,6 +112,7 @@ static void reload(const char *path, bool verbose)
 		config_restart_changes(old->cfg, neu->cfg, &d);
 		diag_log(&d, "config");
 		log_init(verbose ? LOG_LVL_DEBUG : level_of(neu->cfg->log_level), neu->cfg->log_mask_phones);
+		open_log_file(neu->cfg);
 		world_install(neu);
 		log_info("hotlined", "reloaded %s and the menus (%zu nodes)", path, menu_count(neu->menu));
 	}
@@ -168,6 +195,7 @@ int main(int argc, char **argv)
 	}
 	/* the database, its WAL and the logs are for this user (and the configured group) only */
 	umask(*w->cfg->db_group ? 027 : 077);
+	open_log_file(w->cfg);
 	world_install(w);
 
 	so.create = true;
@@ -238,5 +266,8 @@ out:
 	store_close(st);
 	world_shutdown();
 	log_info("hotlined", "exiting");
+	log_set_fd(-1);
+	if (log_fd >= 0)
+		close(log_fd);
 	return rc;
 }

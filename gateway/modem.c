@@ -22,7 +22,7 @@
 #include "world.h"
 
 #define READ_BATCH 64       /* parts read from the phone per transaction */
-#define SEND_BATCH 16       /* outbox rows claimed at a time */
+#define SEND_ROUND 16       /* sends per modem per round, before the inbox is read again */
 #define BACKOFF_MAX_MS 60000
 #define FAILS_SOFT_RESET 3  /* consecutive failures of a connected modem before a soft reset */
 #define FAILS_HARD_RESET 6  /* ... and before a hard one */
@@ -126,7 +126,6 @@ static void disconnect(struct modem *m, enum modem_state next, const char *why)
 	snprintf(reason, sizeof(reason), "%s", why ? why : "");
 	gsm_close(m->g);
 	m->g = NULL;
-	m->fails = 0;
 	enter_state(m, next, reason);
 }
 
@@ -152,8 +151,10 @@ static void try_connect(struct modem *m)
 	enter_state(m, MODEM_CONNECTING, NULL);
 	rc = gsm_open(&gs, &m->g, err, sizeof(err));
 	if (rc == GSM_OK) {
-		m->backoff_ms = 0;
-		m->fails = 0;
+		/* the backoff and the failure count stay until a read works: a modem that
+		 * connects but fails every read must not be reset in a tight loop */
+		if (m->fails == 0)
+			m->backoff_ms = 0;
 		m->next_monitor = 0;
 		enter_state(m, MODEM_READY, NULL);
 		m->h.error[0] = '\0';
@@ -168,22 +169,30 @@ static void try_connect(struct modem *m)
 	enter_state(m, MODEM_BACKOFF, err);
 }
 
-/* A connected modem failed an operation: count, reset soft then hard, then reconnect. */
+/*
+ * A connected modem failed an operation. Failures in a row (cleared only by a
+ * successful read, not by reconnecting) lead to a soft reset at the third, a
+ * hard one at the sixth and every third after that; after a reset the modem
+ * backs off for longer each time before it reconnects.
+ */
 static void failed_op(struct modem *m, const char *what)
 {
 	char why[200];
 
 	m->fails++;
 	snprintf(why, sizeof(why), "%s: %s", what, gsm_error(m->g));
-	if (m->fails == FAILS_SOFT_RESET || m->fails == FAILS_HARD_RESET) {
-		bool hard = m->fails == FAILS_HARD_RESET;
+	if (m->fails % FAILS_SOFT_RESET == 0) {
+		bool hard = m->fails >= FAILS_HARD_RESET;
 		enter_state(m, MODEM_RESETTING, why);
 		m->h.resets++;
 		if (gsm_reset(m->g, hard) != GSM_OK)
 			log_warnx("modem", "%s: %s reset failed: %s", m->cfg.name, hard ? "hard" : "soft", gsm_error(m->g));
 		else
-			log_info("modem", "%s: %s reset done", m->cfg.name, hard ? "hard" : "soft");
-		disconnect(m, MODEM_DOWN, why);
+			log_info("modem", "%s: %s reset done after %d failures in a row", m->cfg.name, hard ? "hard" : "soft",
+			    m->fails);
+		m->backoff_ms = m->backoff_ms ? (m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2)
+					      : 1000;
+		disconnect(m, MODEM_BACKOFF, why);
 		return;
 	}
 	log_warnx("modem", "%s: %s", m->cfg.name, why);
@@ -313,6 +322,7 @@ static int receive(struct modem *m, const struct world *w)
 		return 0;
 	}
 	m->fails = 0;
+	m->backoff_ms = 0;
 	if (n == 0)
 		return 0;
 	if (store_parts(m, w, parts, n) < 0) {
@@ -400,27 +410,26 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	return rc == GSM_NOCONN ? GSM_NOCONN : GSM_OK;
 }
 
-/* Send what is due for `target` (NULL: no modem named). Returns sends tried, -1 when the phone went away. */
+/*
+ * Send what is due for `target` (NULL: no modem named), claiming one message
+ * at a time right before sending it, so that a crash leaves at most the one in
+ * flight "sending" (counted uncertain at the next start). Returns sends
+ * tried, -1 when the phone went away.
+ */
 static int send_for(struct modem *m, const struct config *cfg, const char *target)
 {
-	struct store_send batch[SEND_BATCH];
-	size_t n = 0;
 	int tried = 0;
 
-	if (store_outbox_claim(m->st, target, m->cfg.name, now_unix(), batch, SEND_BATCH, &n) < 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (m->g == NULL || atomic_load(&m->stop)) {
-			/* not tried: back in the queue at once */
-			if (store_outbox_retry(m->st, batch[i].id, now_unix(), "not sent: the modem stopped") < 0)
-				log_errorx("modem", "%s: could not requeue message %lld", m->cfg.name, (long long)batch[i].id);
-			continue;
-		}
+	while (tried < SEND_ROUND && m->g != NULL && !atomic_load(&m->stop)) {
+		struct store_send one;
+		size_t n = 0;
+		if (store_outbox_claim(m->st, target, m->cfg.name, now_unix(), &one, 1, &n) < 0 || n == 0)
+			break;
 		tried++;
-		if (send_one(m, cfg, &batch[i]) == GSM_NOCONN)
+		if (send_one(m, cfg, &one) == GSM_NOCONN)
 			disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
+		store_sends_free(&one, 1);
 	}
-	store_sends_free(batch, n);
 	return m->g == NULL ? -1 : tried;
 }
 

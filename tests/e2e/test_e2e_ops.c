@@ -1,0 +1,156 @@
+/*
+ * End to end, operations: the supervisor's alert when the outbox backs up,
+ * retention (erasing old texts, by the daemon and by hotlinectl purge), the
+ * log file's mode and masking.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hl.h"
+
+#define WAIT_MS 15000
+
+static int run_ctl(struct hl *h, const char *args)
+{
+	char cmd[1024];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/hotlinectl -c %s %s >/dev/null", getenv("HOTLINE_BUILD"), h->cfg, args);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sql(struct hl *h, const char *q)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s \"%s\"", h->db, q);
+	assert_int_equal(system(cmd), 0);
+}
+
+static bool phone_gone(struct hl *h, void *arg)
+{
+	(void)arg;
+	return hl_log_has(h, "-> backoff") || hl_log_has(h, "ready -> down") || hl_log_has(h, "cannot be used");
+}
+
+/* Queued SMS that cannot go out make the supervisor get one alert, which goes when the modem is back. */
+static void test_outbox_backlog_alert(void **state)
+{
+	struct hl h;
+	char away[400];
+
+	(void)state;
+	assert_int_equal(hl_setup(&h, 1, "limits",
+	    "limits = { poll_interval_ms = 50; retry_initial = 1; retry_max = 2; outbox_alert = 3; };"), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+	snprintf(away, sizeof(away), "%s.away", h.phone[0]);
+	assert_int_equal(rename(h.phone[0], away), 0);
+	assert_true(hl_wait(WAIT_MS, phone_gone, &h, NULL));
+	for (int i = 0; i < 5; i++) {
+		char q[512];
+		snprintf(q, sizeof(q),
+		    "INSERT INTO messages (channel, direction, phone, phone_key, text, status, kind, created_at, updated_at)"
+		    " VALUES ('sms','out','1370000090%d','1370000090%d','queued while the modem is down','queued','reply',"
+		    " strftime('%%s','now'), strftime('%%s','now'));"
+		    "INSERT INTO outbox (message_id, modem, not_before) VALUES (last_insert_rowid(), 'm0', 0);", i, i);
+		sql(&h, q);
+	}
+	/* one alert to the supervisor, queued at once (it goes out when a modem can send it) */
+	assert_true(hl_wait_count(&h, 1, WAIT_MS,
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000003' AND kind='staff'"));
+	char *text = hl_text(&h, "SELECT text FROM messages WHERE phone_key='13900000003'");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "5"));
+	free(text);
+	assert_int_equal(rename(away, h.phone[0]), 0);
+	assert_true(hl_wait_count(&h, 6, 30000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"));
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13900000003'"), 1);
+	hl_cleanup(&h);
+}
+
+/* retention.message_days: old texts are erased at start and by hotlinectl purge; cases stay. */
+static void test_retention(void **state)
+{
+	struct hl h;
+
+	(void)state;
+	assert_int_equal(hl_setup(&h, 1, NULL, "retention = { message_days = 30; };"), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+	assert_int_equal(hl_sms(&h, 0, "13700000401", "低保", NULL), 1);
+	free(hl_wait_reply(&h, "13700000401", 1, WAIT_MS));
+	assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
+	/* a conversation from 40 days ago, and a case from then */
+	sql(&h, "INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at)"
+		" VALUES ('sms','in','13700000402','13700000402','我家的事很私密','answered',"
+		" strftime('%s','now') - 40*86400, strftime('%s','now') - 40*86400);"
+		"INSERT INTO cases (number, topic, channel, applicant_phone, applicant_key, name, status, created_at, updated_at)"
+		" VALUES ('2025-0001','zhitongche','sms','13700000402','13700000402','张桂兰','done',"
+		" strftime('%s','now') - 40*86400, strftime('%s','now') - 40*86400);");
+	assert_int_equal(hl_start(&h, NULL), 0);
+	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE phone_key='13700000402' AND text=''"));
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM cases WHERE number='2025-0001' AND name='张桂兰'"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13700000401' AND text<>''"), 2);
+	/* and on demand */
+	sql(&h, "INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at)"
+		" VALUES ('sms','in','13700000403','13700000403','又一条旧短信','answered',"
+		" strftime('%s','now') - 31*86400, strftime('%s','now') - 31*86400);");
+	assert_int_equal(run_ctl(&h, "purge"), 0);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13700000403' AND text=''"), 1);
+	hl_cleanup(&h);
+}
+
+/* log.file is created 0600 and masks phone numbers like stderr does. */
+static void test_log_file(void **state)
+{
+	struct hl h;
+	char path[400], *buf;
+	struct stat st;
+	FILE *f;
+	long len;
+
+	(void)state;
+	assert_int_equal(hl_setup(&h, 1, "log", "log = { level = \"debug\"; file = \"var/hotline.log\"; };"), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+	assert_int_equal(hl_sms(&h, 0, "13712345678", "低保", NULL), 1);
+	free(hl_wait_reply(&h, "13712345678", 1, WAIT_MS));
+	assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
+	snprintf(path, sizeof(path), "%s/var/hotline.log", h.dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	assert_non_null(strstr(buf, " ready: "));
+	assert_non_null(strstr(buf, "5678"));
+	assert_null(strstr(buf, "13712345678"));
+	free(buf);
+	hl_cleanup(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_outbox_backlog_alert),
+		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_log_file),
+	};
+
+	return cmocka_run_group_tests_name("e2e_ops", tests, NULL, NULL);
+}
