@@ -41,6 +41,28 @@ size_t sms_segments(enum sms_coding coding, size_t units)
 	return (units + part - 1) / part;
 }
 
+/*
+ * Parts of a concatenated message, packed as encoders do: a character is
+ * never split between parts (a GSM-7 extension character's escape and its
+ * septet, the two halves of a surrogate pair), so one that does not fit the
+ * room left starts the next part.
+ */
+static size_t packed_parts(const char *utf8, size_t len, bool gsm7)
+{
+	size_t cap = gsm7 ? SMS_GSM7_PART : SMS_UCS2_PART, parts = 1, used = 0, i = 0;
+
+	while (i < len) {
+		uint32_t cp = utf8_next(utf8, len, &i);
+		size_t w = gsm7 ? gsm7_septets(cp) : (cp >= 0x10000 ? 2 : 1);
+		if (used + w > cap) {
+			parts++;
+			used = 0;
+		}
+		used += w;
+	}
+	return parts;
+}
+
 void sms_count(const char *utf8, size_t len, struct sms_count *out)
 {
 	size_t i = 0, septets = 0, u16 = 0, chars = 0;
@@ -59,6 +81,8 @@ void sms_count(const char *utf8, size_t len, struct sms_count *out)
 	out->coding = gsm7 ? SMS_CODING_GSM7 : SMS_CODING_UCS2;
 	out->units = gsm7 ? septets : u16;
 	out->segments = sms_segments(out->coding, out->units);
+	if (out->segments > 1)
+		out->segments = packed_parts(utf8, len, gsm7);
 }
 
 bool sms_is_gsm7(const char *utf8, size_t len)

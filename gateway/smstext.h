@@ -24,7 +24,7 @@ struct sms_count {
 	enum sms_coding coding;
 	size_t chars;    /* Unicode code points */
 	size_t units;    /* septets (GSM-7) or UTF-16 units (UCS-2) */
-	size_t segments; /* SMS parts needed; 1 for the empty text */
+	size_t segments; /* SMS parts needed (no character split between parts); 1 for the empty text */
 };
 
 /* Count a UTF-8 text (invalid bytes count as one U+FFFD each). Never fails. */
