@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""table.py RESULTS: the one table of `make bench`.
+
+RESULTS holds the key=value lines the bench programs print, each prefixed
+with "run=N ". Every figure is shown as min / median / max over the runs; a
+ratio is computed within one run (both sides measured in it) before the
+statistics. "met": yes when the worst run meets the target, "median" when
+only the median does, "NO" otherwise.
+"""
+import statistics
+import sys
+
+
+def parse(path):
+    runs = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            words = line.split()
+            if len(words) < 2 or not words[0].startswith("run="):
+                continue
+            run = int(words[0][4:])
+            kv = {}
+            tag = []
+            for w in words[1:]:
+                if "=" in w:
+                    k, v = w.split("=", 1)
+                    kv.setdefault(k, v)
+                elif not kv:
+                    tag.append(w)
+            kv["_tag"] = " ".join(tag)
+            runs.setdefault(run, []).append(kv)
+    return runs
+
+
+def find(lines, tag, **match):
+    for kv in lines:
+        if kv["_tag"] == tag and all(kv.get(k) == v for k, v in match.items()):
+            return kv
+    return None
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+# (label, unit, getter(lines of one run) -> number or None, target (op, value) or None)
+def g(tag, key, scale=1.0, **match):
+    def get(lines):
+        kv = find(lines, tag, **match)
+        x = num(kv.get(key)) if kv else None
+        return None if x is None or x < 0 else x * scale
+    return get
+
+
+def lostdup(tag):
+    def get(lines):
+        kv = find(lines, tag)
+        if not kv:
+            return None
+        a, b = num(kv.get("lost")), num(kv.get("dup"))
+        return None if a is None or b is None else a + b
+    return get
+
+
+MB = 1 / 1024
+ROWS = [
+    ("1 engine in memory: normalise, match, render", "msgs/s", g("engine", "msgs_per_s"), (">=", 50000)),
+    ("2 engine + store, 1 msg/commit, sync=full (shipped)", "msgs/s", g("store", "msgs_per_s", sync="full", batch="1"), (">=", 5000)),
+    ("2 engine + store, 1 msg/commit, sync=normal", "msgs/s", g("store", "msgs_per_s", sync="normal", batch="1"), (">=", 5000)),
+    ("2   (info) sync=full, 64 msgs/commit as a modem read", "msgs/s", g("store", "msgs_per_s", sync="full", batch="64"), None),
+    ("3 drain N=1000: hotlined, start to last reply", "s", g("drain hotlined", "wall_s"), None),
+    ("3 drain N=1000: gammu-smsd (files, tuned)", "s", g("drain gammu-smsd", "wall_s"), None),
+    ("3 drain ratio gammu-smsd / hotlined (same run)", "x", g("drain", "ratio"), (">=", 10)),
+    ("3 drain peak RSS hotlined (VmHWM)", "MB", g("drain hotlined", "hwm_kb", MB), ("<=", 32)),
+    ("3 drain peak RSS gammu-smsd (VmHWM)", "MB", g("drain gammu-smsd", "hwm_kb", MB), None),
+    ("3 drain lost+dup hotlined", "msgs", lostdup("drain hotlined"), ("<=", 0)),
+    ("3 drain lost+dup gammu-smsd", "msgs", lostdup("drain gammu-smsd"), ("<=", 0)),
+    ("4 USSD hotlined, 64 conns, menu walks", "req/s", g("ussd hotline", "rps"), None),
+    ("4 USSD bare libmicrohttpd responder", "req/s", g("ussd bare", "rps"), None),
+    ("4 USSD ratio hotlined / bare (same run)", "x", g("ussd", "ratio"), (">=", 0.7)),
+    ("4 USSD hotlined latency p50", "ms", g("ussd hotline", "p50_ms"), None),
+    ("4 USSD hotlined latency p99", "ms", g("ussd hotline", "p99_ms"), ("<", 10)),
+    ("4   (info) USSD hotlined at 2 connections", "req/s", g("ussd hotline-c2", "rps"), None),
+    ("4   (info) USSD hotlined at 2 connections, p99", "ms", g("ussd hotline-c2", "p99_ms"), None),
+    ("4 USSD bare latency p50", "ms", g("ussd bare", "p50_ms"), None),
+    ("4 USSD bare latency p99", "ms", g("ussd bare", "p99_ms"), None),
+    ("5 peak RSS idle, shipped menus", "MB", g("mem idle", "hwm_kb", MB), ("<=", 16)),
+    ("5 peak RSS with 100,000 live sessions", "MB", g("mem sessions", "hwm_kb", MB), ("<=", 64)),
+    ("5   (info) live USSD sessions at the end", "rows", g("mem sessions", "live_sessions"), None),
+    ("6 start-up to ready, new database", "ms", g("startup new", "ready_ms"), ("<=", 100)),
+    ("6 start-up to ready, restart", "ms", g("startup restart", "ready_ms"), ("<=", 100)),
+    ("6   (info) start-up to first /healthz answer", "ms", g("startup restart", "http_ms"), None),
+]
+
+
+def fmt(x):
+    if x is None:
+        return "-"
+    if 0 < abs(x) < 1:
+        return f"{x:.3f}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}" if x != int(x) else f"{x:.0f}"
+
+
+def ok(x, target):
+    op, v = target
+    return {">=": x >= v, "<=": x <= v, "<": x < v}[op]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    runs = parse(sys.argv[1])
+    nruns = len(runs)
+    out = []
+    head = ("figure", "unit", "min", "median", "max", "runs", "target", "met")
+    for label, unit, get, target in ROWS:
+        vals = [v for v in (get(lines) for _, lines in sorted(runs.items())) if v is not None]
+        if not vals:
+            continue
+        lo, med, hi = min(vals), statistics.median(vals), max(vals)
+        if target:
+            op, v = target
+            worst = hi if op in ("<=", "<") else lo
+            met = "yes" if ok(worst, target) else "median" if ok(med, target) else "NO"
+            tgt = f"{op} {fmt(v)}"
+        else:
+            met, tgt = "", ""
+        out.append((label, unit, fmt(lo), fmt(med), fmt(hi), f"{len(vals)}/{nruns}", tgt, met))
+    widths = [max(len(r[i]) for r in out + [head]) for i in range(len(head))]
+    right = {2, 3, 4, 5}
+
+    def line(r):
+        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+
+    print(line(head))
+    print("  ".join("-" * w for w in widths))
+    for r in out:
+        print(line(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
