@@ -598,13 +598,10 @@ int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t 
 	return count_query(st, SQL_MSG_COUNT, s, count);
 }
 
-static const char SQL_REPLIES_SINCE[] =
-    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind IS NOT 'notice' AND channel = 'sms'";
-
-int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
+/* A count over one phone's messages since a time: the rate-limit queries. */
+static int count_for_phone(struct store *st, const char *sql, const char *phone, int64_t since, int *count)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REPLIES_SINCE);
+	sqlite3_stmt *s = store_stmt(st, sql);
 	char key[PHONE_KEY_LEN];
 
 	if (s == NULL)
@@ -612,7 +609,16 @@ int store_replies_since(struct store *st, const char *phone, int64_t since, int 
 	phone_key(phone, key, sizeof(key));
 	store_bind_text(s, 1, key);
 	sqlite3_bind_int64(s, 2, since);
-	return count_query(st, SQL_REPLIES_SINCE, s, count);
+	return count_query(st, sql, s, count);
+}
+
+static const char SQL_REPLIES_SINCE[] =
+    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
+    " AND kind IS NOT 'notice' AND channel = 'sms'";
+
+int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
+{
+	return count_for_phone(st, SQL_REPLIES_SINCE, phone, since, count);
 }
 
 static const char SQL_NOTICES_SINCE[] =
@@ -621,15 +627,7 @@ static const char SQL_NOTICES_SINCE[] =
 
 int store_notices_since(struct store *st, const char *phone, int64_t since, int *count)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_NOTICES_SINCE);
-	char key[PHONE_KEY_LEN];
-
-	if (s == NULL)
-		return -1;
-	phone_key(phone, key, sizeof(key));
-	store_bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, since);
-	return count_query(st, SQL_NOTICES_SINCE, s, count);
+	return count_for_phone(st, SQL_NOTICES_SINCE, phone, since, count);
 }
 
 static const char SQL_SAME_TEXT[] =
