@@ -172,12 +172,13 @@ static const char *flood_reason(struct ctx *c, const struct inbound *in, const c
 			free(prev.text);
 		}
 	}
-	if (cfg->replies_per_minute > 0 && store_replies_since(c->st, in->phone, c->now - 60, &n) == 0 &&
-	    n >= cfg->replies_per_minute)
-		goto limited;
-	if (cfg->replies_per_day > 0 && store_replies_since(c->st, in->phone, c->now - 86400, &n) == 0 &&
-	    n >= cfg->replies_per_day)
-		goto limited;
+	if (cfg->replies_per_minute > 0 || cfg->replies_per_day > 0) {
+		int minute = 0, day = 0;
+		if (store_replies_two(c->st, in->phone, c->now - 86400, c->now - 60, &minute, &day) == 0 &&
+		    ((cfg->replies_per_minute > 0 && minute >= cfg->replies_per_minute) ||
+			(cfg->replies_per_day > 0 && day >= cfg->replies_per_day)))
+			goto limited;
+	}
 	return NULL;
 limited:
 	if (store_notices_since(c->st, in->phone, c->now - 86400, &n) == 0 && n == 0)

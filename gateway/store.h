@@ -90,6 +90,9 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
 /* SMS replies sent or queued to this phone since t (rate limits; USSD answers do not count). */
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
+/* Both at once: SMS replies since since_short and since since_long (one query per message). */
+int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
+    int *short_count, int *long_count);
 /* Was the same text from this phone already answered since t (auto-responder loops)? */
 int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
     int64_t exclude_id, bool *seen);
