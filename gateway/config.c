@@ -62,7 +62,7 @@ static const struct cfg_key keys[] = {
 	{ "http.enabled", CT_BOOL, OFF(http_enabled), 0, "true", 0, 0, NULL, CF_RESTART },
 	{ "http.address", CT_STR, OFF(http_address), 0, "127.0.0.1", 0, 0, NULL, CF_RESTART },
 	{ "http.port", CT_INT, OFF(http_port), 0, "8080", 1, 65535, NULL, CF_RESTART },
-	{ "http.threads", CT_INT, OFF(http_threads), 0, "2", 1, 64, NULL, CF_RESTART },
+	{ "http.threads", CT_INT, OFF(http_threads), 0, "1", 1, 64, NULL, CF_RESTART },
 	{ "ussd.secret", CT_STR, OFF(ussd_secret), 0, "", 0, 0, NULL, 0 },
 	{ "ussd.allow", CT_STRLIST, OFF(ussd_allow), OFF(nussd_allow), "", 0, 0, NULL, 0 },
 	{ "ussd.timeout", CT_INT, OFF(ussd_timeout), 0, "180", 10, 3600, NULL, 0 },

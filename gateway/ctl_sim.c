@@ -37,7 +37,7 @@ static int step(struct sim *s, const char *phone, const char *text, size_t len)
 {
 	struct world *w = s->ctl->w;
 	struct ctx c = { s->st, w->cfg, w->menu, now_unix(), NULL, s->limits ? 0 : CTX_NO_LIMITS };
-	struct inbound in = { "sms", phone, text, len, 1, "text", 0, NULL };
+	struct inbound in = { "sms", phone, text, len, 1, "text", 0, NULL, NULL };
 	struct dispatch_result r;
 
 	if (store_begin(s->st) < 0)

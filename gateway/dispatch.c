@@ -326,6 +326,11 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		reply = xstrdup(menu_text(c->menu, "unknown"));
 	}
 	session_set(&s.last_reply, reply);
+	if (in->ussd_text) {
+		/* saved with the session: what the aggregator sent, the first screen of the answer */
+		session_set(&s.ussd_text, in->ussd_text);
+		s.screen = 0;
+	}
 	s.updated_at = c->now;
 	if (store_session_save(c->st, &s) < 0)
 		goto out_session;

@@ -38,6 +38,7 @@ struct inbound {
 	const char *kind;     /* "text" | "incomplete" | "flash" | "binary" | "status-report" */
 	int64_t smsc_time;
 	const char *ussd_session; /* USSD: the aggregator's sessionId */
+	const char *ussd_text;    /* USSD: the aggregator's whole text, kept in the session with it */
 };
 
 struct dispatch_result {

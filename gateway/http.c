@@ -57,6 +57,21 @@ struct http {
 	struct store **dbs;     /* every thread's connection, closed by http_stop */
 	size_t ndbs, cap;
 	_Atomic int64_t next_purge;
+	/*
+	 * The USSD writer: one thread with one connection runs every USSD step.
+	 * A request thread hands its step over and suspends the connection; the
+	 * writer takes all the steps waiting, runs each in a savepoint of one
+	 * transaction, commits once (the answers are durable before they go, as
+	 * with one commit each), and resumes the connections. Under load the
+	 * cost of a commit is shared by all the steps that waited for it.
+	 */
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t wlock;  /* guards the queue and stopping */
+	pthread_cond_t wcond;
+	struct req *queue, *queue_tail;
+	bool stopping;
+	struct store *wst;
 };
 
 /* The database connection of this libmicrohttpd thread, opened by its first request that needs one. */
@@ -72,6 +87,13 @@ struct req {
 	enum route route;
 	bool too_big;
 	size_t len, cap, discarded;
+	/* a USSD step handed to the writer */
+	struct MHD_Connection *conn;
+	struct req *next;       /* in the writer's queue */
+	struct ussd_callback cb;
+	struct ussd_reply rep;
+	int rc;                 /* the step's outcome, once done */
+	atomic_bool done;
 	char body[]; /* cap + 1 bytes: the parser NUL-terminates in place */
 };
 /* *con_cls of a request answered on its first call: whatever follows is dropped. */
@@ -323,34 +345,95 @@ static void maybe_purge(struct http *h, struct store *st, const struct config *c
 		log_debug("http", "forgot %d USSD session(s) idle over %d s", n, cfg->ussd_timeout);
 }
 
+/* The writer's loop: take what waits, run it in one transaction, answer. */
+static void *writer_main(void *arg)
+{
+	struct http *h = arg;
+
+	for (;;) {
+		struct req *batch, *r;
+		bool queued = false, committed;
+		int64_t now = now_unix();
+
+		pthread_mutex_lock(&h->wlock);
+		while (h->queue == NULL && !h->stopping)
+			pthread_cond_wait(&h->wcond, &h->wlock);
+		batch = h->queue;
+		h->queue = h->queue_tail = NULL;
+		pthread_mutex_unlock(&h->wlock);
+		if (batch == NULL)
+			break; /* stopping, and nothing left */
+
+		committed = h->wst != NULL && store_begin(h->wst) == 0;
+		for (r = batch; committed && r != NULL; r = r->next) {
+			struct ctx c = { h->wst, r->w->cfg, r->w->menu, now, NULL, 0 };
+			r->rc = -1;
+			if (store_savepoint(h->wst) < 0)
+				continue;
+			r->rc = ussd_session_step_in(&c, &r->cb, &r->rep);
+			if (r->rc < 0)
+				store_rollback_savepoint(h->wst);
+			else if (store_release(h->wst) < 0)
+				r->rc = -1, ussd_reply_free(&r->rep);
+			queued |= r->rc == 0 && r->rep.queued;
+		}
+		if (committed) {
+			maybe_purge(h, h->wst, batch->w->cfg, now);
+			committed = store_commit(h->wst) == 0;
+		}
+		if (committed && queued)
+			outbox_kick();
+		for (r = batch; r != NULL;) {
+			struct req *next = r->next;
+			if (!committed && r->rc == 0) {
+				r->rc = -1;
+				ussd_reply_free(&r->rep);
+			} else if (!committed) {
+				r->rc = -1;
+			}
+			atomic_store(&r->done, true);
+			MHD_resume_connection(r->conn);
+			r = next;
+		}
+	}
+	return NULL;
+}
+
 static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, const char *url, struct req *r)
 {
-	const struct config *cfg = r->w->cfg;
-	struct ussd_callback cb;
-	struct ussd_reply rep;
-	struct store *st;
 	char err[160], who[LOG_PHONE_BUF];
 
-	if (ussd_parse_callback(r->body, r->len, &cb, err, sizeof(err)) < 0)
-		return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
-	st = thread_store(h, cfg);
-	if (st == NULL)
-		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database unavailable");
-	pthread_mutex_lock(&h->write_lock);
-	struct ctx c = { st, cfg, r->w->menu, now_unix(), NULL, 0 };
-	int rc = ussd_session_step(&c, &cb, &rep);
-	if (rc == 0)
-		maybe_purge(h, st, cfg, c.now);
-	pthread_mutex_unlock(&h->write_lock);
-	if (rc < 0)
+	if (!atomic_load(&r->done)) {
+		/* first time here: check the body, then hand the step to the writer */
+		if (ussd_parse_callback(r->body, r->len, &r->cb, err, sizeof(err)) < 0)
+			return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
+		r->conn = conn;
+		r->next = NULL;
+		pthread_mutex_lock(&h->wlock);
+		if (h->stopping || h->wst == NULL) {
+			pthread_mutex_unlock(&h->wlock);
+			return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "stopping");
+		}
+		MHD_suspend_connection(conn);
+		if (h->queue_tail)
+			h->queue_tail->next = r;
+		else
+			h->queue = r;
+		h->queue_tail = r;
+		pthread_cond_signal(&h->wcond);
+		pthread_mutex_unlock(&h->wlock);
+		return MHD_YES;
+	}
+	/* resumed: the writer has run the step */
+	if (r->rc < 0)
 		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database error, nothing stored");
-	log_info("http", "ussd %s from %s -> %s, %s screen %zu of %zu%s", cb.session_id,
-	    log_phone(cb.phone, who, sizeof(who)), rep.node, rep.end ? "END" : "CON", rep.screen + 1, rep.screens,
-	    rep.sms_copy ? ", SMS copy queued" : "");
-	size_t len = strlen(rep.body);
-	enum MHD_Result ret = respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", rep.body, len,
+	log_info("http", "ussd %s from %s -> %s, %s screen %zu of %zu%s", r->cb.session_id,
+	    log_phone(r->cb.phone, who, sizeof(who)), r->rep.node, r->rep.end ? "END" : "CON", r->rep.screen + 1,
+	    r->rep.screens, r->rep.sms_copy ? ", SMS copy queued" : "");
+	size_t len = strlen(r->rep.body);
+	enum MHD_Result ret = respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", r->rep.body, len,
 	    MHD_RESPMEM_MUST_FREE, NULL);
-	rep.body = NULL; /* the response owns it now */
+	r->rep.body = NULL; /* the response owns it now */
 	return ret;
 }
 
@@ -445,6 +528,11 @@ static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const 
 	r->too_big = false;
 	r->len = r->discarded = 0;
 	r->cap = (size_t)cfg->ussd_max_body;
+	r->conn = NULL;
+	r->next = NULL;
+	memset(&r->rep, 0, sizeof(r->rep));
+	r->rc = 0;
+	atomic_init(&r->done, false);
 	*con_cls = r;
 	return MHD_YES; /* the world is released when the request completes */
 out:
@@ -495,6 +583,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (r != NULL && r != &answered) {
+		ussd_reply_free(&r->rep);
 		world_release(r->w);
 		free(r);
 	}
@@ -585,9 +674,32 @@ int http_start(const char *db_path, struct http **out, char *err, size_t errlen)
 	h->gen = atomic_fetch_add(&generations, 1) + 1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->write_lock, NULL);
+	pthread_mutex_init(&h->wlock, NULL);
+	pthread_cond_init(&h->wcond, NULL);
 	atomic_init(&h->next_purge, 0);
+	{
+		struct store_opts so = { 0 };
+		char serr[512];
+		so.synchronous = w->cfg->db_synchronous;
+		if (store_open(db_path, &so, &h->wst, serr, sizeof(serr)) < 0) {
+			snprintf(err, errlen, "HTTP: %s", serr);
+			close(fd);
+			http_stop(h);
+			world_release(w);
+			return -1;
+		}
+	}
+	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+		snprintf(err, errlen, "HTTP: cannot start the USSD writer thread");
+		close(fd);
+		http_stop(h);
+		world_release(w);
+		return -1;
+	}
+	h->writer_started = true;
 	/* a pool of threads, each polling its own connections with epoll: requests never wait on a modem */
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+		MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 	    on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, or early messages go to stderr raw */
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -616,9 +728,20 @@ void http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* the writer answers what it was handed, then stops; later steps get 503 */
+	pthread_mutex_lock(&h->wlock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->wcond);
+	pthread_mutex_unlock(&h->wlock);
+	if (h->writer_started)
+		pthread_join(h->writer, NULL);
 	/* joins the threads: no request runs after this, so their connections can go */
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
+	store_close(h->wst);
+	h->wst = NULL;
+	pthread_mutex_destroy(&h->wlock);
+	pthread_cond_destroy(&h->wcond);
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < h->ndbs; i++)
 		store_close(h->dbs[i]);

@@ -86,19 +86,28 @@ void metrics_http_request(int status)
 		atomic_fetch_add(&http_5xx, 1);
 }
 
+/* Node ids hashed into slots of `nodes` (open addressing): one compare per message. */
+static int node_slot[MAX_NODES * 2];
+
 void metrics_node_hit(const char *node)
 {
+	size_t h = (size_t)(hash64(node, strlen(node)) % (MAX_NODES * 2));
+
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < nnodes; i++)
+	for (size_t k = 0; k < MAX_NODES * 2; k++, h = (h + 1) % (MAX_NODES * 2)) {
+		int i = node_slot[h] - 1;
+		if (i < 0) {
+			if (nnodes < MAX_NODES) {
+				snprintf(nodes[nnodes].id, sizeof(nodes[nnodes].id), "%s", node);
+				nodes[nnodes].hits = 1;
+				node_slot[h] = (int)++nnodes;
+			}
+			break;
+		}
 		if (strcmp(nodes[i].id, node) == 0) {
 			nodes[i].hits++;
-			pthread_mutex_unlock(&lock);
-			return;
+			break;
 		}
-	if (nnodes < MAX_NODES) {
-		snprintf(nodes[nnodes].id, sizeof(nodes[nnodes].id), "%s", node);
-		nodes[nnodes].hits = 1;
-		nnodes++;
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -211,5 +220,6 @@ void metrics_reset(void)
 	pthread_mutex_lock(&lock);
 	nnodes = 0;
 	nmodems = 0;
+	memset(node_slot, 0, sizeof(node_slot));
 	pthread_mutex_unlock(&lock);
 }

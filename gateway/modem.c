@@ -216,7 +216,7 @@ static const char *part_kind(const struct gsm_part *p)
 static int run_message(struct ctx *c, const char *sender, const char *text, size_t len, int parts,
     const char *kind, int64_t smsc_time, struct store_group *g)
 {
-	struct inbound in = { "sms", sender, text, len, parts, kind, smsc_time, NULL };
+	struct inbound in = { "sms", sender, text, len, parts, kind, smsc_time, NULL, NULL };
 	struct dispatch_result r;
 	char who[LOG_PHONE_BUF];
 

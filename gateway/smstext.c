@@ -20,6 +20,8 @@ static size_t gsm7_septets(uint32_t cp)
 {
 	size_t k;
 
+	if (cp > 0x20AC) /* past the euro sign, the last character GSM-7 has: Chinese, emoji */
+		return 0;
 	for (k = 0; k < sizeof(gsm7_ext) / sizeof(gsm7_ext[0]); k++)
 		if (cp == gsm7_ext[k])
 			return 2;
@@ -95,39 +97,40 @@ bool sms_is_gsm7(const char *utf8, size_t len)
 	return true;
 }
 
-/* Does text[off..off+n) plus (when more != NULL) "\n" + more fit one screen? */
-static bool screen_fits(const char *text, size_t off, size_t n, const char *more, size_t gsm7_limit,
-    size_t ucs2_limit)
-{
-	struct sms_count a, b = { SMS_CODING_GSM7, 0, 0, 1 };
-	size_t units;
+/* What a stretch of text costs on a screen, counted as it grows. */
+struct meter {
+	size_t septets, units;
 	bool gsm7;
+};
 
-	sms_count(text + off, n, &a);
-	if (more != NULL)
-		sms_count(more, strlen(more), &b);
-	gsm7 = a.coding == SMS_CODING_GSM7 && b.coding == SMS_CODING_GSM7;
-	if (gsm7) {
-		units = a.units + (more ? 1 + b.units : 0);
-		return units <= gsm7_limit;
-	}
-	/* UCS-2: count UTF-16 units of both parts */
-	size_t ua = 0, ub = 0, i = 0;
-	while (i < n) {
-		uint32_t cp = utf8_next(text + off, n, &i);
-		ua += cp >= 0x10000 ? 2 : 1;
-	}
-	if (more != NULL) {
-		size_t ml = strlen(more);
-		i = 0;
-		while (i < ml) {
-			uint32_t cp = utf8_next(more, ml, &i);
-			ub += cp >= 0x10000 ? 2 : 1;
-		}
-		ub += 1;
-	}
-	units = ua + ub;
-	return units <= ucs2_limit;
+static void meter_add(struct meter *m, uint32_t cp)
+{
+	size_t s = gsm7_septets(cp);
+
+	if (s == 0)
+		m->gsm7 = false;
+	m->septets += s;
+	m->units += cp >= 0x10000 ? 2 : 1;
+}
+
+static struct meter meter_of(const char *text, size_t n)
+{
+	struct meter m = { 0, 0, true };
+	size_t i = 0;
+
+	while (i < n)
+		meter_add(&m, utf8_next(text, n, &i));
+	return m;
+}
+
+/* Does a stretch costing a fit one screen, with "\n" + the tail when tail != NULL? */
+static bool screen_fits(const struct meter *a, const struct meter *tail, size_t gsm7_limit, size_t ucs2_limit)
+{
+	if (tail == NULL)
+		return a->gsm7 ? a->septets <= gsm7_limit : a->units <= ucs2_limit;
+	if (a->gsm7 && tail->gsm7)
+		return a->septets + 1 + tail->septets <= gsm7_limit;
+	return a->units + 1 + tail->units <= ucs2_limit;
 }
 
 /*
@@ -146,33 +149,41 @@ static bool leaves_rest(const char *text, size_t len, size_t end)
 size_t sms_split_screens(const char *text, size_t len, const char *more, size_t gsm7_limit,
     size_t ucs2_limit, struct sms_span *spans, size_t max)
 {
+	struct meter tail = meter_of(more ? more : "", more ? strlen(more) : 0);
 	size_t off = 0, count = 0;
 
+	/* each screen is measured as it grows: linear in the text, whatever its length */
 	while (off < len || count == 0) {
-		size_t best = 0, p = off;
+		struct meter rest = meter_of(text + off, len - off);
+		size_t best = 0;
 
-		/* the whole rest fits as the last screen? */
-		if (screen_fits(text, off, len - off, NULL, gsm7_limit, ucs2_limit)) {
+		if (screen_fits(&rest, NULL, gsm7_limit, ucs2_limit)) {
+			/* the whole rest fits as the last screen */
 			best = len - off;
 		} else {
 			/* as many whole lines as fit, with the "more" tail */
-			while (p < len) {
-				const char *nl = memchr(text + p, '\n', len - p);
-				size_t end = nl ? (size_t)(nl - text) : len;
-				if (!leaves_rest(text, len, end) ||
-				    !screen_fits(text, off, end - off, more, gsm7_limit, ucs2_limit))
-					break;
-				best = end - off;
-				p = end + 1;
+			struct meter m = { 0, 0, true };
+			size_t i = off;
+			while (i < len) {
+				size_t q = i;
+				uint32_t cp = utf8_next(text, len, &q);
+				if (cp == '\n') {
+					if (!leaves_rest(text, len, i) || !screen_fits(&m, &tail, gsm7_limit, ucs2_limit))
+						break;
+					best = i - off;
+				}
+				meter_add(&m, cp);
+				i = q;
 			}
 			if (best == 0) {
 				/* one line too long: cut between characters */
-				size_t i = off, last = off;
+				struct meter c = { 0, 0, true };
+				size_t last = off;
+				i = off;
 				while (i < len) {
 					size_t q = i;
-					utf8_next(text, len, &q);
-					if (!leaves_rest(text, len, q) ||
-					    !screen_fits(text, off, q - off, more, gsm7_limit, ucs2_limit))
+					meter_add(&c, utf8_next(text, len, &q));
+					if (!leaves_rest(text, len, q) || !screen_fits(&c, &tail, gsm7_limit, ucs2_limit))
 						break;
 					last = q;
 					i = q;

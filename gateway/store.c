@@ -467,6 +467,35 @@ void store_rollback(struct store *st)
 	st->in_tx = 0;
 }
 
+static const char SQL_SAVEPOINT[] = "SAVEPOINT step";
+static const char SQL_RELEASE[] = "RELEASE step";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO step";
+
+int store_savepoint(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SAVEPOINT);
+
+	return s == NULL ? -1 : store_exec_stmt(st, SQL_SAVEPOINT, s);
+}
+
+int store_release(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_RELEASE);
+
+	return s == NULL ? -1 : store_exec_stmt(st, SQL_RELEASE, s);
+}
+
+void store_rollback_savepoint(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ROLLBACK_TO);
+
+	if (s != NULL && store_exec_stmt(st, SQL_ROLLBACK_TO, s) == 0) {
+		s = store_stmt(st, SQL_RELEASE);
+		if (s != NULL)
+			(void)store_exec_stmt(st, SQL_RELEASE, s);
+	}
+}
+
 static const char SQL_PING[] = "SELECT count(*) FROM sqlite_master";
 
 int store_ping(struct store *st)

@@ -42,6 +42,10 @@ int store_file_version(struct store *st);
 int store_begin(struct store *st) WARN_UNUSED;
 int store_commit(struct store *st) WARN_UNUSED;
 void store_rollback(struct store *st);
+/* A savepoint inside a transaction, to undo one piece of work of a batch. */
+int store_savepoint(struct store *st) WARN_UNUSED;
+int store_release(struct store *st) WARN_UNUSED;
+void store_rollback_savepoint(struct store *st);
 /* A cheap query that proves the database answers (for /healthz). */
 int store_ping(struct store *st);
 

@@ -84,7 +84,7 @@ static bool plain_step(const struct session *s, enum ussd_input_kind kind, const
 	return false;
 }
 
-int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out)
+int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out)
 {
 	struct session s;
 	struct ussd_limits lim;
@@ -100,8 +100,6 @@ int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd
 	limits_of(c, &lim);
 	snprintf(key, sizeof(key), "ussd:%s", rq->session_id);
 	session_init(&s, key, rq->phone, "ussd");
-	if (store_begin(c->st) < 0)
-		return -1;
 	if (store_session_load(c->st, key, c->now, c->cfg->ussd_timeout, &s) < 0)
 		goto fail;
 	kind = ussd_new_input(s.fresh ? NULL : s.ussd_text, rq->text, rq->text_len, &off, &inlen);
@@ -113,7 +111,7 @@ int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd
 		if (log_plain_step(c, rq, input, inlen, s.node, out->body + 4, &out->in_id) < 0)
 			goto fail;
 	} else {
-		struct inbound in = { "ussd", rq->phone, input, inlen, 1, "text", 0, rq->session_id };
+		struct inbound in = { "ussd", rq->phone, input, inlen, 1, "text", 0, rq->session_id, rq->text };
 		const char *reply;
 
 		/* a new dial under a live session id starts over: main menu, no half-filled form */
@@ -136,21 +134,35 @@ int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd
 		queued = res.keep;
 	}
 	out->screen = screen;
-	if (store_ussd_mark(c->st, key, rq->text, (int)screen, c->now) < 0)
+	/* the session was saved with the text by dispatch, unless no menu step ran */
+	if ((!out->engine || res.why_silent) && store_ussd_mark(c->st, key, rq->text, (int)screen, c->now) < 0)
 		goto fail;
-	if (store_commit(c->st) < 0)
-		goto fail;
-	if (queued)
-		outbox_kick();
+	out->queued = queued;
 	dispatch_result_free(&res);
 	session_clear(&s);
 	return 0;
 fail:
-	store_rollback(c->st);
 	dispatch_result_free(&res);
 	session_clear(&s);
 	ussd_reply_free(out);
 	return -1;
+}
+
+int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out)
+{
+	if (store_begin(c->st) < 0)
+		return -1;
+	if (ussd_session_step_in(c, rq, out) < 0) {
+		store_rollback(c->st);
+		return -1;
+	}
+	if (store_commit(c->st) < 0) {
+		ussd_reply_free(out);
+		return -1;
+	}
+	if (out->queued)
+		outbox_kick();
+	return 0;
 }
 
 void ussd_reply_free(struct ussd_reply *r)

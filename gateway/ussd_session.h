@@ -25,6 +25,7 @@ struct ussd_reply {
 	int64_t in_id;          /* the stored inbound message */
 	bool sms_copy;          /* an SMS copy of the answer was queued */
 	bool engine;            /* false: a further screen (98) or a repeated request, no menu step */
+	bool queued;            /* SMS were queued (a copy, staff alerts): wake the modems after the commit */
 };
 
 /*
@@ -37,6 +38,12 @@ struct ussd_reply {
  * error (logged; rolled back: nothing stored, nothing to answer but an error).
  */
 int ussd_session_step(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out) WARN_UNUSED;
+/*
+ * The same step inside the caller's open transaction (no commit, no wake-up:
+ * out->queued says whether the caller must ring the outbox after its
+ * commit). On -1 the caller rolls back what the step wrote (a savepoint).
+ */
+int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out) WARN_UNUSED;
 void ussd_reply_free(struct ussd_reply *r);
 
 /*

@@ -115,7 +115,7 @@ struct sent {
 static struct sent deliver(struct fx *f, const char *channel, const char *phone, const char *text, size_t len,
     const char *kind, const char *ussd_session)
 {
-	struct inbound in = { channel, phone, text, len, 1, kind, 0, ussd_session };
+	struct inbound in = { channel, phone, text, len, 1, kind, 0, ussd_session, NULL };
 	struct dispatch_result r;
 	struct sent s;
 
