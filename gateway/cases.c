@@ -5,9 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "cases_int.h"
 #include "log.h"
 #include "phone.h"
 #include "store_cases.h"
+#include "utf8.h"
 #include "util.h"
 
 static const struct {
@@ -40,8 +42,25 @@ int case_status_parse(const char *s)
 	return -1;
 }
 
-/* The label villagers read for a status code (menus: label_received ...). */
-static const char *status_label(const struct ctx *c, const char *code)
+bool case_status_open(enum case_status s)
+{
+	return s == CASE_RECEIVED || s == CASE_ASSIGNED || s == CASE_VISITED || s == CASE_REVIEWING;
+}
+
+bool case_move_allowed(enum case_status from, enum case_status to)
+{
+	if (from >= CASE_STATUS_COUNT || to >= CASE_STATUS_COUNT || !case_status_open(from))
+		return false;
+	if (to == CASE_REJECTED || to == CASE_WITHDRAWN)
+		return true;
+	/* one step along received -> assigned -> visited -> reviewing -> done */
+	return (from == CASE_RECEIVED && to == CASE_ASSIGNED) || (from == CASE_ASSIGNED && to == CASE_VISITED) ||
+	    (from == CASE_VISITED && to == CASE_REVIEWING) || (from == CASE_REVIEWING && to == CASE_DONE);
+}
+
+/* ---- texts about cases (cases_int.h) ------------------------------------------------------------ */
+
+const char *cases_label(const struct ctx *c, const char *code)
 {
 	char name[48];
 	const char *t;
@@ -51,16 +70,19 @@ static const char *status_label(const struct ctx *c, const char *code)
 	return t && *t ? t : code;
 }
 
-/* The title of the node a case came from (its topic), for villagers. */
-static const char *topic_label(const struct ctx *c, const char *topic)
+const char *cases_topic(const struct ctx *c, const char *topic)
 {
 	const struct menu_node *n = menu_node_at(c->menu, menu_find(c->menu, topic));
 
-	return n ? n->title : topic;
+	if (n)
+		return n->title;
+	/* a missed call (calls.c) has no node of its own */
+	if (strcmp(topic, "callback") == 0 && menu_text(c->menu, "topic_callback"))
+		return menu_text(c->menu, "topic_callback");
+	return topic;
 }
 
-/* "11月28日" from the menus' date text. Caller frees. */
-static char *format_date(const struct ctx *c, int64_t t)
+char *cases_date(const struct ctx *c, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -72,6 +94,49 @@ static char *format_date(const struct ctx *c, int64_t t)
 	struct menu_var v[] = { { "month", month }, { "day", day } };
 	return menu_render(menu_text(c->menu, "date"), v, 2);
 }
+
+int cases_year(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	return tm.tm_year + 1900;
+}
+
+char *cases_cut(const char *s, size_t chars)
+{
+	size_t len = strlen(s), i = 0, n = 0;
+
+	while (i < len && n < chars) {
+		(void)utf8_next(s, len, &i);
+		n++;
+	}
+	if (i >= len)
+		return xstrdup(s);
+	return xasprintf("%.*s\xE2\x80\xA6", (int)i, s);
+}
+
+void cases_staff_of(const struct ctx *c, const char *staff, const char **name, const char **phone)
+{
+	const struct staff_cfg *s = staff ? config_staff_by_name(c->cfg, staff) : NULL;
+
+	*name = s ? s->name : c->cfg->office_name;
+	*phone = s ? s->phone : c->cfg->office_phone;
+}
+
+void cases_detail_vars(const struct ctx *c, const struct store_case *k, struct menu_var v[CASES_DETAIL_VARS])
+{
+	v[0] = (struct menu_var){ "case.number", k->number };
+	v[1] = (struct menu_var){ "case.topic", cases_topic(c, k->topic) };
+	v[2] = (struct menu_var){ "case.name", k->name ? k->name : "" };
+	v[3] = (struct menu_var){ "case.place", k->place ? k->place : "" };
+	v[4] = (struct menu_var){ "case.need", k->need ? k->need : "" };
+	v[5] = (struct menu_var){ "case.contact", k->contact_phone ? k->contact_phone : k->applicant_phone };
+	v[6] = (struct menu_var){ "case.phone", k->applicant_phone };
+}
+
+/* ---- new cases -------------------------------------------------------------------------------- */
 
 /* A new case number: 2026-0042 (per year) or 42, by cases.number_format. */
 static int next_number(struct ctx *c, const char *kind, char **number)
@@ -120,19 +185,16 @@ static const struct staff_cfg *route(const struct config *cfg, const char *place
 	return config_supervisor(cfg);
 }
 
-/* Queue the alert for the staff member who takes a new case. */
+/* Queue the alert for the staff member who takes a new case (and for whoever it is given to). */
 static int alert_staff(struct ctx *c, const struct staff_cfg *staff, const struct store_case *k)
 {
-	struct menu_var v[] = {
-		{ "case.number", k->number }, { "case.topic", topic_label(c, k->topic) },
-		{ "case.name", k->name ? k->name : "" }, { "case.place", k->place ? k->place : "" },
-		{ "case.need", k->need ? k->need : "" },
-		{ "case.contact", k->contact_phone ? k->contact_phone : k->applicant_phone },
-		{ "case.phone", k->applicant_phone },
-	};
-	char *text = menu_render(menu_text(c->menu, "staff_new_case"), v, ARRAY_LEN(v));
-	int rc = dispatch_queue_sms(c, staff->phone, text, NOTIFY_STAFF, k->msg_id, NULL, NULL);
+	struct menu_var v[CASES_DETAIL_VARS];
+	char *text;
+	int rc;
 
+	cases_detail_vars(c, k, v);
+	text = menu_render(menu_text(c->menu, "staff_new_case"), v, ARRAY_LEN(v));
+	rc = dispatch_queue_sms(c, staff->phone, text, NOTIFY_STAFF, k->msg_id, NULL, NULL);
 	free(text);
 	return rc;
 }
@@ -222,10 +284,10 @@ struct status_acc {
 static int add_status_line(const struct store_case *k, void *arg)
 {
 	struct status_acc *a = arg;
-	char *date = format_date(a->c, k->updated_at);
+	char *date = cases_date(a->c, k->updated_at);
 	struct menu_var v[] = {
-		{ "case.number", k->number }, { "case.topic", topic_label(a->c, k->topic) },
-		{ "case.status", status_label(a->c, k->status) }, { "case.updated", date },
+		{ "case.number", k->number }, { "case.topic", cases_topic(a->c, k->topic) },
+		{ "case.status", cases_label(a->c, k->status) }, { "case.updated", date },
 	};
 	char *line = menu_render(menu_text(a->c->menu, "status_item"), v, ARRAY_LEN(v));
 
@@ -296,13 +358,206 @@ int feedback_add(struct ctx *c, const char *phone, const char *channel, const ch
 	return 0;
 }
 
-int cases_command(struct ctx *c, const char *phone, const char *text, size_t len, bool *handled, char **reply)
+/* ---- moving a case ------------------------------------------------------------------------------ */
+
+enum case_outcome case_check_change(const struct config *cfg, const struct store_case *k,
+    const struct case_change *ch, const struct staff_cfg **new_staff)
 {
-	(void)c;
-	(void)phone;
-	(void)text;
-	(void)len;
-	*handled = false;
-	*reply = NULL;
+	int from = case_status_parse(k->status);
+	const struct staff_cfg *current = k->staff ? config_staff_by_name(cfg, k->staff) : NULL;
+
+	*new_staff = current;
+	if (ch->applicant) {
+		/* to an applicant, someone else's case does not exist */
+		if (!phone_same(k->applicant_phone, ch->applicant))
+			return CASE_NOT_FOUND;
+		if (ch->to != CASE_WITHDRAWN)
+			return CASE_BAD_MOVE;
+	} else if (ch->by && ch->by->role != STAFF_ROLE_SUPERVISOR) {
+		/* staff act on their own cases; a case nobody has may be taken with 接 */
+		if (k->staff == NULL ? ch->to != CASE_ASSIGNED : strcmp(k->staff, ch->by->name) != 0)
+			return CASE_NOT_YOURS;
+	}
+	if (from < 0 || !case_move_allowed((enum case_status)from, ch->to))
+		return CASE_BAD_MOVE;
+	if (ch->to == CASE_REJECTED && (ch->note == NULL || *ch->note == '\0'))
+		return CASE_NEED_REASON;
+	if (ch->to == CASE_ASSIGNED) {
+		/* 接 makes the case the sender's (the supervisor takes it over); the office confirms who has it */
+		if (ch->by)
+			*new_staff = ch->by;
+		else if (current == NULL)
+			return CASE_NO_STAFF;
+	}
+	return CASE_OK;
+}
+
+/* Render text_name about case k and queue it to phone. */
+static int send_about(struct ctx *c, const struct store_case *k, const char *phone, const char *text_name,
+    enum notify_kind kind, const struct menu_var *extra, size_t nextra)
+{
+	struct menu_var v[CASES_DETAIL_VARS + 6];
+	const char *staff_name, *staff_phone;
+	size_t n = CASES_DETAIL_VARS;
+	char *text;
+	int rc;
+
+	cases_detail_vars(c, k, v);
+	cases_staff_of(c, k->staff, &staff_name, &staff_phone);
+	v[n++] = (struct menu_var){ "case.status", cases_label(c, k->status) };
+	v[n++] = (struct menu_var){ "case.staff_name", staff_name };
+	v[n++] = (struct menu_var){ "case.staff_phone", staff_phone };
+	v[n++] = (struct menu_var){ "case.reason", k->reason ? k->reason : "" };
+	for (size_t i = 0; i < nextra && n < ARRAY_LEN(v); i++)
+		v[n++] = extra[i];
+	text = menu_render(menu_text(c->menu, text_name), v, n);
+	rc = dispatch_queue_sms(c, phone, text, kind, 0, NULL, NULL);
+	free(text);
+	return rc;
+}
+
+/* The applicant (unless they asked for the change: their reply says it) and a different contact phone. */
+static int notify_applicant(struct ctx *c, const struct store_case *k, bool applicant_asked)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "notify_%s", k->status);
+	if (!applicant_asked && send_about(c, k, k->applicant_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
+		return -1;
+	if (k->contact_phone && *k->contact_phone && !phone_same(k->contact_phone, k->applicant_phone) &&
+	    send_about(c, k, k->contact_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
+		return -1;
 	return 0;
+}
+
+/* Tell staff member s about case k (text_name), unless s is who did it. */
+static int tell_staff(struct ctx *c, const struct staff_cfg *s, const struct staff_cfg *by,
+    const struct store_case *k, const char *text_name, const char *actor)
+{
+	struct menu_var v[] = { { "actor", actor } };
+
+	if (s == NULL || s == by)
+		return 0;
+	return send_about(c, k, s->phone, text_name, NOTIFY_STAFF, v, 1);
+}
+
+static void set_field(char **field, const char *value)
+{
+	if (value == NULL)
+		return;
+	free(*field);
+	*field = xstrdup(value);
+}
+
+int cases_change(struct ctx *c, const struct case_change *ch, enum case_outcome *out, struct store_case *after)
+{
+	struct store_case k;
+	const struct staff_cfg *old_staff, *new_staff = NULL;
+	const char *to = case_status_code(ch->to), *actor, *shown;
+	char who[LOG_PHONE_BUF], from[16];
+	bool found;
+	int rc = -1;
+
+	*out = CASE_NOT_FOUND;
+	if (after)
+		memset(after, 0, sizeof(*after));
+	if (store_case_get(c->st, ch->number, &k, &found) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	*out = case_check_change(c->cfg, &k, ch, &new_staff);
+	if (*out != CASE_OK) {
+		store_case_free(&k);
+		return 0;
+	}
+	old_staff = k.staff ? config_staff_by_name(c->cfg, k.staff) : NULL;
+	if (ch->by)
+		actor = shown = ch->by->name;
+	else if (ch->applicant)
+		actor = shown = ch->applicant;
+	else {
+		actor = ch->actor ? ch->actor : "hotlinectl";
+		shown = c->cfg->office_name; /* staff read "changed by the bureau" */
+	}
+	snprintf(from, sizeof(from), "%s", k.status);
+	if (store_case_update(c->st, k.id, to, new_staff && new_staff != old_staff ? new_staff->name : NULL,
+	    ch->to == CASE_REJECTED ? ch->note : NULL, actor, ch->note, c->now) < 0)
+		goto out;
+	set_field(&k.status, to);
+	if (new_staff)
+		set_field(&k.staff, new_staff->name);
+	if (ch->to == CASE_REJECTED)
+		set_field(&k.reason, ch->note);
+	if (notify_applicant(c, &k, ch->applicant != NULL) < 0)
+		goto out;
+	/* the one who had it and lost it to the supervisor's 接; the one who has it, when someone else moved it */
+	if (old_staff && new_staff && old_staff != new_staff &&
+	    tell_staff(c, old_staff, ch->by, &k, "staff_case_moved", shown) < 0)
+		goto out;
+	if (tell_staff(c, new_staff, ch->by, &k, ch->to == CASE_WITHDRAWN ? "staff_case_withdrawn" : "staff_case_changed",
+	    shown) < 0)
+		goto out;
+	log_info("cases", "case %s: %s -> %s by %s%s%s", k.number, from, to,
+	    ch->applicant ? log_phone(ch->applicant, who, sizeof(who)) : actor, new_staff ? ", with " : "",
+	    new_staff ? new_staff->name : "");
+	if (after) {
+		*after = k;
+		memset(&k, 0, sizeof(k));
+	}
+	rc = 0;
+out:
+	store_case_free(&k);
+	return rc;
+}
+
+int cases_assign(struct ctx *c, const char *number, const struct staff_cfg *to, const char *actor,
+    enum case_outcome *out)
+{
+	struct store_case k;
+	const struct staff_cfg *old_staff;
+	bool found, received;
+	char *note = NULL;
+	int from, rc = -1;
+
+	*out = CASE_NOT_FOUND;
+	if (store_case_get(c->st, number, &k, &found) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	from = case_status_parse(k.status);
+	received = from == CASE_RECEIVED;
+	old_staff = k.staff ? config_staff_by_name(c->cfg, k.staff) : NULL;
+	if (from < 0 || !case_status_open((enum case_status)from) ||
+	    (!received && k.staff && strcmp(k.staff, to->name) == 0)) {
+		*out = CASE_BAD_MOVE;
+		store_case_free(&k);
+		return 0;
+	}
+	*out = CASE_OK;
+	note = xasprintf("-> %s", to->name);
+	if (store_case_update(c->st, k.id, received ? case_status_code(CASE_ASSIGNED) : NULL, to->name, NULL,
+	    actor ? actor : "hotlinectl", note, c->now) < 0)
+		goto out;
+	if (received)
+		set_field(&k.status, case_status_code(CASE_ASSIGNED));
+	set_field(&k.staff, to->name);
+	if (received && notify_applicant(c, &k, false) < 0)
+		goto out;
+	if (old_staff == to) {
+		/* it was routed to them: now it is confirmed */
+		if (tell_staff(c, to, NULL, &k, "staff_case_changed", c->cfg->office_name) < 0)
+			goto out;
+	} else {
+		if (alert_staff(c, to, &k) < 0)
+			goto out;
+		if (tell_staff(c, old_staff, NULL, &k, "staff_case_moved", c->cfg->office_name) < 0)
+			goto out;
+	}
+	log_info("cases", "case %s given to %s by %s (was %s)", k.number, to->name, actor ? actor : "hotlinectl",
+	    old_staff ? old_staff->name : "nobody");
+	rc = 0;
+out:
+	free(note);
+	store_case_free(&k);
+	return rc;
 }

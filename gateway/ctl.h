@@ -29,6 +29,9 @@ int ctl_menu(struct ctl *c, int argc, char **argv);
 int ctl_dummy_sms(struct ctl *c, int argc, char **argv);
 int ctl_modem(struct ctl *c, int argc, char **argv);
 int ctl_purge(struct ctl *c, int argc, char **argv);
+int ctl_cases(struct ctl *c, int argc, char **argv);    /* ctl_cases.c */
+int ctl_feedback(struct ctl *c, int argc, char **argv); /* ctl_cases.c */
+int ctl_report(struct ctl *c, int argc, char **argv);   /* ctl_cases.c */
 
 /* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
 void ctl_tsv_field(FILE *f, const char *s, size_t len);

@@ -24,6 +24,9 @@ static const struct {
 	{ "dummy-sms", ctl_dummy_sms, "put an SMS into a dummy modem's inbox: dummy-sms PHONE TEXT" },
 	{ "modem", ctl_modem, "modem status | modem ussd NAME CODE" },
 	{ "purge", ctl_purge, "erase message texts older than retention.message_days" },
+	{ "cases", ctl_cases, "cases list | show N | assign N STAFF | set-status N STATUS [--note TEXT]" },
+	{ "feedback", ctl_feedback, "feedback list [--from DATE --to DATE] [--format tsv|csv]" },
+	{ "report", ctl_report, "the bureau's figures [--from DATE --to DATE] [--format csv]" },
 };
 
 static void usage(FILE *f)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
 #include "health.h"
 #include "log.h"
 #include "modem.h"
@@ -96,7 +97,7 @@ int maintenance_purge(struct ctx *c, int *n)
 
 void maintenance_tick(struct ctx *c)
 {
-	static int64_t last_flush, last_alerts, last_purge;
+	static int64_t last_flush, last_alerts, last_purge, last_cases;
 	int n;
 
 	EVERY(5, last_flush, c->now) {
@@ -105,6 +106,11 @@ void maintenance_tick(struct ctx *c)
 	}
 	EVERY(5, last_alerts, c->now) {
 		check_alerts(c);
+	}
+	/* escalation, the morning digest, forms left idle (cases_jobs.c); their own transactions */
+	EVERY(60, last_cases, c->now) {
+		if (cases_jobs_run(c) < 0)
+			log_warnx("maintenance", "case jobs did not all run; trying again in a minute");
 	}
 	EVERY(3600, last_purge, c->now) {
 		if (maintenance_purge(c, &n) < 0)

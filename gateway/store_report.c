@@ -1,0 +1,47 @@
+#include "store_int.h"
+#include "store_report.h"
+
+#define ANSWERED_IN \
+	" FROM messages WHERE direction = 'in' AND status = 'answered'" \
+	" AND (?1 = 0 OR created_at >= ?1) AND (?2 = 0 OR created_at < ?2) AND coalesce(node, '') <> ?3"
+
+static const char SQL_REPORT_NODES[] =
+    "SELECT coalesce(node, ''), count(*)" ANSWERED_IN " GROUP BY 1 ORDER BY 2 DESC, 1";
+
+int store_report_nodes(struct store *st, int64_t from, int64_t to, const char *except_node,
+    int (*fn)(const char *node, int64_t count, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_NODES);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	store_bind_text(s, 3, except_node ? except_node : "");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn(store_col_text(s, 0), sqlite3_column_int64(s, 1), arg))
+			break;
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_NODES);
+}
+
+static const char SQL_REPORT_CALLERS[] = "SELECT count(DISTINCT phone_key)" ANSWERED_IN;
+
+int store_report_callers(struct store *st, int64_t from, int64_t to, const char *except_node, int64_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_CALLERS);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	store_bind_text(s, 3, except_node ? except_node : "");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_CALLERS);
+}
