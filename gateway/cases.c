@@ -136,6 +136,14 @@ void cases_detail_vars(const struct ctx *c, const struct store_case *k, struct m
 	v[6] = (struct menu_var){ "case.phone", k->applicant_phone };
 }
 
+/* A request for a call back (a missed call, or 人工): closed by the call itself, not by a visit. */
+bool cases_is_callback(const struct menu *m, const char *topic)
+{
+	const struct menu_node *n = menu_node_at(m, menu_find(m, topic));
+
+	return strcmp(topic, "callback") == 0 || (n != NULL && n->action == MENU_ACT_CALLBACK);
+}
+
 /* ---- new cases -------------------------------------------------------------------------------- */
 
 /* A new case number: 2026-0042 (per year) or 42, by cases.number_format. */
@@ -154,7 +162,10 @@ static int next_number(struct ctx *c, const char *kind, char **number)
 		snprintf(seq, sizeof(seq), "%s", kind);
 	if (store_next_seq(c->st, seq, &v) < 0)
 		return -1;
-	*number = yearly ? xasprintf("%d-%04lld", tm.tm_year + 1900, (long long)v) : xasprintf("%lld", (long long)v);
+	/* suggestions are numbered apart from cases, and must not be taken for one: YJ (意见) 2026-0007 */
+	const char *prefix = strcmp(kind, "feedback") == 0 ? "YJ" : "";
+	*number = yearly ? xasprintf("%s%d-%04lld", prefix, tm.tm_year + 1900, (long long)v)
+			 : xasprintf("%s%lld", prefix, (long long)v);
 	return 0;
 }
 
@@ -193,7 +204,8 @@ static int alert_staff(struct ctx *c, const struct staff_cfg *staff, const struc
 	int rc;
 
 	cases_detail_vars(c, k, v);
-	text = menu_render(menu_text(c->menu, "staff_new_case"), v, ARRAY_LEN(v));
+	text = menu_render(menu_text(c->menu, cases_is_callback(c->menu, k->topic) ? "staff_new_callback" : "staff_new_case"),
+	    v, ARRAY_LEN(v));
 	rc = dispatch_queue_sms(c, staff->phone, text, NOTIFY_STAFF, k->msg_id, NULL, NULL);
 	free(text);
 	return rc;
@@ -378,7 +390,10 @@ enum case_outcome case_check_change(const struct config *cfg, const struct store
 		if (k->staff == NULL ? ch->to != CASE_ASSIGNED : strcmp(k->staff, ch->by->name) != 0)
 			return CASE_NOT_YOURS;
 	}
-	if (from < 0 || !case_move_allowed((enum case_status)from, ch->to))
+	/* a call back is done once the call is made (回 N), from any open status */
+	bool callback_done = ch->callback && ch->to == CASE_DONE && from >= 0 &&
+	    case_status_open((enum case_status)from);
+	if (from < 0 || (!callback_done && !case_move_allowed((enum case_status)from, ch->to)))
 		return CASE_BAD_MOVE;
 	if (ch->to == CASE_REJECTED && (ch->note == NULL || *ch->note == '\0'))
 		return CASE_NEED_REASON;
@@ -465,7 +480,9 @@ int cases_change(struct ctx *c, const struct case_change *ch, enum case_outcome 
 		return -1;
 	if (!found)
 		return 0;
-	*out = case_check_change(c->cfg, &k, ch, &new_staff);
+	struct case_change chk = *ch;
+	chk.callback = k.topic != NULL && cases_is_callback(c->menu, k.topic);
+	*out = case_check_change(c->cfg, &k, &chk, &new_staff);
 	if (*out != CASE_OK) {
 		store_case_free(&k);
 		return 0;

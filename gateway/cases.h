@@ -107,7 +107,11 @@ struct case_change {
 	const char *applicant;
 	const char *actor;  /* for the history when neither by nor applicant ("hotlinectl") */
 	const char *note;   /* for the history; the reason the applicant reads when rejected */
+	bool callback;      /* the case is a call back (cases_is_callback): done from any open status (回 N) */
 };
+
+/* Is a case of this topic a request for a call back (a missed call, 人工)? */
+bool cases_is_callback(const struct menu *m, const char *topic);
 
 /*
  * Check, then act: the pure check of ch against case k (as stored).

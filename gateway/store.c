@@ -687,7 +687,7 @@ static int count_for_phone(struct store *st, const char *sql, const char *phone,
 
 static const char SQL_REPLIES_SINCE[] =
     "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind IS NOT 'notice' AND channel = 'sms'";
+    " AND kind = 'reply' AND channel = 'sms'";
 
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
 {
@@ -696,7 +696,7 @@ int store_replies_since(struct store *st, const char *phone, int64_t since, int 
 
 static const char SQL_REPLIES_TWO[] =
     "SELECT coalesce(sum(created_at >= ?3), 0), count(*) FROM messages WHERE phone_key = ?1"
-    " AND direction = 'out' AND created_at >= ?2 AND kind IS NOT 'notice' AND channel = 'sms'";
+    " AND direction = 'out' AND created_at >= ?2 AND kind = 'reply' AND channel = 'sms'";
 
 int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
     int *short_count, int *long_count)

@@ -92,7 +92,8 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 
 /* Messages matching f (phone, channel, since, until), not counting exclude_id. */
 int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
-/* SMS replies sent or queued to this phone since t (rate limits; USSD answers do not count). */
+/* SMS replies sent or queued to this phone since t (rate limits: answers to what it sent, not
+ * notifications, alerts or USSD answers). */
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
 /* Both at once: SMS replies since since_short and since since_long (one query per message). */
 int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,

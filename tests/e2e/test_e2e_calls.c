@@ -82,9 +82,19 @@ static void test_missed_call_makes_request(void **state)
 	assert_non_null(reply);
 	assert_non_null(strstr(reply, number));
 	free(reply);
-	/* routed like a request: the duty staff member is told */
+	/* routed like a request: the duty staff member is asked to call back */
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
 	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000001' AND text LIKE '%%%s%%'", number));
+	char *alert = hl_text(&h, "SELECT text FROM messages WHERE direction='out' AND phone_key='13900000001'");
+	assert_non_null(strstr(alert, DUMMY_CALLER));
+	free(alert);
+	/* ... and closes it by SMS once the call is made: 回 N */
+	{
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "回 %s", number);
+		assert_int_equal(hl_sms(&h, 0, "13900000001", cmd, NULL), 1);
+		assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM cases WHERE number='%s' AND status='done'", number));
+	}
 	free(number);
 
 	/* ringing again within calls.window makes no second request and no second SMS */
@@ -92,7 +102,7 @@ static void test_missed_call_makes_request(void **state)
 	assert_true(hl_wait(WAIT_MS, call_taken, &h, NULL));
 	assert_true(hl_wait_count(&h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE channel='call'"));
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM cases WHERE topic='callback'"), 1);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='" DUMMY_CALLER "'"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND kind='reply' AND phone_key='" DUMMY_CALLER "'"), 1);
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE channel='call' AND status='ignored'"), 1);
 	hl_cleanup(&h);
 }
