@@ -58,7 +58,7 @@ static const struct cfg_key keys[] = {
 	{ "limits.repeat_window", CT_INT, OFF(repeat_window), 0, "600", 0, 86400, NULL, 0 },
 	{ "limits.outbox_alert", CT_INT, OFF(outbox_alert), 0, "200", 0, 1000000, NULL, 0 },
 	{ "limits.max_text", CT_INT, OFF(max_text), 0, "2000", 70, 100000, NULL, 0 },
-	{ "limits.poll_interval_ms", CT_INT, OFF(poll_interval_ms), 0, "1000", 10, 60000, NULL, 0 },
+	{ "limits.poll_interval_ms", CT_INT, OFF(poll_interval_ms), 0, "500", 10, 60000, NULL, 0 },
 	{ "http.enabled", CT_BOOL, OFF(http_enabled), 0, "true", 0, 0, NULL, CF_RESTART },
 	{ "http.address", CT_STR, OFF(http_address), 0, "127.0.0.1", 0, 0, NULL, CF_RESTART },
 	{ "http.port", CT_INT, OFF(http_port), 0, "8080", 1, 65535, NULL, CF_RESTART },

@@ -269,16 +269,16 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	m.session = in->ussd_session;
 	m.smsc_time = in->smsc_time;
 	m.created_at = c->now;
-	if (store_msg_add(c->st, &m, &res->in_id) < 0)
-		goto out;
 	metrics_message(in->channel, "in");
 
+	/* decide first, then store the message once, with its outcome */
 	why = silence_reason(c, in);
 	if (why == NULL)
-		why = flood_reason(c, in, text, res->in_id, &notice);
+		why = flood_reason(c, in, text, 0, &notice);
 	if (why != NULL) {
 		res->why_silent = why;
-		if (store_msg_set(c->st, res->in_id, notice ? "limited" : "ignored", NULL) < 0)
+		m.status = notice ? "limited" : "ignored";
+		if (store_msg_add(c->st, &m, &res->in_id) < 0)
 			goto out;
 		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, "rate_limited"), NOTIFY_NOTICE,
 		    res->in_id, NULL, NULL) < 0)
@@ -311,12 +311,19 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	} else {
 		struct engine_in ei = { text, mlen, in->phone };
 		engine_step(c->menu, &s, &ei, &eo);
+		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
+	}
+	m.status = "answered";
+	m.node = res->node;
+	if (store_msg_add(c->st, &m, &res->in_id) < 0)
+		goto out_session;
+	if (!handled) {
+		/* cases and feedback refer to the message that asked for them */
 		if (run_action(c, in, &s, res->in_id, &eo) < 0)
 			goto out_session;
 		reply = eo.reply;
 		eo.reply = NULL;
 		res->keep = eo.keep;
-		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
 		metrics_node_hit(res->node);
 		if (eo.unknown)
 			metrics_unknown();
@@ -334,8 +341,6 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	}
 	s.updated_at = c->now;
 	if (store_session_save(c->st, &s) < 0)
-		goto out_session;
-	if (store_msg_set(c->st, res->in_id, "answered", res->node) < 0)
 		goto out_session;
 
 	if (strcmp(in->channel, "sms") == 0) {

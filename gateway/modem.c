@@ -213,16 +213,28 @@ static const char *part_kind(const struct gsm_part *p)
 	return "text";
 }
 
+/*
+ * Run a whole message through dispatch, then link what it came from to it:
+ * the parts of group g, or (single != NULL) the lone SMS's part, stored now
+ * already linked.
+ */
 static int run_message(struct ctx *c, const char *sender, const char *text, size_t len, int parts,
-    const char *kind, int64_t smsc_time, struct store_group *g)
+    const char *kind, int64_t smsc_time, struct store_group *g, struct store_part *single)
 {
 	struct inbound in = { "sms", sender, text, len, parts, kind, smsc_time, NULL, NULL };
 	struct dispatch_result r;
 	char who[LOG_PHONE_BUF];
+	bool inserted;
 
 	if (dispatch_inbound(c, &in, &r) < 0)
 		return -1;
-	if (store_group_consume(c->st, g, r.in_id) < 0) {
+	if (single) {
+		single->message_id = r.in_id;
+		if (store_part_add(c->st, single, &inserted) < 0) {
+			dispatch_result_free(&r);
+			return -1;
+		}
+	} else if (store_group_consume(c->st, g, r.in_id) < 0) {
 		dispatch_result_free(&r);
 		return -1;
 	}
@@ -265,6 +277,22 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 		sp.text_len = p->text ? p->text_len : 0;
 		sp.kind = part_kind(p);
 		sp.received_at = c.now;
+		if (single) {
+			/* a lone SMS: the key decides whether it was handled before; its part row is
+			 * written once, after its message, already linked to it */
+			bool seen;
+			if (store_part_seen(m->st, &sp, &seen) < 0)
+				goto fail;
+			if (seen) {
+				log_debug("modem", "%s: message at %d/%d was stored before (read again after a restart)",
+				    m->cfg.name, p->folder, p->location);
+				continue;
+			}
+			m->h.received++;
+			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, sp.kind, p->smsc_time, NULL, &sp) < 0)
+				goto fail;
+			continue;
+		}
 		if (store_part_add(m->st, &sp, &inserted) < 0)
 			goto fail;
 		if (!inserted) {
@@ -273,21 +301,11 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 			continue;
 		}
 		m->h.received++;
-		if (single) {
-			memset(&g, 0, sizeof(g));
-			snprintf(g.modem, sizeof(g.modem), "%s", m->cfg.name);
-			snprintf(g.sender, sizeof(g.sender), "%s", p->sender);
-			g.ref = -1;
-			g.total = 1;
-			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, sp.kind, p->smsc_time, &g) < 0)
-				goto fail;
-			continue;
-		}
 		if (store_group_load(m->st, m->cfg.name, p->sender, sp.ref, sp.ref_bits, sp.total, &g) < 0)
 			goto fail;
 		if (g.complete) {
 			int rc = run_message(&c, p->sender, buf_str(&g.text), g.text.len, sp.total,
-			    strcmp(g.kind, "text") == 0 ? "text" : g.kind, g.smsc_time, &g);
+			    strcmp(g.kind, "text") == 0 ? "text" : g.kind, g.smsc_time, &g, NULL);
 			store_group_free(&g);
 			if (rc < 0)
 				goto fail;
@@ -724,7 +742,7 @@ int modem_flush_incomplete(struct ctx *c)
 		    c->cfg->multipart_timeout);
 		c->modem = g.modem;
 		int rc = run_message(c, g.sender, buf_str(&g.text), g.text.len, (int)g.n,
-		    strcmp(g.kind, "text") == 0 ? "incomplete" : g.kind, g.smsc_time, &g);
+		    strcmp(g.kind, "text") == 0 ? "incomplete" : g.kind, g.smsc_time, &g, NULL);
 		c->modem = modem_save;
 		store_group_free(&g);
 		if (rc < 0 || store_commit(c->st) < 0) {

@@ -1003,16 +1003,44 @@ int store_outbox_next_due(struct store *st, int64_t now, int64_t *wait)
 
 static const char SQL_PART_ADD[] =
     "INSERT OR IGNORE INTO inbox_parts (modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text,"
-    " raw, kind, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " raw, kind, received_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+static const char SQL_PART_SEEN[] =
+    "SELECT count(*) FROM inbox_parts WHERE modem = ?1 AND sender = ?2 AND smsc_time = ?3 AND ref = ?4"
+    " AND seq = ?5 AND digest = ?6";
+
+static int64_t part_digest(const struct store_part *p)
+{
+	uint64_t d = p->raw ? hash64(p->raw, p->raw_len) : hash64(p->text, p->text_len);
+
+	return (int64_t)(d >> 1);
+}
+
+int store_part_seen(struct store *st, const struct store_part *p, bool *seen)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PART_SEEN);
+	int n = 0;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, p->modem);
+	store_bind_text(s, 2, p->sender);
+	sqlite3_bind_int64(s, 3, p->smsc_time);
+	sqlite3_bind_int(s, 4, p->ref);
+	sqlite3_bind_int(s, 5, p->seq);
+	sqlite3_bind_int64(s, 6, part_digest(p));
+	if (count_query(st, SQL_PART_SEEN, s, &n) < 0)
+		return -1;
+	*seen = n > 0;
+	return 0;
+}
 
 int store_part_add(struct store *st, const struct store_part *p, bool *inserted)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_PART_ADD);
-	uint64_t digest;
 
 	if (s == NULL)
 		return -1;
-	digest = p->raw ? hash64(p->raw, p->raw_len) : hash64(p->text, p->text_len);
 	store_bind_text(s, 1, p->modem);
 	store_bind_text(s, 2, p->sender);
 	sqlite3_bind_int64(s, 3, p->smsc_time);
@@ -1020,12 +1048,14 @@ int store_part_add(struct store *st, const struct store_part *p, bool *inserted)
 	sqlite3_bind_int(s, 5, p->ref_bits);
 	sqlite3_bind_int(s, 6, p->total);
 	sqlite3_bind_int(s, 7, p->seq);
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)(digest >> 1));
+	sqlite3_bind_int64(s, 8, part_digest(p));
 	sqlite3_bind_text(s, 9, p->text, (int)p->text_len, SQLITE_TRANSIENT);
 	if (p->raw)
 		sqlite3_bind_blob(s, 10, p->raw, (int)p->raw_len, SQLITE_TRANSIENT);
 	store_bind_text(s, 11, p->kind);
 	sqlite3_bind_int64(s, 12, p->received_at ? p->received_at : now_unix());
+	if (p->message_id > 0)
+		sqlite3_bind_int64(s, 13, p->message_id);
 	if (store_exec_stmt(st, SQL_PART_ADD, s) < 0)
 		return -1;
 	*inserted = sqlite3_changes(st->db) > 0;

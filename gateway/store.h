@@ -159,6 +159,7 @@ struct store_part {
 	size_t raw_len;
 	const char *kind;  /* text|flash|binary|status-report */
 	int64_t received_at;
+	int64_t message_id; /* the message it already is (a lone SMS stored after its message), 0 when none yet */
 };
 /*
  * Store one part unless the same part (modem, sender, SMSC time, reference,
@@ -166,6 +167,8 @@ struct store_part {
  * what makes a part read again after a crash a no-op.
  */
 int store_part_add(struct store *st, const struct store_part *p, bool *inserted) WARN_UNUSED;
+/* Is this very part (the same key) stored already? */
+int store_part_seen(struct store *st, const struct store_part *p, bool *seen) WARN_UNUSED;
 
 /* The stored parts of one message that is not yet a message. */
 struct store_group {
