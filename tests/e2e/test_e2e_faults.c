@@ -23,23 +23,6 @@
 
 #define WAIT_MS 15000
 
-/* How many log lines contain text. */
-static int log_count(struct hl *h, const char *text)
-{
-	FILE *f = fopen(h->log, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (getline(&line, &cap, f) >= 0)
-		n += strstr(line, text) != NULL;
-	free(line);
-	fclose(f);
-	return n;
-}
-
 /* Seconds since midnight of the first max log lines that contain text; returns how many. */
 static int log_times(struct hl *h, const char *text, double *out, int max)
 {
@@ -70,7 +53,7 @@ static bool log_reaches(struct hl *h, void *arg)
 {
 	const struct log_want *w = arg;
 
-	return log_count(h, w->text) >= w->n;
+	return hl_log_count(h, w->text) >= w->n;
 }
 
 static bool alive(struct hl *h)
@@ -186,9 +169,9 @@ static void test_phone_vanishes_and_returns(void **state)
 	assert_true(hl_wait(WAIT_MS, inbox_empty, &h, NULL));
 
 	/* one line per state change: the loss, the first failed reconnect, the return */
-	assert_int_equal(log_count(&h, "m0: ready -> backoff"), 1);
-	assert_int_equal(log_count(&h, "m0: cannot connect"), 1);
-	assert_int_equal(log_count(&h, "connecting -> ready"), 2);
+	assert_int_equal(hl_log_count(&h, "m0: ready -> backoff"), 1);
+	assert_int_equal(hl_log_count(&h, "m0: cannot connect"), 1);
+	assert_int_equal(hl_log_count(&h, "connecting -> ready"), 2);
 	assert_true(alive(&h));
 	hl_cleanup(&h);
 }
@@ -232,7 +215,7 @@ static void test_device_cannot_open(void **state)
 	assert_non_null(strstr(body, "modem=\"bad\""));
 	free(body);
 	/* once per state change, not once per try */
-	assert_int_equal(log_count(&h, "bad: cannot connect"), 1);
+	assert_int_equal(hl_log_count(&h, "bad: cannot connect"), 1);
 	hl_cleanup(&h);
 }
 
@@ -270,7 +253,7 @@ static void test_permanent_failure_does_not_block(void **state)
 	free(err);
 	/* failed for good: out of the queue, tried once */
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM outbox WHERE message_id IN (%lld, %lld)", bad1, bad2), 0);
-	assert_int_equal(log_count(&h, "failed for good"), 2);
+	assert_int_equal(hl_log_count(&h, "failed for good"), 2);
 	assert_true(alive(&h));
 	hl_cleanup(&h);
 }
@@ -308,8 +291,8 @@ static void test_unreadable_message_does_not_block(void **state)
 		free(reply);
 	}
 	assert_int_equal(hl_inbox_count(&h, 0), 1);
-	assert_int_equal(log_count(&h, "not messages libgammu can read"), 1);
-	assert_int_equal(log_count(&h, "-> resetting"), 0);
+	assert_int_equal(hl_log_count(&h, "not messages libgammu can read"), 1);
+	assert_int_equal(hl_log_count(&h, "-> resetting"), 0);
 	assert_true(alive(&h));
 	hl_cleanup(&h);
 }

@@ -43,27 +43,11 @@ struct log_want {
 	int n;
 };
 
-static int log_count(struct hl *h, const char *text)
-{
-	FILE *f = fopen(h->log, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (getline(&line, &cap, f) >= 0)
-		n += strstr(line, text) != NULL;
-	free(line);
-	fclose(f);
-	return n;
-}
-
 static bool log_reaches(struct hl *h, void *arg)
 {
 	const struct log_want *w = arg;
 
-	return log_count(h, w->text) >= w->n;
+	return hl_log_count(h, w->text) >= w->n;
 }
 
 /* Lines (ids) written to the sent journal more than once. */

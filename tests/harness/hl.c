@@ -492,20 +492,25 @@ char *hl_http(struct hl *h, const char *method, const char *path, const char *bo
 	return out;
 }
 
-bool hl_log_has(struct hl *h, const char *text)
+int hl_log_count(struct hl *h, const char *text)
 {
 	FILE *f = fopen(h->log, "r");
 	char *line = NULL;
 	size_t cap = 0;
-	bool found = false;
+	int n = 0;
 
 	if (f == NULL)
-		return false;
-	while (!found && getline(&line, &cap, f) >= 0)
-		found = strstr(line, text) != NULL;
+		return 0;
+	while (getline(&line, &cap, f) >= 0)
+		n += strstr(line, text) != NULL;
 	free(line);
 	fclose(f);
-	return found;
+	return n;
+}
+
+bool hl_log_has(struct hl *h, const char *text)
+{
+	return hl_log_count(h, text) > 0;
 }
 
 void hl_dump_log(struct hl *h)

@@ -76,8 +76,9 @@ char *hl_wait_reply(struct hl *h, const char *phone, int n, int timeout_ms);
  */
 char *hl_http(struct hl *h, const char *method, const char *path, const char *body, const char *header, int *status);
 
-/* Does the daemon's log contain this text? */
+/* Does the daemon's log contain this text? How many of its lines do? */
 bool hl_log_has(struct hl *h, const char *text);
+int hl_log_count(struct hl *h, const char *text);
 /* Print the daemon's log to stderr (call when a test fails). */
 void hl_dump_log(struct hl *h);
 
