@@ -3,8 +3,9 @@
  * logs to stderr.
  *
  * Threads: this main thread (signals, reload, periodic jobs), one thread per
- * modem (modem.c), and libmicrohttpd's threads (http.c). Each has its own
- * database connection; they share the read-only world (config + menus).
+ * modem (modem.c), libmicrohttpd's thread and the USSD writer thread
+ * (http.c). Each has its own database connection; they share the read-only
+ * world (config + menus).
  */
 #include <errno.h>
 #include <fcntl.h>
