@@ -26,6 +26,24 @@ static const char *env_or(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+const char *hl_src_dir(void)
+{
+	return env_or("HOTLINE_SRC", ".");
+}
+
+struct world *hl_load_world(const char *config_path)
+{
+	struct diag d;
+	struct world *w;
+
+	diag_init(&d);
+	w = world_load(config_path, &d);
+	if (w == NULL)
+		diag_print(&d, stderr);
+	diag_free(&d);
+	return w;
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -69,7 +87,7 @@ static bool wants(const char *replace, const char *group)
 int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra)
 {
 	char tmpl[] = "/tmp/hl-XXXXXX";
-	const char *src = env_or("HOTLINE_SRC", ".");
+	const char *src = hl_src_dir();
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));

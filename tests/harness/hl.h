@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "gsm.h"
+#include "world.h"
 
 #define HL_MAX_MODEMS 4
 
@@ -31,6 +32,11 @@ struct hl {
 	pid_t pid;                   /* hotlined, 0 when not running */
 	char secret[64];             /* ussd.secret */
 };
+
+/* The repository's root ($HOTLINE_SRC, else "."), for fixtures and the shipped files. */
+const char *hl_src_dir(void);
+/* Load a config and its menus, printing every problem; NULL when any is an error. */
+struct world *hl_load_world(const char *config_path);
 
 /*
  * Prepare a temp folder with a config for nmodems dummy modems, the shipped

@@ -36,6 +36,7 @@
 #include "store.h"
 #include "store_cases.h"
 #include "world.h"
+#include "hl.h"
 
 /* Tuesday 2026-12-01 10:00 in China */
 #define TUE10 1796090400LL
@@ -50,16 +51,6 @@
 #define KIN "13600000009"   /* A's son: the contact phone A gives */
 
 /* The repository, absolute: the test config lives in a temp folder. */
-static const char *src_dir(void)
-{
-	static char abs[PATH_MAX];
-	const char *s = getenv("HOTLINE_SRC");
-
-	if (realpath(s && *s ? s : ".", abs) == NULL)
-		snprintf(abs, sizeof(abs), "%s", s && *s ? s : ".");
-	return abs;
-}
-
 struct fx {
 	char dir[PATH_MAX];
 	struct world *w;
@@ -72,7 +63,6 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	char tmpl[] = "/tmp/test_cases-XXXXXX", cfg[PATH_MAX + 32], phone[PATH_MAX + 32], err[512];
 	struct store_opts o = { 0 };
-	struct diag d;
 	FILE *fp;
 
 	if (f == NULL || mkdtemp(tmpl) == NULL)
@@ -96,16 +86,11 @@ static int setup(void **state)
 	    "  { name = \"张主任\"; phone = \"" ZHANG "\"; role = \"supervisor\"; }\n"
 	    ");\n"
 	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
-	    src_dir());
+	    hl_src_dir());
 	fclose(fp);
-	diag_init(&d);
-	f->w = world_load(cfg, &d);
-	if (f->w == NULL) {
-		diag_print(&d, stderr);
-		diag_free(&d);
+	f->w = hl_load_world(cfg);
+	if (f->w == NULL)
 		return -1;
-	}
-	diag_free(&d);
 	o.create = true;
 	o.migrate = true;
 	o.synchronous = "normal";

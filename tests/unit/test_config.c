@@ -22,13 +22,7 @@
 
 #include "config.h"
 #include "diag.h"
-
-static const char *src_dir(void)
-{
-	const char *s = getenv("HOTLINE_SRC");
-
-	return s && *s ? s : ".";
-}
+#include "hl.h"
 
 /*
  * p with "." and ".." folded away, lexically (no symlinks are involved under
@@ -109,14 +103,14 @@ static void test_shipped_config(void **state)
 
 	(void)state;
 	diag_init(&d);
-	snprintf(path, sizeof(path), "%s/config/hotline.cfg", src_dir());
+	snprintf(path, sizeof(path), "%s/config/hotline.cfg", hl_src_dir());
 	c = config_load(path, &d);
 	if (c == NULL || d.n != 0) {
 		print_diag(&d);
 		fail_msg("%s: %zu errors, %zu warnings", path, d.errors, d.warnings);
 	}
 	/* relative paths are relative to config/, not to the working directory */
-	snprintf(path, sizeof(path), "%s/config", src_dir());
+	snprintf(path, sizeof(path), "%s/config", hl_src_dir());
 	assert_non_null(realpath(path, cfgdir));
 	assert_resolves_to(c->menus_dir, cfgdir, "../menus");
 	assert_resolves_to(c->db_path, cfgdir, "../var/hotline.db");
@@ -191,7 +185,7 @@ static void test_bad_configs(void **state)
 	size_t nn = 0, failures = 0;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/tests/data/configs", src_dir());
+	snprintf(dir, sizeof(dir), "%s/tests/data/configs", hl_src_dir());
 	dh = opendir(dir);
 	assert_non_null(dh);
 	while ((de = readdir(dh)) != NULL && nn < 256) {

@@ -30,16 +30,10 @@
 #include "store.h"
 #include "utf8.h"
 #include "world.h"
+#include "hl.h"
 
 #define T0 1800000000LL
 #define VILLAGER "13912345678"
-
-static const char *src_dir(void)
-{
-	const char *s = getenv("HOTLINE_SRC");
-
-	return s && *s ? s : ".";
-}
 
 struct fx {
 	char dir[PATH_MAX];
@@ -54,21 +48,15 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	char tmpl[] = "/tmp/test_dispatch-XXXXXX", cfg[PATH_MAX], err[512];
 	struct store_opts o = { 0 };
-	struct diag d;
 
 	if (mkdtemp(tmpl) == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
 	snprintf(f->path, sizeof(f->path), "%s/hotline.db", f->dir);
-	snprintf(cfg, sizeof(cfg), "%s/tests/data/hotline-test.cfg", src_dir());
-	diag_init(&d);
-	f->w = world_load(cfg, &d);
-	if (f->w == NULL) {
-		diag_print(&d, stderr);
-		diag_free(&d);
+	snprintf(cfg, sizeof(cfg), "%s/tests/data/hotline-test.cfg", hl_src_dir());
+	f->w = hl_load_world(cfg);
+	if (f->w == NULL)
 		return -1;
-	}
-	diag_free(&d);
 	o.create = true;
 	o.migrate = true;
 	o.synchronous = "normal";

@@ -23,15 +23,9 @@
 #include "engine.h"
 #include "menu.h"
 #include "session.h"
+#include "hl.h"
 
 #define PHONE "13912345678"
-
-static const char *src_dir(void)
-{
-	const char *s = getenv("HOTLINE_SRC");
-
-	return s && *s ? s : ".";
-}
 
 struct fixture {
 	struct config *cfg;
@@ -44,7 +38,7 @@ static int setup(void **state)
 	char path[PATH_MAX];
 	struct diag d;
 
-	snprintf(path, sizeof(path), "%s/tests/data/hotline-test.cfg", src_dir());
+	snprintf(path, sizeof(path), "%s/tests/data/hotline-test.cfg", hl_src_dir());
 	diag_init(&d);
 	f->cfg = config_load(path, &d);
 	if (f->cfg)

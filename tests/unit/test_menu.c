@@ -32,13 +32,7 @@
 #include "diag.h"
 #include "menu.h"
 #include "normalize.h"
-
-static const char *src_dir(void)
-{
-	const char *s = getenv("HOTLINE_SRC");
-
-	return s && *s ? s : ".";
-}
+#include "hl.h"
 
 static void print_diag(const struct diag *d)
 {
@@ -58,7 +52,7 @@ static int setup(void **state)
 	char path[PATH_MAX + 32];
 	struct diag d;
 
-	snprintf(path, sizeof(path), "%s/tests/data", src_dir());
+	snprintf(path, sizeof(path), "%s/tests/data", hl_src_dir());
 	if (realpath(path, f->data) == NULL) {
 		fprintf(stderr, "%s: not found (set HOTLINE_SRC to the repository)\n", path);
 		return -1;
@@ -591,7 +585,7 @@ static void test_cli_menu_check(void **state)
 	/* the shipped menus with the shipped config: clean */
 	{
 		char shipped[PATH_MAX];
-		snprintf(shipped, sizeof(shipped), "%s/config/hotline.cfg", src_dir());
+		snprintf(shipped, sizeof(shipped), "%s/config/hotline.cfg", hl_src_dir());
 		rc = run_check(shipped, &err);
 		if (rc != 0)
 			fail_msg("menu check on the shipped menus: exit %d\n%s", rc, err);

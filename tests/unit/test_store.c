@@ -26,15 +26,9 @@
 #include "store_cases.h"
 #include "utf8.h"
 #include "util.h"
+#include "hl.h"
 
 #define T0 1800000000LL /* a fixed "now" */
-
-static const char *src_dir(void)
-{
-	const char *s = getenv("HOTLINE_SRC");
-
-	return s && *s ? s : ".";
-}
 
 struct fx {
 	char dir[PATH_MAX];
@@ -251,7 +245,7 @@ static void test_migrate_from_v1(void **state)
 	struct store_case k;
 
 	snprintf(p, sizeof(p), "%s/v1.db", f->dir);
-	snprintf(sqlfile, sizeof(sqlfile), "%s/tests/data/store/schema-v1.sql", src_dir());
+	snprintf(sqlfile, sizeof(sqlfile), "%s/tests/data/store/schema-v1.sql", hl_src_dir());
 	load_sql(p, sqlfile);
 	assert_int_equal(sql_int(p, "PRAGMA user_version"), 1);
 
@@ -298,7 +292,7 @@ static void test_newer_version_refused(void **state)
 
 	/* a file from a newer hotlined: version 99 */
 	snprintf(p, sizeof(p), "%s/newer.db", f->dir);
-	snprintf(sqlfile, sizeof(sqlfile), "%s/tests/data/store/schema-v1.sql", src_dir());
+	snprintf(sqlfile, sizeof(sqlfile), "%s/tests/data/store/schema-v1.sql", hl_src_dir());
 	load_sql(p, sqlfile);
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
