@@ -42,7 +42,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 CONFIG ?= config/hotline.cfg
 
-.PHONY: all clean check test unit e2e samples menucheck asan clang run install bootstrap \
+.PHONY: all clean check test unit e2e samples lunar menucheck asan clang run install bootstrap \
 	bench stress fuzz valgrind
 
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
@@ -122,7 +122,11 @@ SHARED_SAMPLES := $(firstword $(wildcard ../shared/samples/villager-messages.tsv
 samples: $(BUILD)/hotlinectl
 	@scripts/check-samples $(BUILD)/hotlinectl $(CONFIG) tests/corpus/*.tsv $(SHARED_SAMPLES)
 
-test: all menucheck unit e2e samples
+# gateway/lunar.c against Debian's python3-lunardate, every day of 1900-2099
+lunar: $(BUILD)/tools/lunar-dump
+	@scripts/check-lunar $(BUILD)/tools/lunar-dump
+
+test: all menucheck unit e2e samples lunar
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test

@@ -306,6 +306,13 @@ static int add_status_line(const struct store_case *k, void *arg)
 	buf_printf(&a->out, "\n%s", line);
 	free(line);
 	free(date);
+	if (strcmp(k->status, case_status_code(CASE_REJECTED)) == 0 && *menu_text(a->c->menu, "status_rejected")) {
+		/* a refusal says why, and how to ask for a review (复核) */
+		struct menu_var rv[] = { { "case.number", k->number }, { "case.reason", k->reason ? k->reason : "" } };
+		char *rl = menu_render(menu_text(a->c->menu, "status_rejected"), rv, ARRAY_LEN(rv));
+		buf_printf(&a->out, "\n%s", rl);
+		free(rl);
+	}
 	if (k->staff && strcmp(k->status, case_status_code(CASE_RECEIVED)) != 0) {
 		const struct staff_cfg *s = config_staff_by_name(a->c->cfg, k->staff);
 		if (s) {
@@ -317,6 +324,30 @@ static int add_status_line(const struct store_case *k, void *arg)
 	}
 	a->n++;
 	return 0;
+}
+
+static int take_place(const struct store_case *k, void *arg)
+{
+	char **place = arg;
+
+	if (*place == NULL && k->place && k->place[0])
+		*place = xstrdup(k->place);
+	return 0;
+}
+
+char *cases_known_place(struct ctx *c, const char *phone)
+{
+	struct store_case_filter f = { 0 };
+	char *place = NULL;
+
+	f.applicant = phone;
+	f.newest_first = true;
+	f.limit = 3;
+	if (store_case_each(c->st, &f, take_place, &place) < 0) {
+		free(place);
+		return NULL;
+	}
+	return place;
 }
 
 int cases_status_text(struct ctx *c, const char *phone, char **reply)
@@ -342,7 +373,8 @@ int cases_status_text(struct ctx *c, const char *phone, char **reply)
 	snprintf(count, sizeof(count), "%d", a.n);
 	struct menu_var v[] = { { "count", count } };
 	char *head = menu_render(menu_text(c->menu, "status_head"), v, 1);
-	*reply = xasprintf("%s%s", head, buf_str(&a.out));
+	const char *tail = menu_text(c->menu, "status_tail");
+	*reply = xasprintf("%s%s%s%s", head, buf_str(&a.out), *tail ? "\n" : "", tail);
 	free(head);
 	buf_free(&a.out);
 	return 0;

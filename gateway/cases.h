@@ -59,6 +59,12 @@ int cases_create_callback(struct ctx *c, const char *phone, const char *channel,
     const char *note, int64_t msg_id, char **number, bool *existing);
 
 /* The answer to "how is my case": only phone's own cases. *reply owned. */
+/*
+ * The place (住址) of the phone's latest request, or NULL when it has none
+ * or the lookup fails: where the sender lives, for the market node. Caller
+ * frees.
+ */
+char *cases_known_place(struct ctx *c, const char *phone);
 int cases_status_text(struct ctx *c, const char *phone, char **reply);
 
 /* Store a suggestion or complaint with its own number. *number owned. */

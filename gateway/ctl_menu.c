@@ -104,6 +104,13 @@ static int menu_show(struct ctl *c)
 	shown = xcalloc(menu_count(m), sizeof(bool));
 	printf("Each page: its length, encoding and SMS segments. Each leaf: the SMS a villager receives\n"
 	       "walking to it from the main menu (what the bureau pays).\n\n");
+	{
+		const char *root = menu_node_at(m, menu_root(m))->pages[0];
+		struct sms_count sc;
+		sms_count(root, strlen(root), &sc);
+		printf("main menu: %zu chars, %s, %zu SMS\n\n", sc.chars, sc.coding == SMS_CODING_GSM7 ? "GSM-7" : "UCS-2",
+		    sc.segments);
+	}
 	show_node(m, menu_root(m), NULL, 0, 0, shown, &leaves, &total);
 	for (size_t k = 0; k < menu_count(m); k++)
 		if (!shown[k])

@@ -8,6 +8,7 @@
 #include "cases.h"
 #include "engine.h"
 #include "log.h"
+#include "lunar.h"
 #include "metrics.h"
 #include "normalize.h"
 #include "phone.h"
@@ -238,6 +239,35 @@ static int run_action(struct ctx *c, const struct inbound *in, struct session *s
 	return rc;
 }
 
+
+/* The engine asks where a sender lives only when its answer needs it. */
+struct place_q {
+	struct ctx *c;
+	const char *phone;
+};
+
+static char *known_place(void *arg)
+{
+	struct place_q *q = arg;
+
+	return cases_known_place(q->c, q->phone);
+}
+
+/*
+ * Today as days since 1970-01-01 on the machine's local calendar (the
+ * bureau's zone while hotlined runs with the bureau's TZ; a `timezone`
+ * setting can take its place here).
+ */
+static long dispatch_today(int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return lunar_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_result *res)
 {
 	struct store_msg m;
@@ -309,7 +339,11 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	if (handled) {
 		snprintf(res->node, sizeof(res->node), "command");
 	} else {
-		struct engine_in ei = { text, mlen, in->phone };
+		struct place_q pq = { c, in->phone };
+		struct engine_in ei = {
+			.text = text, .len = mlen, .phone = in->phone,
+			.today = dispatch_today(c->now), .known_place = known_place, .place_arg = &pq,
+		};
 		engine_step(c->menu, &s, &ei, &eo);
 		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lunar.h"
 #include "normalize.h"
 #include "phone.h"
 #include "utf8.h"
@@ -49,8 +50,122 @@ static void reply_named(const struct menu *m, struct engine_out *out, const char
 	reply_text(out, menu_text(m, name));
 }
 
+/* The i-th of the space-separated words of a text (lunar_days: "初一 初二 …"), into out. */
+static void nth_word(const char *list, int i, char *out, size_t outlen)
+{
+	const char *p = list;
+
+	out[0] = '\0';
+	for (int k = 0; *p; k++) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (k == i) {
+			snprintf(out, outlen, "%.*s", (int)n, p);
+			return;
+		}
+		p += n;
+	}
+}
+
+/* The town of a market named in text (normalised), or -1. The longest name wins. */
+static int market_town_in(const struct menu_market *mk, size_t n, const char *text)
+{
+	int best = -1;
+
+	for (size_t i = 0; text && i < n; i++)
+		if (mk[i].town_norm[0] && strstr(text, mk[i].town_norm) &&
+		    (best < 0 || strlen(mk[i].town_norm) > strlen(mk[best].town_norm)))
+			best = (int)i;
+	return best;
+}
+
+#define MARKET_SHOWN 3
+#define MARKET_HORIZON 400 /* days searched ahead */
+
+/*
+ * 救助赶大集: the next market days, from today on, at the asker's town when
+ * it is known (named in the message, else where they live) and has markets,
+ * else the next ones anywhere.
+ */
+static char *market_answer(const struct menu *m, const struct engine_in *in, const char *norm)
+{
+	const struct menu_market *mk;
+	size_t n = menu_markets(m, &mk);
+	int town = market_town_in(mk, n, norm);
+	const char *town_name = NULL;
+	struct buf b = { 0 };
+	int shown = 0;
+
+	if (town < 0 && n > 0 && in->known_place) {
+		char *place = in->known_place(in->place_arg);
+		if (place) {
+			char *pn = norm_dup(place, strlen(place), 0);
+			town = market_town_in(mk, n, pn);
+			free(pn);
+			free(place);
+		}
+	}
+	if (town >= 0)
+		town_name = mk[town].town;
+	for (long day = in->today; in->today > 0 && day < in->today + MARKET_HORIZON && shown < MARKET_SHOWN; day++) {
+		for (size_t i = 0; i < n && shown < MARKET_SHOWN; i++) {
+			if (town_name && strcmp(mk[i].town, town_name) != 0)
+				continue;
+			if (!market_rule_on(&mk[i].rule, day))
+				continue;
+			int y, mo, d;
+			struct lunar_date ld;
+			char month[8], dom[8], lm[32], ldd[32], lunar[96];
+			lunar_civil_from_days(day, &y, &mo, &d);
+			snprintf(month, sizeof(month), "%d", mo);
+			snprintf(dom, sizeof(dom), "%d", d);
+			lunar[0] = '\0';
+			if (lunar_from_days(day, &ld)) {
+				nth_word(menu_text(m, "lunar_months"), ld.month - 1, lm, sizeof(lm));
+				nth_word(menu_text(m, "lunar_days"), ld.day - 1, ldd, sizeof(ldd));
+				snprintf(lunar, sizeof(lunar), "%s%s%s", ld.leap ? menu_text(m, "lunar_leap") : "", lm, ldd);
+			}
+			struct menu_var v[] = {
+				{ "market.month", month }, { "market.day", dom }, { "market.lunar", lunar },
+				{ "market.town", mk[i].town }, { "market.place", mk[i].place }, { "market.time", mk[i].time },
+			};
+			char *line = menu_render(menu_text(m, "market_item"), v, ARRAY_LEN(v));
+			if (shown == 0) {
+				struct menu_var hv[] = { { "market.town", town_name ? town_name : "" } };
+				char *head = menu_render(menu_text(m, "market_head"), hv, 1);
+				buf_adds(&b, head);
+				free(head);
+			}
+			buf_printf(&b, "\n%s", line);
+			free(line);
+			shown++;
+		}
+		/* a town with no market day ahead: the next ones anywhere */
+		if (town_name && shown == 0 && day + 1 == in->today + MARKET_HORIZON) {
+			town_name = NULL;
+			day = in->today - 1;
+		}
+	}
+	if (shown == 0) {
+		struct menu_var hv[] = { { "market.town", town_name ? town_name : "" } };
+		return menu_render(menu_text(m, "market_none"), hv, 1);
+	}
+	buf_printf(&b, "\n%s", menu_text(m, "market_tail"));
+	return buf_take(&b);
+}
+
 /* Enter node idx: what is said there, and what it starts. */
+static void enter_in(const struct menu *m, struct session *s, int idx, struct engine_out *out,
+    const struct engine_in *in, const char *norm);
+
 static void enter(const struct menu *m, struct session *s, int idx, struct engine_out *out)
+{
+	enter_in(m, s, idx, out, NULL, NULL);
+}
+
+static void enter_in(const struct menu *m, struct session *s, int idx, struct engine_out *out,
+    const struct engine_in *in, const char *norm)
 {
 	const struct menu_node *n = menu_node_at(m, idx);
 
@@ -88,6 +203,14 @@ static void enter(const struct menu *m, struct session *s, int idx, struct engin
 		s->mode = SESSION_FEEDBACK;
 		reply_text(out, n->pages[0]);
 		return;
+	case MENU_ACT_MARKET: {
+		static const struct engine_in none = { 0 };
+		set_node(m, s, idx);
+		s->mode = SESSION_MENU;
+		free(out->reply);
+		out->reply = market_answer(m, in ? in : &none, norm);
+		return;
+	}
 	case MENU_ACT_NONE:
 		break;
 	}
@@ -106,7 +229,8 @@ static void unknown(const struct menu *m, struct session *s, struct engine_out *
 }
 
 /* A digit choice at node `at`. */
-static void choose(const struct menu *m, struct session *s, const char *digits, struct engine_out *out)
+static void choose(const struct menu *m, struct session *s, const char *digits, struct engine_out *out,
+    const struct engine_in *in)
 {
 	int at = node_index(m, s);
 	const struct menu_node *n = menu_node_at(m, at);
@@ -140,7 +264,7 @@ static void choose(const struct menu *m, struct session *s, const char *digits, 
 				target = menu_node_at(m, n->parent)->options[d];
 		}
 		if (target >= 0) {
-			enter(m, s, target, out);
+			enter_in(m, s, target, out, in, NULL);
 			return;
 		}
 	}
@@ -380,7 +504,7 @@ void engine_step(const struct menu *m, struct session *s, const struct engine_in
 	}
 	s->mode = SESSION_MENU;
 	if (is_digit) {
-		choose(m, s, digits, out);
+		choose(m, s, digits, out, in);
 		goto done;
 	}
 	if (nlen == 0) {
@@ -402,7 +526,7 @@ void engine_step(const struct menu *m, struct session *s, const struct engine_in
 		out->keep = true;
 		goto done;
 	}
-	enter(m, s, mm.node, out);
+	enter_in(m, s, mm.node, out, in, norm);
 done:
 	free(norm);
 }

@@ -18,6 +18,18 @@ struct engine_in {
 	const char *text;  /* as received, valid UTF-8 */
 	size_t len;
 	const char *phone; /* the sender: the form's "1 = this number" */
+	/*
+	 * Today in the bureau's time zone, as days since 1970-01-01 (0: not
+	 * known; the market node then lists no dates). The engine has no clock.
+	 */
+	long today;
+	/*
+	 * Where the sender lives, when the caller knows it (the place of their
+	 * latest request): asked only when the answer needs it (the market
+	 * node). Returns a string the engine frees, or NULL. May be NULL.
+	 */
+	char *(*known_place)(void *arg);
+	void *place_arg;
 };
 
 enum engine_action {

@@ -68,6 +68,8 @@ struct menu {
 	size_t npats, cappats;
 	char **files;
 	size_t nfiles;
+	struct menu_market *markets;
+	size_t nmarkets;
 	int root;
 	/* sorted ids for menu_find */
 	int *by_id;
@@ -112,6 +114,15 @@ struct rnode {
 	int line, pages_line;
 };
 
+/* A glossary entry: a term an old farmer may not know, and the plain words that explain it. */
+struct gloss {
+	char *term;
+	struct strv plain;  /* any one of them in the same text explains the term */
+	struct strv except; /* longer words holding the term that need no explanation (无人抚养) */
+	const char *file;
+	int line;
+};
+
 struct loader {
 	const struct config *cfg;
 	struct diag *d;
@@ -122,6 +133,8 @@ struct loader {
 	const char **values_file;
 	struct strv fillers;
 	struct strv digit_words;
+	struct gloss *gloss; /* glossary: terms and their plain words */
+	size_t ngloss;
 	struct {
 		char *text;
 		const char *file;
@@ -367,6 +380,105 @@ static int text_index(const char *name)
 	return -1;
 }
 
+static void load_markets(struct loader *L, const config_setting_t *s, const char *file)
+{
+	struct menu *m = L->m;
+
+	if (!config_setting_is_list(s)) {
+		diag_error(L->d, file, line_of(s), "markets must be a list: ( { town = \"崆峒镇\"; place = \"…\"; "
+		    "rule = \"农历逢三、六、九\"; time = \"上午\"; }, ... )");
+		return;
+	}
+	for (int k = 0; k < config_setting_length(s); k++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)k);
+		struct menu_market mk;
+		const char *why = NULL;
+		memset(&mk, 0, sizeof(mk));
+		mk.file = file;
+		mk.line = line_of(g);
+		if (!config_setting_is_group(g)) {
+			diag_error(L->d, file, mk.line, "a market must be a group { town = ...; place = ...; rule = ...; }");
+			continue;
+		}
+		for (int i = 0; i < config_setting_length(g); i++) {
+			const config_setting_t *f = config_setting_get_elem(g, (unsigned)i);
+			const char *fn = config_setting_name(f), *v = get_string(L, f, file, fn);
+			char **dst = strcmp(fn, "town") == 0 ? &mk.town : strcmp(fn, "place") == 0 ? &mk.place
+			    : strcmp(fn, "time") == 0 ? &mk.time : strcmp(fn, "rule") == 0 ? &mk.rule_text : NULL;
+			if (dst == NULL) {
+				diag_error(L->d, file, line_of(f), "unknown market setting '%s' (town, place, rule, time)", fn);
+				continue;
+			}
+			if (v != NULL) {
+				free(*dst);
+				*dst = xstrdup(v);
+			}
+		}
+		if (mk.town == NULL || mk.town[0] == '\0' || mk.rule_text == NULL) {
+			diag_error(L->d, file, mk.line, "a market needs a town and a rule");
+		} else if (!market_rule_parse(mk.rule_text, &mk.rule, &why)) {
+			diag_error(L->d, file, mk.line, "market rule \"%s\": %s", mk.rule_text, why);
+		} else {
+			if (mk.place == NULL)
+				mk.place = xstrdup("");
+			if (mk.time == NULL)
+				mk.time = xstrdup("");
+			mk.town_norm = norm_dup(mk.town, strlen(mk.town), 0);
+			m->markets = xrealloc(m->markets, (m->nmarkets + 1) * sizeof(*m->markets));
+			m->markets[m->nmarkets++] = mk;
+			continue;
+		}
+		free(mk.town);
+		free(mk.place);
+		free(mk.time);
+		free(mk.rule_text);
+	}
+}
+
+static void load_glossary(struct loader *L, const config_setting_t *s, const char *file)
+{
+	if (!config_setting_is_list(s)) {
+		diag_error(L->d, file, line_of(s), "glossary must be a list: ( { term = \"公示\"; plain = [\"贴出来\"]; }, ... )");
+		return;
+	}
+	for (int k = 0; k < config_setting_length(s); k++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)k);
+		struct gloss e;
+		memset(&e, 0, sizeof(e));
+		e.file = file;
+		e.line = line_of(g);
+		if (!config_setting_is_group(g)) {
+			diag_error(L->d, file, line_of(g), "a glossary entry must be a group { term = ...; plain = [...]; }");
+			continue;
+		}
+		for (int i = 0; i < config_setting_length(g); i++) {
+			const config_setting_t *f = config_setting_get_elem(g, (unsigned)i);
+			const char *fn = config_setting_name(f), *v;
+			if (strcmp(fn, "term") == 0) {
+				if ((v = get_string(L, f, file, "term")) != NULL && *v) {
+					free(e.term);
+					e.term = xstrdup(v);
+				}
+			} else if (strcmp(fn, "plain") == 0) {
+				get_strings(L, f, file, "plain", &e.plain);
+			} else if (strcmp(fn, "except") == 0) {
+				get_strings(L, f, file, "except", &e.except);
+			} else {
+				diag_error(L->d, file, line_of(f), "unknown glossary setting '%s' (term, plain, except)", fn);
+			}
+		}
+		if (e.term == NULL || e.plain.n == 0) {
+			diag_error(L->d, file, e.line, "a glossary entry needs a term and at least one plain explanation");
+			free(e.term);
+			strv_free(&e.plain);
+			strv_free(&e.except);
+			continue;
+		}
+		L->gloss = xrealloc(L->gloss, (L->ngloss + 1) * sizeof(*L->gloss));
+		L->gloss[L->ngloss++] = e;
+	}
+}
+
 static void load_file(struct loader *L, const char *path, const char *file)
 {
 	config_t cf;
@@ -423,6 +535,10 @@ static void load_file(struct loader *L, const char *path, const char *file)
 				L->raw_texts[idx].file = file;
 				L->raw_texts[idx].line = line_of(t);
 			}
+		} else if (strcmp(name, "markets") == 0) {
+			load_markets(L, s, file);
+		} else if (strcmp(name, "glossary") == 0) {
+			load_glossary(L, s, file);
 		} else if (strcmp(name, "digit_fillers") == 0) {
 			get_strings(L, s, file, "digit_fillers", &L->fillers);
 		} else if (strcmp(name, "digit_words") == 0) {
@@ -441,7 +557,7 @@ static void load_file(struct loader *L, const char *path, const char *file)
 			}
 			strv_free(&w);
 		} else {
-			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts, digit_fillers and digit_words)", name);
+			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts, markets, glossary, digit_fillers and digit_words)", name);
 		}
 	}
 	config_destroy(&cf);
@@ -500,53 +616,156 @@ static bool placeholder_at(const char *p, size_t *namelen)
 	return true;
 }
 
-/* Fill static placeholders; runtime ones allowed by `vars` stay; others are errors. */
-static char *expand(struct loader *L, const char *tmpl, const char *vars, const char *file, int line,
-    const char *what)
+/*
+ * An optional part "{?...}" of a text: said only when every placeholder in it
+ * has a value ("或打{?{office.phone}、}12345" says 12345 alone while
+ * office.phone is empty). p points at "{?"; returns the length of the part's
+ * inside (up to the "}" that closes it) and sets *ok, or false when the part
+ * is not closed.
+ */
+static bool optional_at(const char *p, size_t *inner)
 {
-	struct buf b = { 0 };
+	size_t n;
 
-	for (const char *p = tmpl; *p;) {
+	if (p[0] != '{' || p[1] != '?')
+		return false;
+	for (const char *q = p + 2; *q;) {
+		if (placeholder_at(q, &n)) {
+			q += n + 2;
+			continue;
+		}
+		if (*q == '}') {
+			*inner = (size_t)(q - (p + 2));
+			return true;
+		}
+		if (*q == '{' && q[1] == '?')
+			return false; /* no nesting */
+		q++;
+	}
+	return false;
+}
+
+/*
+ * Fill static placeholders; runtime ones allowed by `vars` stay; others are
+ * errors. An optional part whose static values are all given stays optional
+ * when it holds a runtime placeholder (menu_render decides), else is kept or
+ * dropped here.
+ */
+static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_t len, const char *vars,
+    const char *file, int line, const char *what, bool *empty, bool *runtime)
+{
+	for (const char *p = tmpl, *end = tmpl + len; p < end;) {
 		size_t n;
-		if (placeholder_at(p, &n)) {
-			const char *v = static_value(L, p + 1, n);
-			if (v != NULL) {
-				buf_adds(&b, v);
+		if (placeholder_at(p, &n) && p + n + 2 <= end && n > 3 && strncmp(p + 1, "if.", 3) == 0) {
+			/* a switch: says nothing, keeps its optional part only when on */
+			if (n == 11 && strncmp(p + 1, "if.callback", 11) == 0) {
+				if (!(L->cfg->calls_enabled && L->cfg->calls_callback))
+					*empty = true;
 			} else {
-				if (!var_allowed(vars, p + 1, n))
-					diag_error(L->d, file, line, "%s: placeholder {%.*s} has no value (office.* come from "
-					    "the config, others from a values group)", what, (int)n, p + 1);
-				buf_add(&b, p, n + 2);
+				diag_error(L->d, file, line, "%s: unknown switch {%.*s} (known: if.callback)", what, (int)n, p + 1);
 			}
 			p += n + 2;
 			continue;
 		}
-		buf_addc(&b, *p++);
+		if (placeholder_at(p, &n) && p + n + 2 <= end) {
+			const char *v = static_value(L, p + 1, n);
+			if (v != NULL) {
+				buf_adds(b, v);
+				if (*v == '\0')
+					*empty = true;
+			} else {
+				if (!var_allowed(vars, p + 1, n))
+					diag_error(L->d, file, line, "%s: placeholder {%.*s} has no value (office.* come from "
+					    "the config, others from a values group)", what, (int)n, p + 1);
+				buf_add(b, p, n + 2);
+				*runtime = true;
+			}
+			p += n + 2;
+			continue;
+		}
+		if (p[0] == '{' && p + 1 < end && p[1] == '?') {
+			size_t inner;
+			if (!optional_at(p, &inner) || p + inner + 3 > end) {
+				diag_error(L->d, file, line, "%s: an optional part \"{?\" is not closed with \"}\" (or holds "
+				    "another one)", what);
+				buf_add(b, p, (size_t)(end - p));
+				return;
+			}
+			struct buf part = { 0 };
+			bool e = false, rt = false;
+			expand_into(L, &part, p + 2, inner, vars, file, line, what, &e, &rt);
+			char *t = buf_take(&part);
+			if (!e && rt) {
+				buf_adds(b, "{?");
+				buf_adds(b, t ? t : "");
+				buf_addc(b, '}');
+			} else if (!e && t) {
+				buf_adds(b, t);
+			}
+			free(t);
+			p += inner + 3;
+			continue;
+		}
+		buf_addc(b, *p++);
 	}
-	return buf_take(&b);
+}
+
+static char *expand(struct loader *L, const char *tmpl, const char *vars, const char *file, int line,
+    const char *what)
+{
+	struct buf b = { 0 };
+	bool empty = false, runtime = false;
+
+	expand_into(L, &b, tmpl, strlen(tmpl), vars, file, line, what, &empty, &runtime);
+	char *t = buf_take(&b);
+	return t ? t : xstrdup("");
+}
+
+static void render_into(struct buf *b, const char *tmpl, size_t len, const struct menu_var *vars, size_t nvars,
+    bool *empty)
+{
+	for (const char *p = tmpl, *end = tmpl + len; p < end;) {
+		size_t n;
+		if (placeholder_at(p, &n) && p + n + 2 <= end) {
+			size_t k;
+			for (k = 0; k < nvars; k++)
+				if (strlen(vars[k].name) == n && strncmp(vars[k].name, p + 1, n) == 0)
+					break;
+			if (k < nvars) {
+				buf_adds(b, vars[k].value ? vars[k].value : "");
+				if (vars[k].value == NULL || vars[k].value[0] == '\0')
+					*empty = true;
+			} else {
+				buf_add(b, p, n + 2);
+				*empty = true; /* an optional part with a name nobody filled is left out */
+			}
+			p += n + 2;
+			continue;
+		}
+		size_t inner;
+		if (p[0] == '{' && p + 1 < end && p[1] == '?' && optional_at(p, &inner) && p + inner + 3 <= end) {
+			struct buf part = { 0 };
+			bool e = false;
+			render_into(&part, p + 2, inner, vars, nvars, &e);
+			char *t = buf_take(&part);
+			if (!e && t)
+				buf_adds(b, t);
+			free(t);
+			p += inner + 3;
+			continue;
+		}
+		buf_addc(b, *p++);
+	}
 }
 
 char *menu_render(const char *tmpl, const struct menu_var *vars, size_t nvars)
 {
 	struct buf b = { 0 };
+	bool empty = false;
 
-	for (const char *p = tmpl; *p;) {
-		size_t n;
-		if (placeholder_at(p, &n)) {
-			size_t k;
-			for (k = 0; k < nvars; k++)
-				if (strlen(vars[k].name) == n && strncmp(vars[k].name, p + 1, n) == 0)
-					break;
-			if (k < nvars)
-				buf_adds(&b, vars[k].value ? vars[k].value : "");
-			else
-				buf_add(&b, p, n + 2);
-			p += n + 2;
-			continue;
-		}
-		buf_addc(&b, *p++);
-	}
-	return buf_take(&b);
+	render_into(&b, tmpl, strlen(tmpl), vars, nvars, &empty);
+	char *t = buf_take(&b);
+	return t ? t : xstrdup("");
 }
 
 /* ---- checks -------------------------------------------------------------------- */
@@ -574,6 +793,44 @@ static void check_budget(struct loader *L, const char *text, const char *file, i
 		diag_error(L->d, file, line, "%s needs %zu USSD screens of %d characters; at most %d "
 		    "(ussd.max_screens): split it into pages", what, screens, L->cfg->ussd_ucs2_limit,
 		    L->cfg->ussd_max_screens);
+}
+
+/*
+ * Every glossary term a text uses comes with its plain words in the same
+ * text (page): 公示 with 贴出来, 工作日 with 不算周末. A term inside one of
+ * its exception words (抚养 in 事实无人抚养) does not count.
+ */
+static void check_glossary(struct loader *L, const char *text, const char *file, int line, const char *what)
+{
+	for (size_t g = 0; g < L->ngloss; g++) {
+		const struct gloss *e = &L->gloss[g];
+		if (strstr(text, e->term) == NULL)
+			continue;
+		char *t = xstrdup(text);
+		for (size_t x = 0; x < e->except.n; x++) {
+			size_t xl = strlen(e->except.v[x]);
+			for (char *p = xl ? strstr(t, e->except.v[x]) : NULL; p; p = strstr(p + xl, e->except.v[x]))
+				memset(p, ' ', xl);
+		}
+		bool used = strstr(t, e->term) != NULL, explained = false;
+		for (size_t k = 0; k < e->plain.n && !explained; k++)
+			explained = strstr(t, e->plain.v[k]) != NULL;
+		free(t);
+		if (used && !explained)
+			diag_warn(L->d, file, line, "%s says \"%s\" without its plain words (glossary %s:%d: one of \"%s\"%s)",
+			    what, e->term, e->file, e->line, e->plain.v[0], e->plain.n > 1 ? " ..." : "");
+	}
+}
+
+/* Does the page's last line name a digit to send (回复0返回)? */
+static bool ends_with_digit(const char *page)
+{
+	const char *nl = strrchr(page, '\n');
+
+	for (const char *p = nl ? nl + 1 : page; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			return true;
+	return false;
 }
 
 /* Does the page tell the reader what to reply (回复1…, 按0, 发送…)? */
@@ -743,7 +1000,7 @@ static enum menu_action parse_action(struct loader *L, const struct rnode *r)
 		enum menu_action a;
 	} acts[] = {
 		{ "form", MENU_ACT_FORM }, { "status", MENU_ACT_STATUS }, { "feedback", MENU_ACT_FEEDBACK },
-		{ "callback", MENU_ACT_CALLBACK }, { "repeat", MENU_ACT_REPEAT },
+		{ "callback", MENU_ACT_CALLBACK }, { "repeat", MENU_ACT_REPEAT }, { "market", MENU_ACT_MARKET },
 	};
 	if (r->action == NULL)
 		return MENU_ACT_NONE;
@@ -751,7 +1008,7 @@ static enum menu_action parse_action(struct loader *L, const struct rnode *r)
 		if (strcmp(acts[i].name, r->action) == 0)
 			return acts[i].a;
 	diag_error(L->d, r->file, r->line, "node \"%s\": unknown action \"%s\" (form, status, feedback, "
-	    "callback, repeat)", r->id, r->action);
+	    "callback, repeat, market)", r->id, r->action);
 	return MENU_ACT_NONE;
 }
 
@@ -885,8 +1142,12 @@ static void build_pages_and_texts(struct loader *L)
 				snprintf(what, sizeof(what), "the text of \"%s\"", n->id);
 			n->pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
 			check_budget(L, n->pages[p], r->file, r->pages.line[p], what, true);
+			check_glossary(L, n->pages[p], r->file, r->pages.line[p], what);
 			if (!has_reply_hint(n->pages[p]) && n->action == MENU_ACT_NONE)
 				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say what to reply (回复…)", what);
+			else if (!ends_with_digit(n->pages[p]) && n->action == MENU_ACT_NONE)
+				diag_warn(L->d, r->file, r->pages.line[p], "%s does not end with the digit to send next "
+				    "(its last line: 回复0返回, 回复9下一页 ...)", what);
 			if (p + 1 < n->npages && !strchr(n->pages[p], '9'))
 				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say that 9 shows the next page", what);
 		}
@@ -913,6 +1174,7 @@ static void check_texts(struct loader *L)
 		r = menu_render(m->texts[t].text, sample_vars, ARRAY_LEN(sample_vars));
 		snprintf(what, sizeof(what), "text '%s'", text_defs[t].name);
 		check_budget(L, r, m->texts[t].file, m->texts[t].line, what, false);
+		check_glossary(L, r, m->texts[t].file, m->texts[t].line, what);
 		free(r);
 	}
 	/* the form's first screen is the form node's text and form_name together */
@@ -1029,8 +1291,59 @@ static void free_loader(struct loader *L)
 	free(L->values_file);
 	strv_free(&L->fillers);
 	strv_free(&L->digit_words);
+	for (size_t g = 0; g < L->ngloss; g++) {
+		free(L->gloss[g].term);
+		strv_free(&L->gloss[g].plain);
+		strv_free(&L->gloss[g].except);
+	}
+	free(L->gloss);
 	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
 		free(L->raw_texts[t].text);
+}
+
+/* The line of `key` inside the config's office = { ... } group (0 when not found). */
+static int office_line(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, kl = strlen(key);
+	int n = 0, found = 0;
+	bool inside = false;
+
+	if (f == NULL)
+		return 0;
+	while (found == 0 && getline(&line, &cap, f) >= 0) {
+		const char *p = line;
+		n++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!inside && strncmp(p, "office", 6) == 0 && strchr(p, '='))
+			inside = true;
+		else if (inside && strncmp(p, key, kl) == 0 && (p[kl] == ' ' || p[kl] == '=' || p[kl] == ':'))
+			found = n;
+		else if (inside && *p == '}')
+			break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * An office value left empty is not a fact to tell anyone: the texts leave
+ * out their optional parts that use it ("{?电话：{office.phone}}") and say
+ * what is always true instead. Each one is worth a warning.
+ */
+static void warn_empty_office(const struct config *cfg, struct diag *d)
+{
+	static const char *const keys[] = { "address", "phone", "hours" };
+	const char *vals[] = { cfg->office_address, cfg->office_phone, cfg->office_hours };
+
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+		if (vals[i] == NULL || vals[i][0] == '\0')
+			diag_warn(d, cfg->path, office_line(cfg->path, keys[i]), "office.%s is empty: the texts leave it "
+			    "out and send people to the township, the village committee or 12345; fill it in once the "
+			    "bureau confirms it", keys[i]);
 }
 
 struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d)
@@ -1042,6 +1355,7 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 	struct dirent *de;
 
 	memset(&L, 0, sizeof(L));
+	warn_empty_office(cfg, d);
 	L.cfg = cfg;
 	L.d = d;
 	L.m = m;
@@ -1125,6 +1439,15 @@ void menu_free(struct menu *m)
 	free(m->ddigits);
 	ac_free(m->ac);
 	free(m->pats);
+	for (size_t i = 0; i < m->nmarkets; i++) {
+		free(m->markets[i].town);
+		free(m->markets[i].place);
+		free(m->markets[i].time);
+		free(m->markets[i].rule_text);
+		free(m->markets[i].town_norm);
+		market_rule_free(&m->markets[i].rule);
+	}
+	free(m->markets);
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i]);
 	free(m->files);
@@ -1164,6 +1487,12 @@ void menu_stats(const struct menu *m, size_t *patterns, size_t *states)
 {
 	*patterns = m->npats;
 	*states = ac_states(m->ac);
+}
+
+size_t menu_markets(const struct menu *m, const struct menu_market **out)
+{
+	*out = m->markets;
+	return m->nmarkets;
 }
 
 bool menu_within(const struct menu *m, int idx, int anc)

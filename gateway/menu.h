@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "market.h"
 
 #define MENU_ID_MAX 64
 #define MENU_DIGITS 10 /* options 1..9 (0 is reserved) */
@@ -25,6 +26,7 @@ enum menu_action {
 	MENU_ACT_FEEDBACK, /* the next message is a suggestion or complaint */
 	MENU_ACT_CALLBACK, /* record a request for a person to call back */
 	MENU_ACT_REPEAT,   /* send the last reply again */
+	MENU_ACT_MARKET,   /* the next 救助赶大集 market days (menus/markets.cfg) */
 };
 
 struct menu_node {
@@ -52,6 +54,15 @@ struct menu_match {
 };
 
 struct menu;
+
+/* A market where the bureau's stall stands (menus/markets.cfg). */
+struct menu_market {
+	char *town, *place, *time, *rule_text;
+	char *town_norm; /* normalised, to find the town in a message */
+	struct market_rule rule;
+	const char *file;
+	int line;
+};
 
 /*
  * Load every *.cfg in dir. Office values (and, for the SMS and USSD budget
@@ -101,6 +112,9 @@ char *menu_render(const char *tmpl, const struct menu_var *vars, size_t nvars);
 const char *const *menu_files(const struct menu *m);
 /* Keywords/cues patterns and automaton states, for `menu show`. */
 void menu_stats(const struct menu *m, size_t *patterns, size_t *states);
+
+/* The markets of the `markets` lists in menus/, in file order. */
+size_t menu_markets(const struct menu *m, const struct menu_market **out);
 
 /* Is node idx a descendant of (or equal to) node anc? */
 bool menu_within(const struct menu *m, int idx, int anc);

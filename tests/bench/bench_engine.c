@@ -41,7 +41,7 @@ static size_t run_pass(const struct menu *m, const struct bench_corpus *c, struc
 	for (size_t i = 0; i < c->n; i++) {
 		const struct bench_msg *bm = &c->msgs[i];
 		struct session *s = &ses[bm->conv];
-		struct engine_in in = { bm->text, bm->len, s->phone };
+		struct engine_in in = { .text = bm->text, .len = bm->len, .phone = s->phone };
 		struct engine_out out;
 		struct sms_count sc;
 

@@ -117,7 +117,7 @@ static char *expected_reply(const struct menu *m, const char *spec)
 /* Run one step on s and check it; the engine's output is returned for more checks (free it). */
 static void run_step(const struct menu *m, struct session *s, const struct step *st, int no, struct engine_out *out)
 {
-	struct engine_in in = { st->in, strlen(st->in), PHONE };
+	struct engine_in in = { .text = st->in, .len = strlen(st->in), .phone = PHONE };
 	char *want;
 
 	engine_step(m, s, &in, out);
@@ -203,7 +203,7 @@ static void test_digits_answered_node(void **state)
 	struct fixture *f = *state;
 	struct session s;
 	struct engine_out out;
-	struct engine_in in = { "2", 1, PHONE };
+	struct engine_in in = { .text = "2", .len = 1, .phone = PHONE };
 
 	fresh(&s);
 	engine_step(f->m, &s, &in, &out);
@@ -276,7 +276,7 @@ static void test_unknown_and_empty(void **state)
 	struct fixture *f = *state;
 	struct session s;
 	struct engine_out out;
-	struct engine_in in = { "abcdef", 6, PHONE };
+	struct engine_in in = { .text = "abcdef", .len = 6, .phone = PHONE };
 
 	fresh(&s);
 	RUN(f, &s, steps);
@@ -604,7 +604,7 @@ static void test_never_silent(void **state)
 		for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 			struct session s;
 			struct engine_out out;
-			struct engine_in in = { inputs[i], strlen(inputs[i]), PHONE };
+			struct engine_in in = { .text = inputs[i], .len = strlen(inputs[i]), .phone = PHONE };
 			fresh(&s);
 			s.fresh = false;
 			if (mode == 1) {
