@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "normalize.h"
 #include "smstext.h"
 #include "util.h"
 
@@ -122,13 +123,38 @@ static int menu_show(struct ctl *c)
 	return 0;
 }
 
+/* hotlinectl menu why TEXT: where a message from a new sender lands, and why. */
+static int menu_why_cmd(struct ctl *c, const char *text)
+{
+	struct world *w = ctl_world(c);
+	struct menu_match mm;
+	char digits[8];
+
+	if (w == NULL)
+		return 1;
+	char *norm = norm_dup(text, strlen(text), 0);
+	if (menu_digit_choice(w->menu, norm, digits, sizeof(digits))) {
+		printf("normalised: \"%s\"\nresult: the digit choice %s (at the main menu for a new sender)\n", norm, digits);
+		free(norm);
+		return 0;
+	}
+	char *why = menu_why(w->menu, norm, -1, &mm);
+	fputs(why, stdout);
+	free(why);
+	free(norm);
+	return 0;
+}
+
 int ctl_menu(struct ctl *c, int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "why") == 0)
+		return menu_why_cmd(c, argv[2]);
 	if (argc == 2 && strcmp(argv[1], "check") == 0)
 		return menu_check(c);
 	if (argc == 2 && strcmp(argv[1], "show") == 0)
 		return menu_show(c);
-	fprintf(stderr, "usage: hotlinectl [-c FILE] menu check|show\n"
+	fprintf(stderr, "usage: hotlinectl [-c FILE] menu check|show|why TEXT\n"
+			"  why TEXT: where TEXT from a new sender lands: each keyword, cue and situation cue found, and the decision\n"
 			"  check: load the menus as hotlined would and report every problem (file:line)\n"
 			"  show:  the tree, each page's length, encoding and SMS count, and the cost of each walk\n");
 	return 2;

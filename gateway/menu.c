@@ -45,6 +45,7 @@ struct pattern {
 	bool word;   /* ASCII letters only, up to 3: must stand as a whole word */
 	bool exact;  /* the whole message only */
 	size_t chars;
+	int weight;  /* > 0: a situation cue (situations.cfg), adding weight to node's score */
 };
 
 struct menu_text {
@@ -70,6 +71,7 @@ struct menu {
 	size_t nfiles;
 	struct menu_market *markets;
 	size_t nmarkets;
+	int situ_threshold; /* the score a node needs from situation cues */
 	int root;
 	/* sorted ids for menu_find */
 	int *by_id;
@@ -123,6 +125,15 @@ struct gloss {
 	int line;
 };
 
+/* A group of situation cues: words that describe a life, with the weight each adds to a node. */
+struct situ {
+	char *node;
+	int weight;
+	struct strv words;
+	const char *file;
+	int line;
+};
+
 struct loader {
 	const struct config *cfg;
 	struct diag *d;
@@ -135,6 +146,8 @@ struct loader {
 	struct strv digit_words;
 	struct gloss *gloss; /* glossary: terms and their plain words */
 	size_t ngloss;
+	struct situ *situ;   /* situation cues, by group */
+	size_t nsitu;
 	struct {
 		char *text;
 		const char *file;
@@ -380,6 +393,55 @@ static int text_index(const char *name)
 	return -1;
 }
 
+static void load_situations(struct loader *L, const config_setting_t *s, const char *file)
+{
+	if (!config_setting_is_list(s)) {
+		diag_error(L->d, file, line_of(s), "situations must be a list: ( { node = \"linshi\"; weight = 2; "
+		    "words = [\"没钱买炭\"]; }, ... )");
+		return;
+	}
+	for (int k = 0; k < config_setting_length(s); k++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)k);
+		struct situ e;
+		memset(&e, 0, sizeof(e));
+		e.file = file;
+		e.line = line_of(g);
+		e.weight = 1;
+		if (!config_setting_is_group(g)) {
+			diag_error(L->d, file, e.line, "a situation group must be { node = ...; weight = ...; words = [...]; }");
+			continue;
+		}
+		for (int i = 0; i < config_setting_length(g); i++) {
+			const config_setting_t *f = config_setting_get_elem(g, (unsigned)i);
+			const char *fn = config_setting_name(f), *v;
+			if (strcmp(fn, "node") == 0) {
+				if ((v = get_string(L, f, file, "node")) != NULL) {
+					free(e.node);
+					e.node = xstrdup(v);
+				}
+			} else if (strcmp(fn, "weight") == 0) {
+				if (config_setting_type(f) != CONFIG_TYPE_INT || config_setting_get_int(f) < 1 ||
+				    config_setting_get_int(f) > 9)
+					diag_error(L->d, file, line_of(f), "weight must be a whole number from 1 to 9");
+				else
+					e.weight = config_setting_get_int(f);
+			} else if (strcmp(fn, "words") == 0) {
+				get_strings(L, f, file, "words", &e.words);
+			} else {
+				diag_error(L->d, file, line_of(f), "unknown situation setting '%s' (node, weight, words)", fn);
+			}
+		}
+		if (e.node == NULL || e.words.n == 0) {
+			diag_error(L->d, file, e.line, "a situation group needs a node and words");
+			free(e.node);
+			strv_free(&e.words);
+			continue;
+		}
+		L->situ = xrealloc(L->situ, (L->nsitu + 1) * sizeof(*L->situ));
+		L->situ[L->nsitu++] = e;
+	}
+}
+
 static void load_markets(struct loader *L, const config_setting_t *s, const char *file)
 {
 	struct menu *m = L->m;
@@ -535,6 +597,13 @@ static void load_file(struct loader *L, const char *path, const char *file)
 				L->raw_texts[idx].file = file;
 				L->raw_texts[idx].line = line_of(t);
 			}
+		} else if (strcmp(name, "situations") == 0) {
+			load_situations(L, s, file);
+		} else if (strcmp(name, "situation_threshold") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_INT || config_setting_get_int(s) < 1)
+				diag_error(L->d, file, line_of(s), "situation_threshold must be a whole number of at least 1");
+			else
+				L->m->situ_threshold = config_setting_get_int(s);
 		} else if (strcmp(name, "markets") == 0) {
 			load_markets(L, s, file);
 		} else if (strcmp(name, "glossary") == 0) {
@@ -557,7 +626,7 @@ static void load_file(struct loader *L, const char *path, const char *file)
 			}
 			strv_free(&w);
 		} else {
-			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts, markets, glossary, digit_fillers and digit_words)", name);
+			diag_error(L->d, file, line_of(s), "unknown setting '%s' (a menu file holds nodes, values, texts, markets, glossary, situations, situation_threshold, digit_fillers and digit_words)", name);
 		}
 	}
 	config_destroy(&cf);
@@ -855,7 +924,7 @@ static void add_pattern(struct loader *L, const char *norm, size_t len, int node
 		m->cappats = m->cappats ? m->cappats * 2 : 256;
 		m->pats = xrealloc(m->pats, m->cappats * sizeof(*m->pats));
 	}
-	m->pats[m->npats] = (struct pattern){ node, cue, word, exact && !cue, chars };
+	m->pats[m->npats] = (struct pattern){ node, cue, word, exact && !cue, chars, 0 };
 	ac_add(m->ac, norm, len, (int)m->npats);
 	m->npats++;
 }
@@ -934,6 +1003,28 @@ static void build_patterns(struct loader *L)
 				}
 				free(norm);
 			}
+		}
+	}
+	/* situation cues: weights toward a node, used when no keyword decides */
+	for (size_t g = 0; g < L->nsitu; g++) {
+		int node = menu_find(m, L->situ[g].node);
+		if (node < 0) {
+			diag_error(L->d, L->situ[g].file, L->situ[g].line, "situation cues for \"%s\", which does not exist",
+			    L->situ[g].node);
+			continue;
+		}
+		for (size_t k = 0; k < L->situ[g].words.n; k++) {
+			char *norm = norm_dup(L->situ[g].words.v[k], strlen(L->situ[g].words.v[k]), 0);
+			size_t len = strlen(norm);
+			if (len == 0) {
+				diag_error(L->d, L->situ[g].file, L->situ[g].words.line[k], "situation word \"%s\" is empty "
+				    "once spaces and punctuation are dropped", L->situ[g].words.v[k]);
+			} else {
+				add_pattern(L, norm, len, node, false, false, utf8_chars(norm, len));
+				m->pats[m->npats - 1].weight = L->situ[g].weight;
+				m->pats[m->npats - 1].word = false;
+			}
+			free(norm);
 		}
 	}
 	ac_build(m->ac);
@@ -1297,6 +1388,11 @@ static void free_loader(struct loader *L)
 		strv_free(&L->gloss[g].except);
 	}
 	free(L->gloss);
+	for (size_t g = 0; g < L->nsitu; g++) {
+		free(L->situ[g].node);
+		strv_free(&L->situ[g].words);
+	}
+	free(L->situ);
 	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
 		free(L->raw_texts[t].text);
 }
@@ -1556,11 +1652,33 @@ static bool better(const struct menu *m, const struct pattern *a, const struct p
 	return a->node < b->node;
 }
 
-void menu_match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out)
+/* The word a pattern matched, for explanations: the text before `end`, p->chars characters long. */
+static void pattern_word(const char *text, size_t end, size_t chars, struct buf *b)
+{
+	size_t start = end, n = 0;
+
+	while (start > 0 && n < chars) {
+		start--;
+		while (start > 0 && ((unsigned char)text[start] & 0xC0) == 0x80)
+			start--;
+		n++;
+	}
+	buf_add(b, text + start, end - start);
+}
+
+#define SITU_MAX 16
+
+/* menu_match, and when why is not NULL, every step of the decision in words. */
+static void match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out,
+    struct buf *why)
 {
 	struct hits H;
 	const struct pattern *best = NULL, *cue = NULL;
-	int topic;
+	int topic = -1;
+	struct {
+		int node, score;
+	} situ[SITU_MAX];
+	size_t nsitu = 0;
 
 	H.m = m;
 	H.text = norm;
@@ -1577,16 +1695,56 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 
 	for (size_t i = 0; i < H.n; i++) {
 		const struct pattern *p = &m->pats[H.pat[i]];
-		if (!p->cue && better(m, p, best))
+		if (!p->cue && !p->weight && better(m, p, best))
 			best = p;
 	}
 	if (best != NULL) {
 		topic = best->node;
-	} else if (context >= 0 && m->nodes[context].topic >= 0) {
-		topic = m->nodes[context].topic;
 	} else {
-		free(H.pat);
-		return;
+		/* no keyword: situation cues, each word once, add their weights to a node */
+		for (size_t i = 0; i < H.n; i++) {
+			const struct pattern *p = &m->pats[H.pat[i]];
+			bool dup = false;
+			if (!p->weight)
+				continue;
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = H.pat[k] == H.pat[i];
+			if (dup)
+				continue;
+			size_t k;
+			for (k = 0; k < nsitu && situ[k].node != p->node; k++)
+				;
+			if (k == nsitu) {
+				if (nsitu == SITU_MAX)
+					continue;
+				situ[nsitu].node = p->node;
+				situ[nsitu++].score = 0;
+			}
+			situ[k].score += p->weight;
+		}
+		int top = -1, threshold = m->situ_threshold > 0 ? m->situ_threshold : 2;
+		for (size_t k = 0; k < nsitu; k++)
+			if (situ[k].score >= threshold && (top < 0 || situ[k].score > situ[top].score ||
+			    (situ[k].score == situ[top].score && situ[k].node < situ[top].node)))
+				top = (int)k;
+		if (why) {
+			for (size_t k = 0; k < nsitu; k++)
+				buf_printf(why, "situation score: %s %d%s\n", m->nodes[situ[k].node].id, situ[k].score,
+				    situ[k].score >= threshold ? "" : " (below the threshold)");
+			if (nsitu)
+				buf_printf(why, "situation threshold: %d\n", threshold);
+		}
+		if (top >= 0) {
+			topic = situ[top].node;
+			out->via = MENU_VIA_SITUATION;
+		} else if (context >= 0 && m->nodes[context].topic >= 0) {
+			topic = m->nodes[context].topic;
+			if (why)
+				buf_printf(why, "no keyword: cues under the sender's topic %s\n", m->nodes[topic].id);
+		} else {
+			free(H.pat);
+			return;
+		}
 	}
 	/* cues of the nodes below the topic take the message further down */
 	for (size_t i = 0; i < H.n; i++) {
@@ -1596,14 +1754,69 @@ void menu_match(const struct menu *m, const char *norm, size_t len, int context,
 	}
 	if (cue != NULL) {
 		out->node = cue->node;
-		out->via = MENU_VIA_CUE;
 		out->chars = cue->chars + (best ? best->chars : 0);
+		if (out->via != MENU_VIA_SITUATION)
+			out->via = MENU_VIA_CUE;
+		if (why)
+			buf_printf(why, "cue of %s under %s wins (%zu characters)\n", m->nodes[cue->node].id,
+			    m->nodes[topic].id, cue->chars);
 	} else if (best != NULL) {
 		out->node = best->node;
 		out->via = MENU_VIA_KEYWORD;
 		out->chars = best->chars;
+	} else if (out->via == MENU_VIA_SITUATION) {
+		out->node = topic;
 	}
 	free(H.pat);
+}
+
+void menu_match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out)
+{
+	match(m, norm, len, context, out, NULL);
+}
+
+/* Every hit, as the automaton reports it, with where it ends (for menu_why). */
+struct why_hits {
+	const struct menu *m;
+	const char *text;
+	size_t len;
+	struct buf *b;
+};
+
+static int on_why(int id, size_t end, void *arg)
+{
+	struct why_hits *W = arg;
+	const struct pattern *p = &W->m->pats[id];
+	struct buf w = { 0 };
+
+	pattern_word(W->text, end, p->chars, &w);
+	if (p->weight)
+		buf_printf(W->b, "situation \"%s\" -> %s +%d\n", buf_str(&w), W->m->nodes[p->node].id, p->weight);
+	else
+		buf_printf(W->b, "%s \"%s\" -> %s (%zu characters%s%s)\n", p->cue ? "cue" : "keyword", buf_str(&w),
+		    W->m->nodes[p->node].id, p->chars, p->exact ? ", whole message only" : "",
+		    p->word ? ", whole word only" : "");
+	buf_free(&w);
+	return 0;
+}
+
+char *menu_why(const struct menu *m, const char *norm, int context, struct menu_match *out)
+{
+	struct buf b = { 0 };
+	struct why_hits W = { m, norm, strlen(norm), &b };
+
+	buf_printf(&b, "normalised: \"%s\"\n", norm);
+	if (W.len)
+		ac_search(m->ac, norm, W.len, on_why, &W);
+	match(m, norm, W.len, context, out, &b);
+	if (out->node < 0)
+		buf_printf(&b, "result: not understood (texts.unknown)\n");
+	else
+		buf_printf(&b, "result: %s (%s) by %s\n", m->nodes[out->node].id, m->nodes[out->node].title,
+		    out->via == MENU_VIA_KEYWORD ? "the longest keyword (then the deeper node, then the first defined)"
+		    : out->via == MENU_VIA_CUE ? "a keyword and a cue below it"
+		    : "situation cues (no keyword matched)");
+	return buf_take(&b);
 }
 
 bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t outlen)

@@ -45,7 +45,7 @@ struct menu_node {
 };
 
 /* What menu_match() found. */
-enum menu_via { MENU_VIA_NONE, MENU_VIA_KEYWORD, MENU_VIA_CUE };
+enum menu_via { MENU_VIA_NONE, MENU_VIA_KEYWORD, MENU_VIA_CUE, MENU_VIA_SITUATION };
 struct menu_match {
 	int node;           /* -1 when nothing matched */
 	enum menu_via via;
@@ -84,6 +84,12 @@ int menu_root(const struct menu *m);
  * matches, cues under that node's topic are tried. Pure and thread-safe.
  */
 void menu_match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out);
+
+/*
+ * menu_match(), and in words why: every keyword, cue and situation cue found,
+ * the situation scores and the decision (hotlinectl menu why). Caller frees.
+ */
+char *menu_why(const struct menu *m, const char *norm, int context, struct menu_match *out);
 
 /*
  * If the normalised message is a digit choice (digits, perhaps wrapped in

@@ -120,7 +120,11 @@ static void test_shipped_config(void **state)
 	assert_resolves_to(c->modems[0].device, cfgdir, "../var/phone"); /* the dummy phone's folder */
 	assert_true(c->nstaff >= 1);
 	assert_non_null(config_supervisor(c));
-	assert_true(*c->office_name && *c->office_phone && *c->office_address && *c->office_hours);
+	/* issue 14.1: only the name is shipped; nobody has confirmed the rest, so it stays empty */
+	assert_true(*c->office_name);
+	assert_string_equal(c->office_phone, "");
+	assert_string_equal(c->office_address, "");
+	assert_string_equal(c->office_hours, "");
 	config_free(c);
 	diag_free(&d);
 }
