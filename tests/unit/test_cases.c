@@ -808,6 +808,20 @@ static void test_staff_errors(void **state)
 	assert_int_equal(store_case_get(f->st, number, &k, &found), 0);
 	assert_string_equal(k.reason, "家里有两个劳力");
 	store_case_free(&k);
+	/* 查进度 on a refused case: the reason, how to ask for a review (复核), and a digit to send next */
+	char *sr = say(f, VA, "查进度", TUE10 + 700);
+	assert_non_null(strstr(sr, number));
+	assert_non_null(strstr(sr, "原因：家里有两个劳力"));
+	assert_non_null(strstr(sr, "复核"));
+	const char *tail = strrchr(sr, '\n');
+	assert_non_null(tail);
+	assert_string_equal(tail + 1, text(f, "status_tail"));
+	assert_non_null(strpbrk(tail + 1, "0123456789"));
+	free(sr);
+	/* the refusal notice itself says how to ask for a review */
+	assert_int_equal(outbound(f, VA, "notify", &last), 3);
+	assert_non_null(strstr(last, "复核"));
+	free(last);
 	free(number);
 }
 

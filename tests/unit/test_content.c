@@ -462,6 +462,94 @@ static void test_market_node(void **state)
 	env_close(&e);
 }
 
+static void test_situations_and_why(void **state)
+{
+	struct env e;
+	struct menu_match mm;
+	(void)state;
+
+	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
+	/* no keyword: the weights decide, and why says so word by word */
+	char *why = menu_why(e.m, "冬天没钱买炭", -1, &mm);
+	assert_int_equal(mm.node, menu_find(e.m, "linshi"));
+	assert_int_equal(mm.via, MENU_VIA_SITUATION);
+	assert_non_null(strstr(why, "situation \"炭\" -> linshi +2"));
+	assert_non_null(strstr(why, "situation score: linshi 5"));
+	assert_non_null(strstr(why, "result: linshi"));
+	free(why);
+	/* a cue below the situation's node still applies */
+	why = menu_why(e.m, "房子塌了要带啥材料", -1, &mm);
+	assert_int_equal(mm.node, menu_find(e.m, "linshi.apply"));
+	free(why);
+	/* a keyword decides first: situation words do not count then */
+	why = menu_why(e.m, "冬天没钱买炭想办低保", -1, &mm);
+	assert_int_equal(menu_node_at(e.m, mm.node)->topic, menu_find(e.m, "dibao"));
+	assert_int_not_equal(mm.via, MENU_VIA_SITUATION);
+	free(why);
+	/* one light word alone is below the threshold: not understood */
+	why = menu_why(e.m, "冬天", -1, &mm);
+	assert_int_equal(mm.node, -1);
+	assert_non_null(strstr(why, "below the threshold"));
+	free(why);
+	/* the same through menu_match() */
+	menu_match(e.m, "孙女她爸判了刑", strlen("孙女她爸判了刑"), -1, &mm);
+	assert_int_equal(menu_node_at(e.m, mm.node)->topic, menu_find(e.m, "ertong"));
+	env_close(&e);
+}
+
+static void test_callback_advertised(void **state)
+{
+	struct env e;
+	(void)state;
+
+	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
+	assert_non_null(strstr(page_of(e.m, "contact", 0), "响一声就挂"));
+	assert_non_null(strstr(page_of(e.m, "contact", 0), "9找人打给您"));
+	env_close(&e);
+	/* call-backs off: the contact page does not promise one */
+	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\"; }; calls = { callback = false;", NULL, NULL);
+	assert_null(strstr(page_of(e.m, "contact", 0), "响一声就挂"));
+	env_close(&e);
+}
+
+static void test_bad_market_rule(void **state)
+{
+	char dir[] = "/tmp/test_content-market-XXXXXX", path[PATH_MAX];
+	struct diag d;
+	struct config *cfg;
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("markets = (\n  { town = \"白水镇\"; rule = \"逢集\"; }\n);\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/hotline.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "menus = { dir = \"%s\"; };\noffice = { name = \"x\"; };\n"
+		   "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"p\"; } );\n", dir);
+	fclose(f);
+	diag_init(&d);
+	cfg = config_load(path, &d);
+	assert_non_null(cfg);
+	assert_null(menu_load(dir, cfg, &d));
+	bool seen = false;
+	char want[PATH_MAX + 64];
+	snprintf(want, sizeof(want), "%s/m.cfg:2: error: market rule \"逢集\"", dir);
+	for (size_t i = 0; i < d.n; i++)
+		seen |= strstr(d.items[i].text, want) != NULL;
+	if (!seen)
+		diag_print(&d, stderr);
+	assert_true(seen);
+	diag_free(&d);
+	config_free(cfg);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +561,9 @@ int main(void)
 		cmocka_unit_test(test_lunar_known_days),
 		cmocka_unit_test(test_market_rules),
 		cmocka_unit_test(test_market_node),
+		cmocka_unit_test(test_situations_and_why),
+		cmocka_unit_test(test_callback_advertised),
+		cmocka_unit_test(test_bad_market_rule),
 	};
 	return cmocka_run_group_tests_name("content", tests, NULL, NULL);
 }
