@@ -220,7 +220,7 @@ static void test_sighup_reload(void **state)
 	struct hl h;
 	char path[400], where[480], cfgwhere[480], *reply;
 	struct log_want reloaded = { "reloaded ", 1 }, failed = { "reload failed", 1 };
-	const char *old_head = "低保（最低生活保障：给收入太低的人家每月发的生活钱），请回复：";
+	const char *old_head = "低保（最低生活保障：给收入太低的人家发的生活钱），请回复：";
 	const char *new_head = "低保（最低生活保障：新版说明），请回复：";
 	int line;
 	FILE *f;
