@@ -1030,7 +1030,8 @@ static void build_patterns(struct loader *L)
 	ac_build(m->ac);
 
 	/* a keyword on two nodes; a cue twice under one parent */
-	qsort(seen, nseen, sizeof(*seen), cmp_seen);
+	if (nseen > 0)
+		qsort(seen, nseen, sizeof(*seen), cmp_seen);
 	for (size_t a = 0; a < nseen; a++) {
 		for (size_t b = a + 1; b < nseen && strcmp(seen[a].norm, seen[b].norm) == 0; b++) {
 			const struct seen_kw *x = &seen[a], *y = &seen[b];
