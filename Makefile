@@ -8,7 +8,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SAN     ?=
 
-PKGS       := gammu libconfig sqlite3 libmicrohttpd
+PKGS       := gammu libconfig sqlite3 libmicrohttpd libsodium xlsxwriter
 # -isystem: warnings in library headers are not ours to fix
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -28,7 +28,9 @@ endif
 
 MAINS     := gateway/hotlined.c gateway/hotlinectl.c
 LIB_SRCS  := $(filter-out $(MAINS), $(sort $(wildcard gateway/*.c)))
-LIB_OBJS  := $(LIB_SRCS:gateway/%.c=$(BUILD)/obj/%.o)
+# The console's templates and stylesheet, embedded in the binary (scripts/embed-assets)
+CONSOLE_ASSETS := $(sort $(wildcard console/templates/*.html console/static/*.css))
+LIB_OBJS  := $(LIB_SRCS:gateway/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/console_assets.o
 LIB       := $(BUILD)/libhotline.a
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -48,6 +50,14 @@ CONFIG ?= config/hotline.cfg
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: gateway/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/console_assets.c: $(CONSOLE_ASSETS) scripts/embed-assets
+	@mkdir -p $(@D)
+	scripts/embed-assets $@ $(CONSOLE_ASSETS)
+
+$(BUILD)/obj/console_assets.o: $(BUILD)/gen/console_assets.c gateway/console_assets.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 

@@ -79,6 +79,15 @@ struct config {
 	int http_port;
 	int http_threads;
 
+	bool console_enabled;   /* the staff web console (http_console.c) */
+	char *console_address;
+	int console_port;
+	bool console_secure_cookies; /* cookies only over HTTPS (behind a TLS proxy) */
+	int console_session_idle;    /* seconds */
+	int console_login_failures;  /* failures before a lockout */
+	int console_lockout_minutes;
+	char *console_url;           /* the address people use, for the setup link; "" = http://address:port */
+
 	char *ussd_secret;
 	char **ussd_allow;
 	size_t nussd_allow;

@@ -32,6 +32,8 @@ int ctl_purge(struct ctl *c, int argc, char **argv);
 int ctl_cases(struct ctl *c, int argc, char **argv);    /* ctl_cases.c */
 int ctl_feedback(struct ctl *c, int argc, char **argv); /* ctl_cases.c */
 int ctl_report(struct ctl *c, int argc, char **argv);   /* ctl_cases.c */
+int ctl_user(struct ctl *c, int argc, char **argv);     /* ctl_user.c: the console's accounts */
+int ctl_audit(struct ctl *c, int argc, char **argv);    /* ctl_user.c: the console's audit log */
 
 /* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
 void ctl_tsv_field(FILE *f, const char *s, size_t len);

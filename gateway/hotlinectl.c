@@ -27,6 +27,8 @@ static const struct {
 	{ "cases", ctl_cases, "cases list | show N | assign N STAFF | set-status N STATUS [--note TEXT]" },
 	{ "feedback", ctl_feedback, "feedback list [--from DATE --to DATE] [--format tsv|csv]" },
 	{ "report", ctl_report, "the bureau's figures [--from DATE --to DATE] [--format csv]" },
+	{ "user", ctl_user, "console accounts: user add NAME --role ROLE [--staff PHONE] | passwd | disable | enable | list" },
+	{ "audit", ctl_audit, "the console's audit log, newest first [--limit N]" },
 };
 
 static void usage(FILE *f)

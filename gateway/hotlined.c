@@ -23,6 +23,7 @@
 #include "dispatch.h"
 #include "health.h"
 #include "http.h"
+#include "http_console.h"
 #include "log.h"
 #include "maintenance.h"
 #include "modem.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
 	struct store_opts so = { 0 };
 	struct modem **modems = NULL;
 	struct http *http = NULL;
+	struct http_console *console = NULL;
 	struct sigaction sa;
 	sigset_t all, old;
 	char err[512];
@@ -223,6 +225,10 @@ int main(int argc, char **argv)
 		log_errorx("hotlined", "%s", err);
 		goto out_threads;
 	}
+	if (w->cfg->console_enabled && http_console_start(w->cfg->db_path, &console, err, sizeof(err)) < 0) {
+		log_errorx("hotlined", "%s", err);
+		goto out_threads;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	memset(&sa, 0, sizeof(sa));
@@ -256,6 +262,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out_threads:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	http_console_stop(console);
 	http_stop(http);
 	for (size_t i = 0; modems && modems[i]; i++)
 		modem_request_stop(modems[i]);

@@ -196,6 +196,50 @@ static const char *const migrations[] = {
 	"DROP INDEX messages_reply;"
 	/* the outbox is short (rows leave when sent): a scan beats keeping an index */
 	"DROP INDEX outbox_due;",
+
+	/*
+	 * 5: the staff web console (store_console.c): accounts (Argon2id hashes),
+	 * sessions (the token's hash only), the one-time setup token, login
+	 * failures (throttling), and the audit log.
+	 */
+	"CREATE TABLE console_accounts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  hash TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin','supervisor','staff','viewer')),"
+	"  staff_phone TEXT,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE console_sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES console_accounts(id),"
+	"  csrf TEXT NOT NULL,"
+	"  addr TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE console_setup ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE console_failures ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX console_failures_key ON console_failures(kind, key, at);"
+	"CREATE TABLE console_audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  addr TEXT,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT,"
+	"  detail TEXT"
+	");"
+	"CREATE INDEX console_audit_at ON console_audit(at);",
 };
 
 int store_schema_version(void)

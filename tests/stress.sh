@@ -65,6 +65,7 @@ log = { level = "debug"; };
 limits = { poll_interval_ms = 50; retry_initial = 1; retry_max = 2;
            replies_per_minute = 0; replies_per_day = 0; repeat_window = 0; };
 http = { enabled = false; };
+console = { enabled = false; };
 office = { name = "崆峒区民政局"; address = "崆峒区民政局社会救助股";
            hours = "周一至周五 8:30-17:30"; phone = "0933-0000000"; };
 cases = { quiet_hours = ""; };

@@ -37,6 +37,7 @@ make_cfg() {
 		-e "s#dir = \"../menus\";#dir = \"$SRC/menus\";#" \
 		-e "s#device = \"../var/phone\";#device = \"$phone\";#" \
 		-e "s#port = 8080;#port = $port;#" \
+		-e "s#port = 8081;#port = $(free_port);#" \
 		"$SRC/config/hotline.cfg" >"$out"
 	if ! grep -q "\"$db\"" "$out" || ! grep -q "\"$phone\"" "$out" || ! grep -q "port = $port;" "$out"; then
 		die "make_cfg: config/hotline.cfg no longer has the lines this script rewrites"

@@ -131,6 +131,9 @@ int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra)
 		fprintf(f, "limits = { poll_interval_ms = 50; retry_initial = 1; retry_max = 2; };\n");
 	if (wants(replace, "http"))
 		fprintf(f, "http = { address = \"127.0.0.1\"; port = %d; };\n", h->port);
+	/* the staff console has its own port: off unless a test asks for it (parallel tests, one 8081) */
+	if (wants(replace, "console"))
+		fprintf(f, "console = { enabled = false; };\n");
 	if (wants(replace, "ussd"))
 		fprintf(f, "ussd = { secret = \"%s\"; };\n", h->secret);
 	if (wants(replace, "office"))

@@ -1,0 +1,498 @@
+#include "store_int.h"
+#include "store_console.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void console_account_free(struct console_account *a)
+{
+	free(a->name);
+	free(a->hash);
+	free(a->role);
+	free(a->staff_phone);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- accounts ---------------------------------------------------------------------------------- */
+
+#define ACCOUNT_COLS "id, name, hash, role, staff_phone, disabled, created_at, updated_at"
+
+static void read_account(sqlite3_stmt *s, struct console_account *a, bool copy)
+{
+	a->id = sqlite3_column_int64(s, 0);
+	if (copy) {
+		a->name = xstrdup(store_col_text(s, 1));
+		a->hash = xstrdup(store_col_text(s, 2));
+		a->role = xstrdup(store_col_text(s, 3));
+		a->staff_phone = sqlite3_column_type(s, 4) == SQLITE_NULL ? NULL : xstrdup(store_col_text(s, 4));
+	} else {
+		a->name = (char *)store_col_text(s, 1);
+		a->hash = (char *)store_col_text(s, 2);
+		a->role = (char *)store_col_text(s, 3);
+		a->staff_phone = sqlite3_column_type(s, 4) == SQLITE_NULL ? NULL : (char *)store_col_text(s, 4);
+	}
+	a->disabled = sqlite3_column_int(s, 5) != 0;
+	a->created_at = sqlite3_column_int64(s, 6);
+	a->updated_at = sqlite3_column_int64(s, 7);
+}
+
+static const char SQL_ACCOUNT_ADD[] =
+    "INSERT INTO console_accounts (name, hash, role, staff_phone, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO NOTHING";
+
+int store_account_add(struct store *st, const char *name, const char *hash, const char *role,
+    const char *staff_phone, int64_t now, bool *added)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_ADD);
+
+	*added = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	store_bind_text(s, 2, hash);
+	store_bind_text(s, 3, role);
+	store_bind_text(s, 4, staff_phone);
+	sqlite3_bind_int64(s, 5, now);
+	if (store_exec_stmt(st, SQL_ACCOUNT_ADD, s) < 0)
+		return -1;
+	*added = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+static const char SQL_ACCOUNT_GET[] = "SELECT " ACCOUNT_COLS " FROM console_accounts WHERE name = ?1";
+static const char SQL_ACCOUNT_GET_ID[] = "SELECT " ACCOUNT_COLS " FROM console_accounts WHERE id = ?1";
+
+static int account_one(struct store *st, const char *sql, sqlite3_stmt *s, struct console_account *out, bool *found)
+{
+	int rc = sqlite3_step(s);
+
+	memset(out, 0, sizeof(*out));
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		read_account(s, out, true);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, sql);
+}
+
+int store_account_get(struct store *st, const char *name, struct console_account *out, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_GET);
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	return account_one(st, SQL_ACCOUNT_GET, s, out, found);
+}
+
+int store_account_get_id(struct store *st, int64_t id, struct console_account *out, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_GET_ID);
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return account_one(st, SQL_ACCOUNT_GET_ID, s, out, found);
+}
+
+static const char SQL_ACCOUNT_COUNT[] = "SELECT count(*) FROM console_accounts";
+
+int store_account_count(struct store *st, int *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_COUNT);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_ACCOUNT_COUNT);
+}
+
+static const char SQL_ACCOUNT_HASH[] = "UPDATE console_accounts SET hash = ?2, updated_at = ?3 WHERE name = ?1";
+
+int store_account_set_hash(struct store *st, const char *name, const char *hash, int64_t now, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_HASH);
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	store_bind_text(s, 2, hash);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_exec_stmt(st, SQL_ACCOUNT_HASH, s) < 0)
+		return -1;
+	*found = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+static const char SQL_ACCOUNT_DISABLE[] =
+    "UPDATE console_accounts SET disabled = ?2, updated_at = ?3 WHERE name = ?1";
+
+int store_account_set_disabled(struct store *st, const char *name, bool disabled, int64_t now, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_DISABLE);
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	sqlite3_bind_int(s, 2, disabled);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_exec_stmt(st, SQL_ACCOUNT_DISABLE, s) < 0)
+		return -1;
+	*found = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+static const char SQL_ACCOUNT_EACH[] = "SELECT " ACCOUNT_COLS " FROM console_accounts ORDER BY name";
+
+int store_account_each(struct store *st, int (*fn)(const struct console_account *a, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_EACH);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct console_account a;
+		read_account(s, &a, false);
+		if (fn(&a, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_ACCOUNT_EACH);
+}
+
+/* ---- sessions ------------------------------------------------------------------------------------ */
+
+static const char SQL_CSESSION_ADD[] =
+    "INSERT INTO console_sessions (token_hash, account_id, csrf, addr, created_at, last_seen)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+int store_csession_add(struct store *st, const char *token_hash, int64_t account_id, const char *csrf,
+    const char *addr, int64_t now)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_ADD);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, account_id);
+	store_bind_text(s, 3, csrf);
+	store_bind_text(s, 4, addr);
+	sqlite3_bind_int64(s, 5, now);
+	return store_exec_stmt(st, SQL_CSESSION_ADD, s);
+}
+
+static const char SQL_CSESSION_GET[] =
+    "SELECT account_id, csrf, last_seen FROM console_sessions WHERE token_hash = ?1";
+
+int store_csession_get(struct store *st, const char *token_hash, int64_t *account_id, char *csrf, size_t csrflen,
+    int64_t *last_seen, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_GET);
+	int rc;
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*account_id = sqlite3_column_int64(s, 0);
+		snprintf(csrf, csrflen, "%s", store_col_text(s, 1));
+		*last_seen = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_CSESSION_GET);
+}
+
+static const char SQL_CSESSION_TOUCH[] = "UPDATE console_sessions SET last_seen = ?2 WHERE token_hash = ?1";
+
+int store_csession_touch(struct store *st, const char *token_hash, int64_t now)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_TOUCH);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, now);
+	return store_exec_stmt(st, SQL_CSESSION_TOUCH, s);
+}
+
+static const char SQL_CSESSION_DEL[] = "DELETE FROM console_sessions WHERE token_hash = ?1";
+
+int store_csession_delete(struct store *st, const char *token_hash)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_DEL);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	return store_exec_stmt(st, SQL_CSESSION_DEL, s);
+}
+
+static const char SQL_CSESSION_DEL_ACCOUNT[] = "DELETE FROM console_sessions WHERE account_id = ?1";
+
+int store_csession_delete_account(struct store *st, int64_t account_id)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_DEL_ACCOUNT);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	return store_exec_stmt(st, SQL_CSESSION_DEL_ACCOUNT, s);
+}
+
+static const char SQL_CSESSION_PURGE[] = "DELETE FROM console_sessions WHERE last_seen < ?1";
+
+int store_csession_purge(struct store *st, int64_t idle_before)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_PURGE);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, idle_before);
+	return store_exec_stmt(st, SQL_CSESSION_PURGE, s);
+}
+
+/* ---- the setup token ----------------------------------------------------------------------------- */
+
+static const char SQL_SETUP_CLEAR[] = "DELETE FROM console_setup";
+static const char SQL_SETUP_ADD[] = "INSERT INTO console_setup (token_hash, expires_at) VALUES (?1, ?2)";
+
+int store_setup_set(struct store *st, const char *token_hash, int64_t expires_at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SETUP_CLEAR);
+
+	if (s == NULL || store_exec_stmt(st, SQL_SETUP_CLEAR, s) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_SETUP_ADD)) == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, expires_at);
+	return store_exec_stmt(st, SQL_SETUP_ADD, s);
+}
+
+static const char SQL_SETUP_GET[] = "SELECT expires_at FROM console_setup WHERE token_hash = ?1";
+
+int store_setup_check(struct store *st, const char *token_hash, int64_t now, bool take, bool *ok)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SETUP_GET);
+	int rc;
+
+	*ok = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, token_hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ok = sqlite3_column_int64(s, 0) > now;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, SQL_SETUP_GET);
+	if (*ok && take) {
+		s = store_stmt(st, SQL_SETUP_CLEAR);
+		if (s == NULL || store_exec_stmt(st, SQL_SETUP_CLEAR, s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- login failures ------------------------------------------------------------------------------ */
+
+static const char SQL_FAIL_ADD[] = "INSERT INTO console_failures (kind, key, at) VALUES (?1, ?2, ?3)";
+
+int store_failure_add(struct store *st, const char *kind, const char *key, int64_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_ADD);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, kind);
+	store_bind_text(s, 2, key);
+	sqlite3_bind_int64(s, 3, at);
+	return store_exec_stmt(st, SQL_FAIL_ADD, s);
+}
+
+static const char SQL_FAIL_TIMES[] =
+    "SELECT at FROM console_failures WHERE kind = ?1 AND key = ?2 AND at >= ?3 ORDER BY at LIMIT ?4";
+
+int store_failure_times(struct store *st, const char *kind, const char *key, int64_t since, int64_t *times,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_TIMES);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, kind);
+	store_bind_text(s, 2, key);
+	sqlite3_bind_int64(s, 3, since);
+	sqlite3_bind_int64(s, 4, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		times[(*n)++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_FAIL_TIMES);
+}
+
+static const char SQL_FAIL_CLEAR[] = "DELETE FROM console_failures WHERE kind = ?1 AND key = ?2";
+
+int store_failure_clear(struct store *st, const char *kind, const char *key)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_CLEAR);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, kind);
+	store_bind_text(s, 2, key);
+	return store_exec_stmt(st, SQL_FAIL_CLEAR, s);
+}
+
+/* ---- audit ----------------------------------------------------------------------------------------- */
+
+static const char SQL_AUDIT_ADD[] =
+    "INSERT INTO console_audit (at, who, addr, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+int store_audit_add(struct store *st, const struct store_audit *a)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->at);
+	store_bind_text(s, 2, a->who ? a->who : "-");
+	store_bind_text(s, 3, a->addr);
+	store_bind_text(s, 4, a->action);
+	store_bind_text(s, 5, a->target);
+	store_bind_text(s, 6, a->detail);
+	return store_exec_stmt(st, SQL_AUDIT_ADD, s);
+}
+
+static const char SQL_AUDIT_EACH[] =
+    "SELECT id, at, who, addr, action, target, detail FROM console_audit"
+    " WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2";
+
+int store_audit_each(struct store *st, int64_t before_id, int limit,
+    int (*fn)(const struct store_audit *a, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_EACH);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, before_id);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_audit a = {
+			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), store_col_text(s, 2), store_col_text(s, 3),
+			store_col_text(s, 4), store_col_text(s, 5), store_col_text(s, 6),
+		};
+		if (fn(&a, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_AUDIT_EACH);
+}
+
+/* ---- the console's case list --------------------------------------------------------------------- */
+
+static const char SQL_CASE_QUERY[] =
+    "SELECT id, number, topic, channel, applicant_phone, contact_phone, name, place, need, staff, status, reason,"
+    " message_id, created_at, updated_at, accepted_at, visited_at, closed_at, escalated_at, resent_at FROM cases"
+    " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR staff = ?2) AND (?3 IS NULL OR topic = ?3)"
+    " AND (?4 IS NULL OR instr(place, ?4) > 0)"
+    " AND (?5 IS NULL OR number = ?5 OR instr(number, ?5) > 0 OR instr(name, ?5) > 0"
+    "      OR instr(applicant_phone, ?5) > 0 OR instr(contact_phone, ?5) > 0)"
+    " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)"
+    " AND (?8 = 0 OR status NOT IN ('done', 'rejected', 'withdrawn'))"
+    " ORDER BY id DESC";
+
+static char *col_or_null(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : (char *)store_col_text(s, i);
+}
+
+int store_case_query(struct store *st, const struct store_case_query *q,
+    int (*fn)(const struct store_case *c, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CASE_QUERY);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, q->status);
+	store_bind_text(s, 2, q->staff);
+	store_bind_text(s, 3, q->topic);
+	store_bind_text(s, 4, q->place);
+	store_bind_text(s, 5, q->q);
+	sqlite3_bind_int64(s, 6, q->from);
+	sqlite3_bind_int64(s, 7, q->to);
+	sqlite3_bind_int(s, 8, q->open_only);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_case c;
+		c.id = sqlite3_column_int64(s, 0);
+		c.number = col_or_null(s, 1);
+		c.topic = col_or_null(s, 2);
+		c.channel = col_or_null(s, 3);
+		c.applicant_phone = col_or_null(s, 4);
+		c.contact_phone = col_or_null(s, 5);
+		c.name = col_or_null(s, 6);
+		c.place = col_or_null(s, 7);
+		c.need = col_or_null(s, 8);
+		c.staff = col_or_null(s, 9);
+		c.status = col_or_null(s, 10);
+		c.reason = col_or_null(s, 11);
+		c.msg_id = sqlite3_column_int64(s, 12);
+		c.created_at = sqlite3_column_int64(s, 13);
+		c.updated_at = sqlite3_column_int64(s, 14);
+		c.accepted_at = sqlite3_column_int64(s, 15);
+		c.visited_at = sqlite3_column_int64(s, 16);
+		c.closed_at = sqlite3_column_int64(s, 17);
+		c.escalated_at = sqlite3_column_int64(s, 18);
+		c.resent_at = sqlite3_column_int64(s, 19);
+		if (fn(&c, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_CASE_QUERY);
+}
+
+static const char SQL_COUNTS[] =
+    "SELECT (SELECT count(*) FROM messages WHERE direction = 'in' AND created_at >= ?1),"
+    " (SELECT count(*) FROM cases WHERE created_at >= ?1),"
+    " (SELECT count(*) FROM cases WHERE closed_at >= ?1)";
+
+int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cases_new, int *cases_closed)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_COUNTS);
+	int rc;
+
+	*msgs_in = *cases_new = *cases_closed = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*msgs_in = sqlite3_column_int(s, 0);
+		*cases_new = sqlite3_column_int(s, 1);
+		*cases_closed = sqlite3_column_int(s, 2);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_COUNTS);
+}
