@@ -261,6 +261,12 @@ static void pre_token(struct page *pg)
 {
 	char t[AUTH_TOKEN_LEN + 1];
 
+	/* one per browser: a second tab (or a favicon's redirect) must not void the first tab's form */
+	if (pg->rq->pre != NULL && strlen(pg->rq->pre) == AUTH_TOKEN_LEN &&
+	    strspn(pg->rq->pre, "0123456789abcdef") == AUTH_TOKEN_LEN) {
+		snprintf(pg->csrf, sizeof(pg->csrf), "%s", pg->rq->pre);
+		return;
+	}
 	auth_random_token(t);
 	snprintf(pg->csrf, sizeof(pg->csrf), "%s", t);
 	free(pg->rs->cookies[1]);
@@ -1088,6 +1094,8 @@ static int route(struct page *pg)
 		pg->rs->type = "text/css; charset=utf-8";
 		return 0;
 	}
+	if (strcmp(path, "/favicon.ico") == 0)
+		return error_page(pg, 404, "not_found");
 	if (strcmp(path, "/setup") == 0)
 		return serve_setup(pg);
 	if (strcmp(path, "/login") == 0)

@@ -150,7 +150,7 @@ static const char *section_end(const char *p, const char *end, const char *name,
 			return NULL;
 		char kind = t[2];
 		const char *nm = t + 3;
-		if ((kind == '#' || kind == '^' || kind == '/') && (size_t)(end - nm) > nlen + 2 &&
+		if ((kind == '#' || kind == '^' || kind == '/') && (size_t)(end - nm) >= nlen + 2 &&
 		    memcmp(nm, name, nlen) == 0 && nm[nlen] == '}' && nm[nlen + 1] == '}') {
 			if (kind == '/') {
 				if (--depth == 0) {
