@@ -44,7 +44,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 CONFIG ?= config/hotline.cfg
 
-.PHONY: all clean check test unit e2e samples lunar menucheck asan clang run install bootstrap \
+.PHONY: all clean check test unit e2e browser samples lunar menucheck asan clang run install bootstrap \
 	bench stress fuzz valgrind
 
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
@@ -122,6 +122,11 @@ unit: $(UNIT_BINS)
 e2e: all $(E2E_BINS)
 	@scripts/run-tests e2e $(E2E_BINS)
 
+# The staff console in a real headless Chromium (tests/browser/test_console.py):
+# screenshots of each page under $(BUILD)/console-shots/.
+browser: all
+	@scripts/run-tests browser tests/browser/test_console.py
+
 menucheck: $(BUILD)/hotlinectl
 	$(BUILD)/hotlinectl -c $(CONFIG) menu check
 
@@ -136,7 +141,7 @@ samples: $(BUILD)/hotlinectl
 lunar: $(BUILD)/tools/lunar-dump
 	@scripts/check-lunar $(BUILD)/tools/lunar-dump
 
-test: all menucheck unit e2e samples lunar
+test: all menucheck unit e2e samples lunar browser
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
