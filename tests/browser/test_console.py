@@ -104,13 +104,16 @@ modems = ( {{ name = "m0"; model = "dummy"; connection = "none"; device = "phone
             return f.read()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM and wait (killed after 30 s); the exit status, None when it was not running."""
+        if not self.proc or self.proc.poll() is not None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -1
 
     def sms(self, phone, text):
         subprocess.run([os.path.join(BUILD, "hotlinectl"), "-c", self.cfg, "dummy-sms", phone, text],
@@ -415,6 +418,12 @@ def main():
         run.step("a viewer refused personal data", viewer_refused)
         run.step("security headers and cookie flags", headers)
         run.step("5 wrong passwords lock the account", lockout)
+
+        def clean_exit():
+            rc = h.stop()
+            # under ASan a leak or an error is a non-zero exit
+            assert rc == 0, "hotlined exited %s: %s" % (rc, h.logtext()[-3000:])
+        run.step("hotlined stops cleanly", clean_exit)
     finally:
         if d is not None:
             d.quit()
