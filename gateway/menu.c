@@ -1269,6 +1269,24 @@ static void check_texts(struct loader *L)
 		check_glossary(L, r, m->texts[t].file, m->texts[t].line, what);
 		free(r);
 	}
+	/* the market answer at its longest: the head, three days, the tail */
+	{
+		const struct menu_var mv[] = {
+			{ "market.town", "崆峒镇" }, { "market.month", "12" }, { "market.day", "29" },
+			{ "market.lunar", "闰十一月廿九" }, { "market.place", "寨子街村农贸市场" }, { "market.time", "上午" },
+		};
+		const char *item = menu_text(m, "market_item");
+		if (*item) {
+			char *head = menu_render(menu_text(m, "market_head"), mv, ARRAY_LEN(mv));
+			char *it = menu_render(item, mv, ARRAY_LEN(mv));
+			char *all = xasprintf("%s\n%s\n%s\n%s\n%s", head, it, it, it, menu_text(m, "market_tail"));
+			check_budget(L, all, m->texts[text_index("market_item")].file, m->texts[text_index("market_item")].line,
+			    "the market answer (market_head, 3 x market_item, market_tail)", false);
+			free(all);
+			free(it);
+			free(head);
+		}
+	}
 	/* the form's first screen is the form node's text and form_name together */
 	for (size_t i = 0; i < m->nnodes; i++) {
 		const struct menu_node *n = &m->nodes[i];

@@ -497,6 +497,81 @@ static void test_situations_and_why(void **state)
 	env_close(&e);
 }
 
+/* The §10 corrections and the amounts' meaning (issue 14.2-4), as the pages say them. */
+static void test_figures_and_corrections(void **state)
+{
+	struct env e;
+	(void)state;
+
+	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
+	/* 特困: minors supported to 18, and beyond while in school; no "under 16" */
+	assert_non_null(strstr(page_of(e.m, "tekun.who", 2), "供养到18岁"));
+	assert_non_null(strstr(page_of(e.m, "tekun.who", 2), "还在上学"));
+	/* the 2021 disability list */
+	assert_non_null(strstr(page_of(e.m, "tekun.who", 1), "智力、精神残疾1到3级"));
+	assert_non_null(strstr(page_of(e.m, "tekun.who", 1), "2021年"));
+	for (size_t i = 0; i < menu_count(e.m); i++)
+		for (size_t p = 0; p < menu_node_at(e.m, (int)i)->npages; p++) {
+			const char *t = menu_node_at(e.m, (int)i)->pages[p];
+			assert_null(strstr(t, "16岁"));
+			assert_null(strstr(t, "不分城里和农村")); /* contradicted the separate standards */
+		}
+	/* 临时救助: the Gansu 2021 way of computing it, the small emergency grant, the county for large ones */
+	const char *l1 = page_of(e.m, "linshi.amount", 0), *l2 = page_of(e.m, "linshi.amount", 1);
+	assert_non_null(strstr(l1, "甘肃省2021年"));
+	assert_non_null(strstr(l1, "低保线（每人每月）×家里人数×困难的月数"));
+	assert_non_null(strstr(l1, "6个月"));
+	assert_non_null(strstr(l1, "最多800元"));
+	assert_non_null(strstr(l2, "区政府批"));
+	/* 低保: the line first, then the payment by class, villagers first; city on page 3 */
+	const char *d1 = page_of(e.m, "dibao.amount", 0), *d2 = page_of(e.m, "dibao.amount", 1),
+		   *d3 = page_of(e.m, "dibao.amount", 2);
+	assert_non_null(strstr(d1, "家里每人每年收入低于这个数，才能办"));
+	assert_non_null(strstr(d1, "农村每人每年4788元"));
+	assert_null(strstr(d1, "7476"));
+	assert_non_null(strstr(d2, "按家里困难程度分4类"));
+	assert_non_null(strstr(d2, "3类1008元，4类696元"));
+	assert_non_null(strstr(d3, "7476"));
+	/* every figure page names its year */
+	assert_non_null(strstr(d2, "2021年"));
+	assert_non_null(strstr(d3, "2021年"));
+	assert_non_null(strstr(page_of(e.m, "tekun.amount", 0), "2021年"));
+	assert_non_null(strstr(page_of(e.m, "ertong.amount", 0), "2020年1月"));
+	/* 30 working days for 低保 */
+	assert_non_null(strstr(page_of(e.m, "dibao.review", 1), "30个工作日"));
+	/* 高龄补贴: set locally, whom to ask, what to bring, not income for 特困 */
+	const char *g = page_of(e.m, "gaoling.amount", 0);
+	assert_non_null(strstr(g, "由当地定"));
+	assert_non_null(strstr(g, "身份证、户口本"));
+	assert_non_null(strstr(g, "村委会或乡镇政府"));
+	assert_non_null(strstr(g, "不算进收入"));
+	env_close(&e);
+}
+
+/* 一站式帮办 (issue 14.9): we do the whole application; 6 sends someone to look. */
+static void test_onestop(void **state)
+{
+	struct env e;
+	struct session s;
+	const char *node;
+	char *r;
+	(void)state;
+
+	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
+	session_init(&s, "k", "13700000001", "sms");
+	r = say(&e, &s, "不知道该办啥", 0, NULL, &node);
+	assert_string_equal(node, "onestop");
+	assert_non_null(strstr(r, "不用懂政策"));
+	assert_non_null(strstr(r, "不知道该办啥？回复6，我们派人上门帮您看"));
+	free(r);
+	r = say(&e, &s, "6", 0, NULL, &node);
+	assert_string_equal(node, "zhitongche.apply"); /* the home-visit form starts */
+	assert_non_null(strstr(r, menu_text(e.m, "form_name")));
+	free(r);
+	session_clear(&s);
+	env_close(&e);
+}
+
 static void test_callback_advertised(void **state)
 {
 	struct env e;
@@ -563,6 +638,8 @@ int main(void)
 		cmocka_unit_test(test_market_node),
 		cmocka_unit_test(test_situations_and_why),
 		cmocka_unit_test(test_callback_advertised),
+		cmocka_unit_test(test_figures_and_corrections),
+		cmocka_unit_test(test_onestop),
 		cmocka_unit_test(test_bad_market_rule),
 	};
 	return cmocka_run_group_tests_name("content", tests, NULL, NULL);

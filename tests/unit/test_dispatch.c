@@ -744,6 +744,41 @@ static void test_status_own_cases_only(void **state)
 	free(number);
 }
 
+/* 赶集: the next market days, for the town of the asker's latest request (issue 14.8) */
+static void test_market_days_for_known_town(void **state)
+{
+	static const char *const form[] = { "6", "1", "张桂兰", "白水镇王家村3组", "老伴瘫痪在床", "1", "1" };
+	struct fx *f = *state;
+	int64_t t = T0; /* 2027-01-15 */
+	char *r;
+
+	/* nothing known about this phone: the next three anywhere, in date order */
+	r = sms_at(f, VILLAGER, "赶集", t++);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "救助赶大集："));
+	const char *a = strstr(r, "1月15日（农历腊月初八）白水镇白水街集市，上午"),
+		   *b = strstr(r, "1月16日（农历腊月初九）崆峒镇寨子街村农贸市场"), *c = strstr(r, "1月20日（农历腊月十三）崆峒镇");
+	if (!(a && b && c && a < b && b < c))
+		fail_msg("reply: %s", r);
+	assert_null(strstr(r, "1月25日")); /* three only */
+	free(r);
+	/* a request with an address in 白水镇: that town's days only */
+	for (size_t i = 0; i < sizeof(form) / sizeof(form[0]); i++)
+		free(sms_at(f, "13700000001", form[i], t++));
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM cases WHERE place = '白水镇王家村3组'"), 1);
+	r = sms_at(f, "13700000001", "大集啥时候", t++);
+	assert_non_null(strstr(r, "救助赶大集，白水镇："));
+	assert_non_null(strstr(r, "1月25日"));
+	assert_non_null(strstr(r, "2月5日"));
+	assert_null(strstr(r, "崆峒镇"));
+	free(r);
+	/* a town named in the message wins over the known one */
+	r = sms_at(f, "13700000001", "崆峒镇赶集", t++);
+	assert_non_null(strstr(r, "救助赶大集，崆峒镇："));
+	assert_null(strstr(r, "白水镇"));
+	free(r);
+}
+
 static void test_feedback_and_callback(void **state)
 {
 	struct fx *f = *state;
@@ -788,6 +823,7 @@ int main(void)
 		T(test_ussd),
 		T(test_ussd_not_counted_as_sms),
 		T(test_status_own_cases_only),
+		T(test_market_days_for_known_town),
 		T(test_feedback_and_callback),
 	};
 

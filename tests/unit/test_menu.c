@@ -103,15 +103,16 @@ static void test_ok_structure(void **state)
 	const char *const *files = menu_files(m);
 	size_t nfiles = 0;
 
-	assert_int_equal(menu_count(m), 33);
+	assert_int_equal(menu_count(m), 34);
 	assert_int_equal(menu_root(m), menu_find(m, "root"));
 	assert_int_equal(menu_find(m, "nothing"), -1);
 	/* files in alphabetical order */
 	while (files[nfiles])
 		nfiles++;
-	assert_int_equal(nfiles, 4);
+	assert_int_equal(nfiles, 5);
 	assert_non_null(strstr(files[0], "/00-main.cfg"));
-	assert_non_null(strstr(files[3], "/texts.cfg"));
+	assert_non_null(strstr(files[3], "/30-market.cfg"));
+	assert_non_null(strstr(files[4], "/texts.cfg"));
 
 	/* levels: the parent by the id, topics, depths */
 	assert_int_equal(root->parent, -1);
