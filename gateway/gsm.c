@@ -1044,7 +1044,7 @@ int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm
 	memset(res, 0, sizeof(*res));
 	res->msg_ref = -1;
 	if (!number_ok(phone))
-		return send_fail(g, res, GSM_PERMFAIL, "not a number to send to: \"%.40s\"", phone ? phone : "(null)");
+		return send_fail(g, res, GSM_PERMFAIL, "not a number to send to: \"%s\"", log_phone(phone, who, sizeof(who)));
 	if (text == NULL)
 		text = "";
 	rc = encode_text(g, text, res);

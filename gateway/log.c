@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 static atomic_int log_threshold = LOG_LVL_INFO;
 static atomic_bool log_mask = true;
 static atomic_int log_extra_fd = -1;
@@ -78,21 +80,33 @@ void log_msg(enum log_level level, const char *tag, bool with_errno, const char 
 
 const char *log_phone(const char *phone, char *buf, size_t buflen)
 {
-	size_t len, i;
+	size_t len, i = 0, n = 0, chars = 0, seen = 0;
+	bool mask = atomic_load(&log_mask);
 
 	if (buflen == 0)
 		return buf;
 	if (phone == NULL)
 		phone = "";
 	len = strlen(phone);
-	if (len >= buflen)
-		len = buflen - 1;
-	memcpy(buf, phone, len);
-	buf[len] = '\0';
-	if (atomic_load(&log_mask) && len > 4) {
-		for (i = 0; i + 4 < len; i++)
-			if (buf[i] != '+')
-				buf[i] = '*';
+	while (i < len) { /* characters, not bytes: a full-width digit is one */
+		utf8_next(phone, len, &i);
+		chars++;
 	}
+	for (i = 0; i < len;) {
+		size_t at = i;
+		uint32_t cp = utf8_next(phone, len, &i);
+		bool hide = mask && chars > 4 && seen + 4 < chars && cp != '+';
+		size_t w = hide ? 1 : i - at;
+
+		seen++;
+		if (n + w + 1 > buflen)
+			break;
+		if (hide)
+			buf[n] = '*';
+		else
+			memcpy(buf + n, phone + at, w);
+		n += w;
+	}
+	buf[n] = '\0';
 	return buf;
 }

@@ -32,9 +32,10 @@ void log_msg(enum log_level level, const char *tag, bool with_errno, const char 
 #define log_errorx(tag, ...) log_msg(LOG_LVL_ERROR, tag, false, __VA_ARGS__)
 
 /*
- * Render a phone number for a log line into buf: all but the last 4 digits
- * replaced by '*' when masking is on ("*******1234"), verbatim otherwise.
- * Returns buf. Never fails; truncates to buflen.
+ * Render a phone number for a log line into buf: all but its last 4
+ * characters (code points: a full-width digit is one) replaced by one '*'
+ * each when masking is on ("+*********5678"), verbatim otherwise; a '+'
+ * stays. Returns buf. Never fails; truncates to buflen at a character.
  */
 const char *log_phone(const char *phone, char *buf, size_t buflen);
 #define LOG_PHONE_BUF 40

@@ -903,6 +903,15 @@ static void test_send_invalid_number(void **state)
 		assert_string_equal(gsm_error(f->g), r.error);
 	}
 	assert_int_equal(gsm_send_text(f->g, NULL, "hi", &r), GSM_PERMFAIL);
+	/* the error (logged, stored in messages.error) never holds the whole number (issue 11.4) */
+	log_init(LOG_LVL_ERROR, true);
+	assert_int_equal(gsm_send_text(f->g, "139 0000 0001", "hi", &r), GSM_PERMFAIL);
+	assert_null(strstr(r.error, "139 0000"));
+	assert_non_null(strstr(r.error, "0001"));
+	assert_int_equal(gsm_send_text(f->g, "１３９００００１２３４", "hi", &r), GSM_PERMFAIL);
+	assert_null(strstr(r.error, "１３９"));
+	assert_non_null(strstr(r.error, "１２３４"));
+	assert_true(utf8_valid(r.error, strlen(r.error)));
 	assert_int_equal(rename(away, f->dir), 0);
 }
 
