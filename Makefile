@@ -204,7 +204,7 @@ stress: all
 # executions and crashes per harness. `make check` runs every committed
 # corpus file again through tests/unit/test_fuzz_corpus.c.
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := normalize menu staffcmd ussd
+FUZZ_NAMES   := normalize menu staffcmd ussd phone
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libhotline.a

@@ -7,7 +7,6 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "phone.h"
 #include "store_console.h"
 
 int auth_init(void)
@@ -270,17 +269,13 @@ int auth_logout(struct store *st, const char *token)
 int auth_user_add(struct store *st, const char *name, const char *password, const char *role,
     const char *staff_phone, int64_t now, bool *added)
 {
-	char hash[AUTH_HASH_MAX], key[PHONE_KEY_LEN];
+	char hash[AUTH_HASH_MAX];
 
 	*added = false;
 	if (auth_hash_password(password, hash) < 0)
 		return -1;
-	if (staff_phone && *staff_phone) {
-		phone_key(staff_phone, key, sizeof(key)); /* one form in the table; compared by phone_same */
-		staff_phone = key;
-	} else {
-		staff_phone = NULL;
-	}
+	if (staff_phone && *staff_phone == '\0')
+		staff_phone = NULL; /* else normalised, as the config's staff numbers are */
 	return store_account_add(st, name, hash, role, staff_phone, now, added);
 }
 

@@ -117,7 +117,7 @@ int auth_session(struct store *st, const struct config *cfg, const struct auth_p
     int64_t now, struct auth_user *u, char *csrf, bool *ok) WARN_UNUSED;
 int auth_logout(struct store *st, const char *token) WARN_UNUSED;
 
-/* Accounts (hotlinectl user ..., the console's 用户 page and first setup). */
+/* Accounts (hotlinectl user ..., the console's 用户 page and first setup); staff_phone normalised (phone.h). */
 int auth_user_add(struct store *st, const char *name, const char *password, const char *role,
     const char *staff_phone, int64_t now, bool *added) WARN_UNUSED;
 int auth_user_passwd(struct store *st, const char *name, const char *password, int64_t now, bool *found) WARN_UNUSED;

@@ -122,7 +122,7 @@ void cases_staff_of(const struct ctx *c, const char *staff, const char **name, c
 	const struct staff_cfg *s = staff ? config_staff_by_name(c->cfg, staff) : NULL;
 
 	*name = s ? s->name : c->cfg->office_name;
-	*phone = s ? s->phone : c->cfg->office_phone;
+	*phone = s ? phone_shown(s->phone, c->cfg->phone_country) : c->cfg->office_phone;
 }
 
 void cases_detail_vars(const struct ctx *c, const struct store_case *k, struct menu_var v[CASES_DETAIL_VARS])
@@ -132,8 +132,9 @@ void cases_detail_vars(const struct ctx *c, const struct store_case *k, struct m
 	v[2] = (struct menu_var){ "case.name", k->name ? k->name : "" };
 	v[3] = (struct menu_var){ "case.place", k->place ? k->place : "" };
 	v[4] = (struct menu_var){ "case.need", k->need ? k->need : "" };
-	v[5] = (struct menu_var){ "case.contact", k->contact_phone ? k->contact_phone : k->applicant_phone };
-	v[6] = (struct menu_var){ "case.phone", k->applicant_phone };
+	v[5] = (struct menu_var){ "case.contact",
+		phone_shown(k->contact_phone ? k->contact_phone : k->applicant_phone, c->cfg->phone_country) };
+	v[6] = (struct menu_var){ "case.phone", phone_shown(k->applicant_phone, c->cfg->phone_country) };
 }
 
 /* A request for a call back (a missed call, or 人工): closed by the call itself, not by a visit. */
@@ -316,7 +317,7 @@ static int add_status_line(const struct store_case *k, void *arg)
 	if (k->staff && strcmp(k->status, case_status_code(CASE_RECEIVED)) != 0) {
 		const struct staff_cfg *s = config_staff_by_name(a->c->cfg, k->staff);
 		if (s) {
-			struct menu_var sv[] = { { "case.staff_name", s->name }, { "case.staff_phone", s->phone } };
+			struct menu_var sv[] = { { "case.staff_name", s->name }, { "case.staff_phone", phone_shown(s->phone, a->c->cfg->phone_country) } };
 			char *sl = menu_render(menu_text(a->c->menu, "status_staff"), sv, 2);
 			buf_printf(&a->out, "\n%s", sl);
 			free(sl);
@@ -413,7 +414,7 @@ enum case_outcome case_check_change(const struct config *cfg, const struct store
 	*new_staff = current;
 	if (ch->applicant) {
 		/* to an applicant, someone else's case does not exist */
-		if (!phone_same(k->applicant_phone, ch->applicant))
+		if (strcmp(k->applicant_phone, ch->applicant) != 0)
 			return CASE_NOT_FOUND;
 		if (ch->to != CASE_WITHDRAWN)
 			return CASE_BAD_MOVE;
@@ -471,7 +472,7 @@ static int notify_applicant(struct ctx *c, const struct store_case *k, bool appl
 	snprintf(name, sizeof(name), "notify_%s", k->status);
 	if (!applicant_asked && send_about(c, k, k->applicant_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
 		return -1;
-	if (k->contact_phone && *k->contact_phone && !phone_same(k->contact_phone, k->applicant_phone) &&
+	if (k->contact_phone && *k->contact_phone && strcmp(k->contact_phone, k->applicant_phone) != 0 &&
 	    send_about(c, k, k->contact_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
 		return -1;
 	return 0;

@@ -321,7 +321,7 @@ static bool is_staffs(const struct store_case *k, const void *arg)
 
 static bool is_applicants(const struct store_case *k, const void *arg)
 {
-	return phone_same(k->applicant_phone, arg);
+	return strcmp(k->applicant_phone, arg) == 0;
 }
 
 static char *render1(struct ctx *c, const char *text_name, const char *name, const char *value)

@@ -44,6 +44,7 @@ static const struct cfg_key keys[] = {
 	{ "database.group", CT_STR, OFF(db_group), 0, "", 0, 0, NULL, CF_RESTART },
 	{ "daemon.allow_root", CT_BOOL, OFF(allow_root), 0, "false", 0, 0, NULL, CF_RESTART },
 	{ "menus.dir", CT_PATH, OFF(menus_dir), 0, "../menus", 0, 0, NULL, 0 },
+	{ "phone.country_code", CT_STR, OFF(phone_country), 0, PHONE_COUNTRY_DEFAULT, 0, 0, NULL, 0 },
 	{ "log.level", CT_CHOICE, OFF(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0 },
 	{ "log.mask_phones", CT_BOOL, OFF(log_mask_phones), 0, "true", 0, 0, NULL, 0 },
 	{ "log.file", CT_PATH, OFF(log_file), 0, "", 0, 0, NULL, 0 },
@@ -481,9 +482,30 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+/*
+ * Replace *number by its E.164 form (the edge where the config's numbers
+ * enter); what it is comes back. Unchanged when it is no person's number, for
+ * the message that follows.
+ */
+static enum phone_kind normalise_number(const struct config *c, char **number)
+{
+	char e164[PHONE_LEN];
+	enum phone_kind k;
+
+	k = phone_normalise(*number, c->phone_country, e164, sizeof(e164));
+	if (k == PHONE_E164) {
+		free(*number);
+		*number = xstrdup(e164);
+	}
+	return k;
+}
+
 /* Meaning, beyond each value on its own. */
 static void validate(struct loader *L, struct config *c)
 {
+	if (!phone_country_ok(c->phone_country))
+		diag_error(L->d, L->file, 0, "phone.country_code is \"%s\"; write the country's calling code "
+		    "without + or 00 (\"86\" for China)", c->phone_country);
 	if (c->nmodems == 0)
 		diag_error(L->d, L->file, 0, "'modems' lists no modem; give at least one (model = \"dummy\" for a test phone)");
 	for (size_t i = 0; i < c->nmodems; i++) {
@@ -498,8 +520,8 @@ static void validate(struct loader *L, struct config *c)
 			diag_error(L->d, L->file, m->line, "modem \"%s\": give either gammurc (and section) or device/model, not both", m->name);
 		if (!*m->gammurc && !*m->device)
 			diag_error(L->d, L->file, m->line, "modem \"%s\": needs a device (or a gammurc)", m->name);
-		if (*m->own_number && !phone_is_ordinary(m->own_number))
-			diag_warn(L->d, L->file, m->line, "modem \"%s\": own_number \"%s\" does not look like a phone number", m->name, m->own_number);
+		if (*m->own_number && normalise_number(c, &m->own_number) != PHONE_E164)
+			diag_error(L->d, L->file, m->line, "modem \"%s\": own_number \"%s\" is not a phone number", m->name, m->own_number);
 		if (*m->balance_code && !*m->balance_pattern)
 			diag_error(L->d, L->file, m->line, "modem \"%s\": balance_code needs a balance_pattern", m->name);
 		if (strcmp(m->model, "dummy") == 0 && *m->device) {
@@ -511,10 +533,10 @@ static void validate(struct loader *L, struct config *c)
 	size_t supervisors = 0, duty = 0;
 	for (size_t i = 0; i < c->nstaff; i++) {
 		struct staff_cfg *s = &c->staff[i];
-		if (*s->phone && !phone_is_ordinary(s->phone))
+		if (*s->phone && normalise_number(c, &s->phone) != PHONE_E164)
 			diag_error(L->d, L->file, s->line, "staff \"%s\": phone \"%s\" is not a phone number", s->name, s->phone);
 		for (size_t j = 0; j < i; j++) {
-			if (phone_same(c->staff[j].phone, s->phone))
+			if (*s->phone && strcmp(c->staff[j].phone, s->phone) == 0)
 				diag_error(L->d, L->file, s->line, "staff \"%s\": phone is also %s's (line %d)", s->name,
 				    c->staff[j].name, c->staff[j].line);
 			if (strcmp(c->staff[j].name, s->name) == 0)
@@ -620,7 +642,7 @@ void config_restart_changes(const struct config *old, const struct config *neu, 
 const struct staff_cfg *config_staff_by_phone(const struct config *c, const char *phone)
 {
 	for (size_t i = 0; i < c->nstaff; i++)
-		if (phone_same(c->staff[i].phone, phone))
+		if (*phone && strcmp(c->staff[i].phone, phone) == 0)
 			return &c->staff[i];
 	return NULL;
 }

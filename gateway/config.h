@@ -55,6 +55,8 @@ struct config {
 	char *db_group;         /* group that may read the database and logs (0640); "" = none */
 	bool allow_root;
 
+	char *phone_country;    /* E.164 country code for numbers written without one: "86" */
+
 	char *menus_dir;
 	char *log_level;        /* "debug" | "info" | "warn" | "error" */
 	bool log_mask_phones;
@@ -136,7 +138,7 @@ void config_free(struct config *c);
  * differing one is added to d as a warning. */
 void config_restart_changes(const struct config *old, const struct config *neu, struct diag *d);
 
-/* Staff by phone (normalised comparison of the last 11 digits), or NULL. */
+/* Staff by phone (E.164, as phone_normalise() gives it), or NULL. */
 const struct staff_cfg *config_staff_by_phone(const struct config *c, const char *phone);
 const struct staff_cfg *config_staff_by_name(const struct config *c, const char *name);
 /* The first supervisor, or NULL. */

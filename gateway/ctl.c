@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "phone.h"
 
 struct world *ctl_world(struct ctl *c)
 {
@@ -19,6 +20,17 @@ struct world *ctl_world(struct ctl *c)
 	return c->w;
 }
 
+bool ctl_phone(struct ctl *c, const char *what, const char *arg, char *out, size_t outlen)
+{
+	if (ctl_world(c) == NULL)
+		return false;
+	if (phone_normalise(arg, c->w->cfg->phone_country, out, outlen) == PHONE_NONE) {
+		fprintf(stderr, "hotlinectl %s: \"%s\" is not a phone number\n", what, arg);
+		return false;
+	}
+	return true;
+}
+
 struct store *ctl_store(struct ctl *c)
 {
 	struct store_opts o = { 0 };
@@ -31,6 +43,7 @@ struct store *ctl_store(struct ctl *c)
 	o.create = false;
 	o.migrate = true;
 	o.synchronous = c->w->cfg->db_synchronous;
+	o.country = c->w->cfg->phone_country;
 	if (store_open(c->w->cfg->db_path, &o, &c->st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hotlinectl: %s\n", err);
 		return NULL;

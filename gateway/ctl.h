@@ -6,6 +6,7 @@
 #ifndef HOTLINE_CTL_H
 #define HOTLINE_CTL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "store.h"
@@ -22,6 +23,13 @@ struct world *ctl_world(struct ctl *c);
 /* Open the configured database (migrating it); NULL on error (printed). */
 struct store *ctl_store(struct ctl *c);
 void ctl_done(struct ctl *c);
+/*
+ * A phone number given on the command line, normalised as the daemon
+ * normalises every number (phone.country_code) into out (PHONE_LEN). False,
+ * with a message naming what, when arg holds no number at all; a short code or
+ * a sender name is kept as such (what the database holds for it).
+ */
+bool ctl_phone(struct ctl *c, const char *what, const char *arg, char *out, size_t outlen);
 
 int ctl_sim(struct ctl *c, int argc, char **argv);
 int ctl_messages(struct ctl *c, int argc, char **argv);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cases.h"
+#include "phone.h"
 #include "cases_cmd.h"
 #include "report.h"
 #include "store_cases.h"
@@ -402,6 +403,7 @@ static int do_assign(struct ctx *x, const char *number, const void *arg, enum ca
 static int cases_assign_cmd(struct ctl *c, int argc, char **argv)
 {
 	const struct staff_cfg *s;
+	char phone[PHONE_LEN];
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: hotlinectl [-c FILE] cases assign NUMBER STAFF   (STAFF: a name or phone in the config)\n");
@@ -410,8 +412,8 @@ static int cases_assign_cmd(struct ctl *c, int argc, char **argv)
 	if (ctl_store(c) == NULL)
 		return 1;
 	s = config_staff_by_name(c->w->cfg, argv[2]);
-	if (s == NULL)
-		s = config_staff_by_phone(c->w->cfg, argv[2]);
+	if (s == NULL && phone_normalise(argv[2], c->w->cfg->phone_country, phone, sizeof(phone)) == PHONE_E164)
+		s = config_staff_by_phone(c->w->cfg, phone);
 	if (s == NULL) {
 		fprintf(stderr, "hotlinectl cases assign: no staff member '%s' in %s\n", argv[2], c->config_path);
 		return 1;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "gsm.h"
+#include "log.h"
+#include "phone.h"
 
 int ctl_dummy_sms(struct ctl *c, int argc, char **argv)
 {
@@ -18,6 +20,7 @@ int ctl_dummy_sms(struct ctl *c, int argc, char **argv)
 	const struct modem_cfg *mc = NULL;
 	struct gsm_inject_opts io;
 	char err[256];
+	char phone[PHONE_LEN], who[LOG_PHONE_BUF];
 	int ch, parts = 0;
 
 	optind = 1;
@@ -45,13 +48,15 @@ int ctl_dummy_sms(struct ctl *c, int argc, char **argv)
 		    modem ? modem : "", c->config_path);
 		return 1;
 	}
+	if (!ctl_phone(c, "dummy-sms", argv[optind], phone, sizeof(phone)))
+		return 1;
 	gsm_inject_defaults(&io);
-	if (gsm_dummy_inject(mc->device, argv[optind], argv[optind + 1], &io, &parts, err, sizeof(err)) != GSM_OK) {
+	if (gsm_dummy_inject(mc->device, phone, argv[optind + 1], &io, &parts, err, sizeof(err)) != GSM_OK) {
 		fprintf(stderr, "hotlinectl dummy-sms: %s\n", err);
 		return 1;
 	}
 	printf("placed in %s's inbox (%s): %d part%s from %s\n", mc->name, mc->device, parts, parts == 1 ? "" : "s",
-	    argv[optind]);
+	    log_phone(phone, who, sizeof(who)));
 	return 0;
 usage:
 	fprintf(stderr, "usage: hotlinectl [-c FILE] dummy-sms [--modem NAME] PHONE TEXT\n");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "phone.h"
 #include "util.h"
 
 enum fmt { FMT_TABLE, FMT_TSV, FMT_CSV };
@@ -56,6 +57,7 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 	};
 	struct store_msg_filter f = { 0 };
 	enum fmt fmt = FMT_TABLE;
+	char phone[PHONE_LEN];
 	long long v;
 	int ch;
 
@@ -95,6 +97,11 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		goto usage;
+	if (f.phone) {
+		if (!ctl_phone(c, "messages", f.phone, phone, sizeof(phone)))
+			return 1;
+		f.phone = phone;
+	}
 	if (ctl_store(c) == NULL)
 		return 1;
 	if (fmt == FMT_CSV) {

@@ -11,6 +11,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "phone.h"
 
 struct sim {
 	struct ctl *ctl;
@@ -37,9 +38,12 @@ static int step(struct sim *s, const char *phone, const char *text, size_t len)
 {
 	struct world *w = s->ctl->w;
 	struct ctx c = { s->st, w->cfg, w->menu, now_unix(), NULL, s->limits ? 0 : CTX_NO_LIMITS };
-	struct inbound in = { "sms", phone, text, len, 1, "text", 0, NULL, NULL };
+	char sender[PHONE_LEN];
+	struct inbound in = { "sms", sender, text, len, 1, "text", 0, NULL, NULL };
 	struct dispatch_result r;
 
+	/* the sender as the modem edge gives it: normalised, whatever it is */
+	phone_normalise(phone, w->cfg->phone_country, sender, sizeof(sender));
 	if (store_begin(s->st) < 0)
 		return -1;
 	if (dispatch_inbound(&c, &in, &r) < 0) {
@@ -137,6 +141,7 @@ int ctl_sim(struct ctl *ctl, int argc, char **argv)
 	o.create = true;
 	o.migrate = true;
 	o.synchronous = "normal";
+	o.country = ctl->w->cfg->phone_country;
 	if (store_open(path, &o, &s.st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hotlinectl sim: %s\n", err);
 		rc = 1;

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "ctl.h"
+#include "phone.h"
 #include "store_console.h"
 
 /* A password from the terminal (not echoed) or one line of stdin. */
@@ -100,6 +101,12 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 		}
 		if (role == NULL || auth_role_parse(role) < 0)
 			return user_usage();
+		char norm[PHONE_LEN];
+		if (phone) {
+			if (!ctl_phone(c, "user", phone, norm, sizeof(norm)))
+				return 1;
+			phone = norm;
+		}
 		if (phone && config_staff_by_phone(c->w->cfg, phone) == NULL) {
 			fprintf(stderr, "hotlinectl: no staff member with phone %s in %s\n", phone, c->config_path);
 			return 1;

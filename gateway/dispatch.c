@@ -17,10 +17,7 @@
 
 void dispatch_sms_session_key(const char *phone, char *out, size_t outlen)
 {
-	char key[PHONE_KEY_LEN];
-
-	phone_key(phone, key, sizeof(key));
-	snprintf(out, outlen, "sms:%s", key);
+	snprintf(out, outlen, "sms:%s", phone);
 }
 
 static int minute_of_day(int64_t t, struct tm *tm_out)
@@ -110,7 +107,7 @@ static const char *silence_reason(struct ctx *c, const struct inbound *in)
 	if (!phone_is_ordinary(in->phone))
 		return "sender is not a phone number (short code or name)";
 	for (size_t i = 0; i < c->cfg->nmodems; i++)
-		if (*c->cfg->modems[i].own_number && phone_same(c->cfg->modems[i].own_number, in->phone))
+		if (*c->cfg->modems[i].own_number && strcmp(c->cfg->modems[i].own_number, in->phone) == 0)
 			return "sender is one of our own modems";
 	return NULL;
 }
@@ -341,7 +338,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	} else {
 		struct place_q pq = { c, in->phone };
 		struct engine_in ei = {
-			.text = text, .len = mlen, .phone = in->phone,
+			.text = text, .len = mlen, .phone = in->phone, .country = c->cfg->phone_country,
 			.today = dispatch_today(c->now), .known_place = known_place, .place_arg = &pq,
 		};
 		engine_step(c->menu, &s, &ei, &eo);

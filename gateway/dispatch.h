@@ -72,7 +72,7 @@ enum notify_kind {
 int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
     int64_t reply_to, const char *node, int64_t *id);
 
-/* The key of an SMS conversation with phone ("sms:13912345678"). */
+/* The key of an SMS conversation with phone, normalised ("sms:+8613912345678"). */
 void dispatch_sms_session_key(const char *phone, char *out, size_t outlen);
 
 /* When quiet hours (cases.quiet_hours) end after t, or t when not in them. */

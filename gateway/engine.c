@@ -448,11 +448,11 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 		}
 		break;
 	case FORM_PHONE: {
-		char num[32];
+		char num[PHONE_LEN];
 		if (digits && strcmp(digits, "1") == 0) {
 			session_set(&s->form_phone, in->phone);
 			ask_confirm(m, s, out, false);
-		} else if (phone_parse_typed(in->text, num, sizeof(num))) {
+		} else if (phone_parse_typed(in->text, in->country, num, sizeof(num))) {
 			session_set(&s->form_phone, num);
 			ask_confirm(m, s, out, false);
 		} else {

@@ -17,7 +17,8 @@
 struct engine_in {
 	const char *text;  /* as received, valid UTF-8 */
 	size_t len;
-	const char *phone; /* the sender: the form's "1 = this number" */
+	const char *phone; /* the sender, normalised: the form's "1 = this number" */
+	const char *country; /* phone.country_code, for a number the villager types */
 	/*
 	 * Today in the bureau's time zone, as days since 1970-01-01 (0: not
 	 * known; the market node then lists no dates). The engine has no clock.

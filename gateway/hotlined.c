@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 	so.migrate = true;
 	so.synchronous = w->cfg->db_synchronous;
 	so.group = w->cfg->db_group;
+	so.country = w->cfg->phone_country;
 	if (store_open(w->cfg->db_path, &so, &st, err, sizeof(err)) < 0) {
 		log_errorx("hotlined", "%s", err);
 		goto out;

@@ -405,7 +405,7 @@ static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, c
 
 	if (!atomic_load(&r->done)) {
 		/* first time here: check the body, then hand the step to the writer */
-		if (ussd_parse_callback(r->body, r->len, &r->cb, err, sizeof(err)) < 0)
+		if (ussd_parse_callback(r->body, r->len, r->w->cfg->phone_country, &r->cb, err, sizeof(err)) < 0)
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
 		r->conn = conn;
 		r->next = NULL;
@@ -444,7 +444,7 @@ static enum MHD_Result serve_ussd_end(struct http *h, struct MHD_Connection *con
 	char err[160], who[LOG_PHONE_BUF];
 	int64_t id;
 
-	if (ussd_parse_end(r->body, r->len, &ev, err, sizeof(err)) < 0)
+	if (ussd_parse_end(r->body, r->len, r->w->cfg->phone_country, &ev, err, sizeof(err)) < 0)
 		return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
 	st = thread_store(h, r->w->cfg);
 	if (st == NULL)

@@ -17,6 +17,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "phone.h"
 #include "store.h"
 #include "store_modem.h"
 #include "world.h"
@@ -323,6 +324,19 @@ fail:
 	return -1;
 }
 
+/*
+ * The edge where a sender's or caller's number enters: rewritten in place to
+ * its normalised form (E.164 for a person; a short code or a name stays what
+ * it is), the only form stored and compared from here on.
+ */
+static void normalise_number(char *number, size_t size, const struct config *cfg)
+{
+	char norm[PHONE_LEN];
+
+	phone_normalise(number, cfg->phone_country, norm, sizeof(norm));
+	snprintf(number, size, "%s", norm);
+}
+
 /* Read, store, delete. Returns the parts taken, or -1 when the phone went away. */
 static int receive(struct modem *m, const struct world *w)
 {
@@ -343,6 +357,8 @@ static int receive(struct modem *m, const struct world *w)
 	m->backoff_ms = 0;
 	if (n == 0)
 		return 0;
+	for (size_t i = 0; i < n; i++)
+		normalise_number(parts[i].sender, sizeof(parts[i].sender), w->cfg);
 	if (store_parts(m, w, parts, n) < 0) {
 		/* nothing deleted: the parts stay on the phone and are read again */
 		log_warnx("modem", "%s: could not store %zu part(s); they stay on the phone", m->cfg.name, n);
@@ -578,6 +594,8 @@ static void take_calls(struct modem *m, const struct world *w)
 	struct ctx c = { m->st, w->cfg, w->menu, now_unix(), m->cfg.name, 0 };
 	if (store_begin(m->st) < 0)
 		return;
+	for (size_t i = 0; i < n; i++)
+		normalise_number(callers[i], sizeof(callers[i]), w->cfg);
 	for (size_t i = 0; i < n; i++)
 		if (calls_missed(&c, callers[i]) < 0) {
 			store_rollback(m->st);

@@ -1,93 +1,229 @@
 #include "phone.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "utf8.h"
 
-static size_t digits_of(const char *in, char *out, size_t outlen, bool *alpha, bool *plus)
-{
-	size_t n = 0, i = 0, len = strlen(in);
+/* More digits than any number has (E.164: 15, with a 00 prefix 17): a longer run is no number. */
+#define DIGITS_MAX 24
+/* Digits read before giving up: a too long run is kept as such (cut to fit out). */
+#define DIGITS_READ 63
 
-	*alpha = false;
-	*plus = false;
-	while (i < len && n + 1 < outlen) {
+/* A full-width digit or plus as its ASCII twin; anything else unchanged. */
+static uint32_t narrow(uint32_t cp)
+{
+	if (cp >= 0xFF10 && cp <= 0xFF19)
+		return '0' + (cp - 0xFF10);
+	if (cp == 0xFF0B)
+		return '+';
+	return cp;
+}
+
+/* Signs people and networks put between the digits of a number. */
+static bool is_separator(uint32_t cp)
+{
+	return cp == ' ' || cp == '\t' || cp == 0x3000 || cp == '-' || cp == 0xFF0D || (cp >= 0x2010 && cp <= 0x2015) ||
+	    cp == '.' || cp == '(' || cp == ')' || cp == 0xFF08 || cp == 0xFF09 || cp == '/';
+}
+
+static bool is_cn_mobile(const char *nat)
+{
+	return strlen(nat) == 11 && nat[0] == '1' && nat[1] >= '3' && nat[1] <= '9';
+}
+
+/* A Chinese landline without its trunk 0: area code (10, 2x, 3 digits) and 7 or 8 digits. */
+static bool is_cn_landline(const char *nat)
+{
+	size_t n = strlen(nat);
+
+	if (nat[0] == '1')
+		return n == 10 && nat[1] == '0'; /* Beijing: 10 and 8 digits */
+	return nat[0] >= '2' && nat[0] <= '9' && n >= 9 && n <= 11;
+}
+
+static enum phone_kind service(const char *digits, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s", digits);
+	return PHONE_SERVICE;
+}
+
+/* intl: the digits after + (country code first). */
+static enum phone_kind from_international(const char *intl, char *out, size_t outlen)
+{
+	size_t n = strlen(intl);
+
+	if (strncmp(intl, "86", 2) == 0) {
+		const char *nat = intl + 2;
+		if (*nat == '0') /* "+86 0933 ..." : the trunk 0 written after the country code */
+			nat++;
+		if (is_cn_mobile(nat) || is_cn_landline(nat)) {
+			snprintf(out, outlen, "+86%s", nat);
+			return PHONE_E164;
+		}
+		if (*nat)
+			return service(nat, out, outlen); /* +8610086 is 10086 */
+	}
+	if (strncmp(intl, "86", 2) == 0 || intl[0] == '0' || n < 8 || n > 15) {
+		/* written as international but no number: kept so, so that it stays what it is */
+		snprintf(out, outlen, "+%s", intl);
+		return PHONE_SERVICE;
+	}
+	snprintf(out, outlen, "+%s", intl);
+	return PHONE_E164;
+}
+
+static enum phone_kind from_digits(const char *d, bool plus, const char *country, char *out, size_t outlen)
+{
+	size_t n = strlen(d);
+	char intl[DIGITS_MAX + 8];
+
+	if (plus)
+		return from_international(d, out, outlen);
+	if (n > 2 && d[0] == '0' && d[1] == '0')
+		return from_international(d + 2, out, outlen);
+	if (!phone_country_ok(country))
+		return service(d, out, outlen);
+	if (strcmp(country, "86") == 0) {
+		if (n == 13 && strncmp(d, "86", 2) == 0 && is_cn_mobile(d + 2))
+			return from_international(d, out, outlen);
+		if (is_cn_mobile(d) || (d[0] == '0' && n >= 10 && n <= 12)) {
+			snprintf(intl, sizeof(intl), "86%s", d);
+			return from_international(intl, out, outlen);
+		}
+		return service(d, out, outlen);
+	}
+	/* elsewhere: only a national number with its trunk 0 is known to be one */
+	if (d[0] == '0' && n >= 7) {
+		snprintf(intl, sizeof(intl), "%s%s", country, d + 1);
+		return from_international(intl, out, outlen);
+	}
+	return service(d, out, outlen);
+}
+
+bool phone_country_ok(const char *country)
+{
+	size_t n = country ? strlen(country) : 0;
+
+	if (n < 1 || n > 3 || country[0] == '0')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (country[i] < '0' || country[i] > '9')
+			return false;
+	return true;
+}
+
+/* in without the spaces around it, cut at a character boundary to fit out. */
+static enum phone_kind alpha(const char *in, char *out, size_t outlen)
+{
+	size_t len = strlen(in), i = 0, start = len, end, n = 0;
+
+	while (i < len) {
+		size_t at = i;
 		uint32_t cp = utf8_next(in, len, &i);
-		if (cp >= 0xFF10 && cp <= 0xFF19) /* full-width digits */
-			cp = '0' + (cp - 0xFF10);
-		if (cp >= '0' && cp <= '9')
-			out[n++] = (char)cp;
-		else if ((cp == '+' || cp == 0xFF0B) && n == 0)
-			*plus = true;
-		else if (cp < 0x80 && isalpha((int)cp))
-			*alpha = true;
+		if (cp != ' ' && cp != '\t' && cp != 0x3000) {
+			start = at;
+			break;
+		}
+		start = i;
+	}
+	end = start;
+	for (i = start; i < len;) {
+		uint32_t cp = utf8_next(in, len, &i);
+		if (cp != ' ' && cp != '\t' && cp != 0x3000)
+			end = i;
+	}
+	for (i = start; i < end;) {
+		size_t at = i;
+		utf8_next(in, end, &i);
+		if (n + (i - at) + 1 > outlen)
+			break;
+		memcpy(out + n, in + at, i - at);
+		n += i - at;
 	}
 	out[n] = '\0';
-	return n;
+	return n ? PHONE_ALPHA : PHONE_NONE;
 }
 
-void phone_key(const char *in, char *out, size_t outlen)
+enum phone_kind phone_normalise(const char *in, const char *country, char *out, size_t outlen)
 {
-	char d[64];
-	bool alpha, plus;
-	size_t n;
+	char d[DIGITS_READ + 1];
+	size_t n = 0, i = 0, len;
+	bool plus = false, other = false;
 
 	if (outlen == 0)
-		return;
-	n = digits_of(in, d, sizeof(d), &alpha, &plus);
-	if (alpha || n == 0) {
-		size_t k = 0;
-		for (size_t i = 0; in[i] && k + 1 < outlen; i++)
-			if (!isspace((unsigned char)in[i]))
-				out[k++] = (char)toupper((unsigned char)in[i]);
-		out[k] = '\0';
-		return;
+		return PHONE_NONE;
+	out[0] = '\0';
+	if (in == NULL)
+		return PHONE_NONE;
+	len = strlen(in);
+	while (i < len) {
+		uint32_t cp = narrow(utf8_next(in, len, &i));
+		if (cp >= '0' && cp <= '9') {
+			if (n < DIGITS_READ)
+				d[n++] = (char)cp;
+		} else if (cp == '+' && n == 0 && !plus) {
+			plus = true;
+		} else if (!is_separator(cp)) {
+			other = true;
+		}
 	}
-	const char *p = d;
-	if (n == 15 && strncmp(p, "0086", 4) == 0 && p[4] == '1')
-		p += 4;
-	else if (n == 13 && strncmp(p, "86", 2) == 0 && p[2] == '1')
-		p += 2;
-	snprintf(out, outlen, "%s", p);
+	d[n] = '\0';
+	if (other)
+		return alpha(in, out, outlen);
+	if (n == 0)
+		return PHONE_NONE;
+	if (n > DIGITS_MAX)
+		return service(d, out, outlen);
+	return from_digits(d, plus, country, out, outlen);
 }
 
-bool phone_same(const char *a, const char *b)
+bool phone_is_ordinary(const char *p)
 {
-	char ka[PHONE_KEY_LEN], kb[PHONE_KEY_LEN];
+	size_t n;
 
-	phone_key(a, ka, sizeof(ka));
-	phone_key(b, kb, sizeof(kb));
-	return ka[0] != '\0' && strcmp(ka, kb) == 0;
-}
-
-bool phone_is_ordinary(const char *in)
-{
-	char d[64], key[PHONE_KEY_LEN];
-	bool alpha, plus;
-	size_t n = digits_of(in, d, sizeof(d), &alpha, &plus);
-
-	if (alpha || n == 0)
+	if (p == NULL || p[0] != '+' || p[1] < '1' || p[1] > '9')
 		return false;
-	phone_key(in, key, sizeof(key));
-	n = strlen(key);
-	if (n == 11 && key[0] == '1' && key[1] >= '3' && key[1] <= '9')
-		return true; /* a Chinese mobile */
-	if (key[0] == '0' && key[1] != '0' && n >= 10 && n <= 12)
-		return true; /* a landline with its area code */
-	if (plus && strncmp(key, "86", 2) != 0 && n >= 8 && n <= 15)
-		return true; /* another country's number */
-	return false;
-}
-
-bool phone_parse_typed(const char *in, char *out, size_t outlen)
-{
-	char d[64];
-	bool alpha, plus;
-	size_t n = digits_of(in, d, sizeof(d), &alpha, &plus);
-
-	if (alpha || n < 7 || n > 15)
+	n = strlen(p + 1);
+	if (n < 8 || n > 15)
 		return false;
-	snprintf(out, outlen, "%s%s", plus ? "+" : "", d);
+	for (size_t i = 1; p[i]; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
 	return true;
+}
+
+const char *phone_shown(const char *p, const char *country)
+{
+	if (p && country && strcmp(country, "86") == 0 && strncmp(p, "+86", 3) == 0 && is_cn_mobile(p + 3))
+		return p + 3;
+	return p;
+}
+
+bool phone_parse_typed(const char *in, const char *country, char *out, size_t outlen)
+{
+	char d[DIGITS_MAX + 1];
+	size_t n = 0, i = 0, len = strlen(in);
+	bool plus = false;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	while (i < len) {
+		uint32_t cp = narrow(utf8_next(in, len, &i));
+		if (cp >= '0' && cp <= '9') {
+			if (n >= DIGITS_MAX)
+				return false;
+			d[n++] = (char)cp;
+		} else if (cp == '+' && n == 0) {
+			plus = true;
+		} else if (cp < 0x80 && isalpha((int)cp)) {
+			return false; /* "my phone 139...": not only a number */
+		}
+	}
+	d[n] = '\0';
+	if (n == 0)
+		return false;
+	return from_digits(d, plus, country, out, outlen) == PHONE_E164;
 }

@@ -240,7 +240,43 @@ static const char *const migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX console_audit_at ON console_audit(at);",
+
+	/*
+	 * 6: every stored number in its E.164 form (phone.c), as the edges now
+	 * give them: a number is compared only with normalised numbers, so +1 390
+	 * 000 0001 is no longer 139 0000 0001. The keys beside the numbers
+	 * (phone_key, applicant_key, "sms:" session keys) become the same
+	 * normalised number. OR IGNORE: a row whose new key would collide with
+	 * another keeps its old one (it can only be an already merged duplicate).
+	 */
+	"UPDATE messages SET phone = hotline_phone(phone), phone_key = hotline_phone(phone);"
+	"UPDATE OR IGNORE inbox_parts SET sender = hotline_phone(sender);"
+	"UPDATE sessions SET phone = hotline_phone(phone), form_phone = hotline_phone(form_phone);"
+	"UPDATE OR IGNORE sessions SET key = 'sms:' || phone WHERE key LIKE 'sms:%';"
+	"UPDATE cases SET applicant_phone = hotline_phone(applicant_phone),"
+	"  applicant_key = hotline_phone(applicant_phone), contact_phone = hotline_phone(contact_phone);"
+	"UPDATE feedback SET phone = hotline_phone(phone);"
+	"UPDATE OR IGNORE alerts SET key = hotline_phone(key) WHERE kind = 'digest';"
+	"UPDATE console_accounts SET staff_phone = hotline_phone(staff_phone);",
 };
+
+/* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */
+static void sql_hotline_phone(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(ctx);
+	const unsigned char *in = sqlite3_value_text(argv[0]);
+	char out[PHONE_LEN];
+
+	(void)argc;
+	if (in == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if (phone_normalise((const char *)in, st->country, out, sizeof(out)) == PHONE_NONE)
+		sqlite3_result_value(ctx, argv[0]);
+	else
+		sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+}
 
 int store_schema_version(void)
 {
@@ -405,12 +441,15 @@ int store_open(const char *path, const struct store_opts *opts, struct store **o
 		return -1;
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
+	snprintf(st->country, sizeof(st->country), "%s", opts->country ? opts->country : PHONE_COUNTRY_DEFAULT);
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		store_close(st);
 		return -1;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_create_function(st->db, "hotline_phone", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_hotline_phone,
+	    NULL, NULL);
 	if (store_file_version(st) > store_schema_version()) {
 		/* refuse before touching the file (no WAL switch on a database we will not use) */
 		snprintf(err, errlen, "%s has schema version %d, newer than this build's %d: use a newer hotlined",
@@ -562,15 +601,13 @@ static const char SQL_MSG_ADD[] =
 int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_MSG_ADD);
-	char key[PHONE_KEY_LEN];
 
 	if (s == NULL)
 		return -1;
-	phone_key(m->phone, key, sizeof(key));
 	store_bind_text(s, 1, m->channel);
 	store_bind_text(s, 2, m->direction);
 	store_bind_text(s, 3, m->phone);
-	store_bind_text(s, 4, key);
+	store_bind_text(s, 4, m->phone); /* phone_key: the same normalised number */
 	sqlite3_bind_text(s, 5, m->text ? m->text : "", m->text ? (int)m->text_len : 0, SQLITE_TRANSIENT);
 	if (m->raw)
 		sqlite3_bind_blob(s, 6, m->raw, (int)m->raw_len, SQLITE_TRANSIENT);
@@ -637,15 +674,11 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 {
 	const char *sql = f->phone ? SQL_MSG_EACH_PHONE : SQL_MSG_EACH;
 	sqlite3_stmt *s = store_stmt(st, sql);
-	char key[PHONE_KEY_LEN];
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	if (f->phone) {
-		phone_key(f->phone, key, sizeof(key));
-		store_bind_text(s, 1, key);
-	}
+	store_bind_text(s, 1, f->phone);
 	store_bind_text(s, 2, f->channel);
 	sqlite3_bind_int64(s, 3, f->since);
 	sqlite3_bind_int64(s, 4, f->until);
@@ -700,14 +733,10 @@ static const char SQL_MSG_COUNT[] =
 int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_MSG_COUNT);
-	char key[PHONE_KEY_LEN];
 
 	if (s == NULL)
 		return -1;
-	if (f->phone) {
-		phone_key(f->phone, key, sizeof(key));
-		store_bind_text(s, 1, key);
-	}
+	store_bind_text(s, 1, f->phone);
 	store_bind_text(s, 2, f->channel);
 	sqlite3_bind_int64(s, 3, f->since);
 	sqlite3_bind_int64(s, 4, f->until);
@@ -719,12 +748,10 @@ int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t 
 static int count_for_phone(struct store *st, const char *sql, const char *phone, int64_t since, int *count)
 {
 	sqlite3_stmt *s = store_stmt(st, sql);
-	char key[PHONE_KEY_LEN];
 
 	if (s == NULL)
 		return -1;
-	phone_key(phone, key, sizeof(key));
-	store_bind_text(s, 1, key);
+	store_bind_text(s, 1, phone);
 	sqlite3_bind_int64(s, 2, since);
 	return count_query(st, sql, s, count);
 }
@@ -746,12 +773,10 @@ int store_replies_two(struct store *st, const char *phone, int64_t since_long, i
     int *short_count, int *long_count)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_REPLIES_TWO);
-	char key[PHONE_KEY_LEN];
 
 	if (s == NULL)
 		return -1;
-	phone_key(phone, key, sizeof(key));
-	store_bind_text(s, 1, key);
+	store_bind_text(s, 1, phone);
 	sqlite3_bind_int64(s, 2, since_long);
 	sqlite3_bind_int64(s, 3, since_short);
 	if (sqlite3_step(s) != SQLITE_ROW) {
@@ -781,13 +806,11 @@ int store_same_text_since(struct store *st, const char *phone, const char *text,
     int64_t exclude_id, bool *seen)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_SAME_TEXT);
-	char key[PHONE_KEY_LEN];
 	int n = 0;
 
 	if (s == NULL)
 		return -1;
-	phone_key(phone, key, sizeof(key));
-	store_bind_text(s, 1, key);
+	store_bind_text(s, 1, phone);
 	sqlite3_bind_int64(s, 2, since);
 	store_bind_text(s, 3, text);
 	sqlite3_bind_int64(s, 4, exclude_id);

@@ -28,6 +28,7 @@ struct store_opts {
 	const char *synchronous; /* "full" (default) or "normal" */
 	const char *group;     /* group that may read the file, or NULL/"" */
 	bool readonly;
+	const char *country;   /* phone.country_code (NULL: "86"): how migration 6 normalises stored numbers */
 };
 
 /* Open path. On failure returns -1 with the reason in err. */
@@ -79,7 +80,7 @@ int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id) WARN
 int store_msg_set(struct store *st, int64_t id, const char *status, const char *node) WARN_UNUSED;
 
 struct store_msg_filter {
-	const char *phone;   /* any form; compared by phone key. NULL: all */
+	const char *phone;   /* normalised (phone_normalise); NULL: all */
 	const char *channel; /* NULL: all */
 	int64_t since, until;/* 0: open */
 	int64_t after_id;    /* only ids above */

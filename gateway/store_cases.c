@@ -81,17 +81,15 @@ static int event_add(struct store *st, int64_t case_id, int64_t at, const char *
 int store_case_add(struct store *st, const struct store_case *c, int64_t *id)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_CASE_ADD);
-	char key[PHONE_KEY_LEN];
 	int64_t at = c->created_at ? c->created_at : now_unix();
 
 	if (s == NULL)
 		return -1;
-	phone_key(c->applicant_phone, key, sizeof(key));
 	store_bind_text(s, 1, c->number);
 	store_bind_text(s, 2, c->topic);
 	store_bind_text(s, 3, c->channel);
 	store_bind_text(s, 4, c->applicant_phone);
-	store_bind_text(s, 5, key);
+	store_bind_text(s, 5, c->applicant_phone); /* applicant_key: the same normalised number */
 	store_bind_text(s, 6, c->contact_phone);
 	store_bind_text(s, 7, c->name);
 	store_bind_text(s, 8, c->place);
@@ -120,7 +118,6 @@ int store_case_each(struct store *st, const struct store_case_filter *f,
     int (*fn)(const struct store_case *c, void *arg), void *arg)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_CASE_EACH);
-	char key[PHONE_KEY_LEN];
 	struct store_case *rows = NULL;
 	size_t n = 0, cap = 0;
 	int rc, ret = 0;
@@ -128,10 +125,7 @@ int store_case_each(struct store *st, const struct store_case_filter *f,
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, f->number);
-	if (f->applicant) {
-		phone_key(f->applicant, key, sizeof(key));
-		store_bind_text(s, 2, key);
-	}
+	store_bind_text(s, 2, f->applicant);
 	store_bind_text(s, 3, f->status);
 	store_bind_text(s, 4, f->staff);
 	store_bind_text(s, 5, f->topic);

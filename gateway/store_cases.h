@@ -24,7 +24,7 @@ int store_case_add(struct store *st, const struct store_case *c, int64_t *id) WA
 
 struct store_case_filter {
 	const char *number;        /* exact */
-	const char *applicant;     /* any form of the phone: compared by phone key */
+	const char *applicant;     /* normalised (phone_normalise): only that applicant's cases */
 	const char *status;        /* a code */
 	const char *staff;         /* a staff name */
 	const char *topic;

@@ -19,6 +19,7 @@ struct store {
 		sqlite3_stmt *stmt;
 	} cache[STORE_STMT_SLOTS];
 	int in_tx;
+	char country[8]; /* phone.country_code, for hotline_phone() in SQL (migration 6 normalises) */
 };
 
 /*

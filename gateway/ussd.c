@@ -216,7 +216,20 @@ static int parse_form(char *body, size_t len, struct spec *specs, size_t nspecs,
 	return 0;
 }
 
-int ussd_parse_callback(char *body, size_t len, struct ussd_callback *out, char *err, size_t errlen)
+/* The phoneNumber field (syntax checked) in its normalised form, kept in buf. */
+static int normalise_phone(const char **phone, const char *country, char *buf, size_t buflen, char *err,
+    size_t errlen)
+{
+	if (phone_normalise(*phone, country, buf, buflen) == PHONE_NONE) {
+		snprintf(err, errlen, "phoneNumber is not a phone number");
+		return -1;
+	}
+	*phone = buf;
+	return 0;
+}
+
+int ussd_parse_callback(char *body, size_t len, const char *country, struct ussd_callback *out, char *err,
+    size_t errlen)
 {
 	struct spec specs[] = {
 		{ "sessionId", USSD_SESSION_ID_MAX, RULE_ID, true, &out->session_id, NULL, false },
@@ -228,10 +241,12 @@ int ussd_parse_callback(char *body, size_t len, struct ussd_callback *out, char 
 
 	memset(out, 0, sizeof(*out));
 	out->network = "";
-	return parse_form(body, len, specs, ARRAY_LEN(specs), err, errlen);
+	if (parse_form(body, len, specs, ARRAY_LEN(specs), err, errlen) < 0)
+		return -1;
+	return normalise_phone(&out->phone, country, out->phone_buf, sizeof(out->phone_buf), err, errlen);
 }
 
-int ussd_parse_end(char *body, size_t len, struct ussd_end *out, char *err, size_t errlen)
+int ussd_parse_end(char *body, size_t len, const char *country, struct ussd_end *out, char *err, size_t errlen)
 {
 	const char *duration = NULL;
 	struct spec specs[] = {
@@ -249,7 +264,8 @@ int ussd_parse_end(char *body, size_t len, struct ussd_end *out, char *err, size
 	memset(out, 0, sizeof(*out));
 	out->input = out->error = out->service_code = out->network = "";
 	out->duration_ms = -1;
-	if (parse_form(body, len, specs, ARRAY_LEN(specs), err, errlen) < 0)
+	if (parse_form(body, len, specs, ARRAY_LEN(specs), err, errlen) < 0 ||
+	    normalise_phone(&out->phone, country, out->phone_buf, sizeof(out->phone_buf), err, errlen) < 0)
 		return -1;
 	if (duration != NULL) {
 		if (!parse_int(duration, 0, 999999999999999LL, &d)) {

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "phone.h"
 #include "util.h"
 
 struct sockaddr;
@@ -46,10 +47,11 @@ struct sockaddr;
 struct ussd_callback {
 	const char *session_id;   /* printable ASCII, no spaces */
 	const char *service_code;
-	const char *phone;        /* optional '+', then digits */
+	const char *phone;        /* normalised (phone_normalise): "+8613800000001"; points into phone_buf */
 	const char *network;
 	const char *text;         /* valid UTF-8, no control characters; may be "" */
 	size_t text_len;
+	char phone_buf[PHONE_LEN];
 };
 
 /* The end-of-session notification (pointers as above; optional ones are "" when absent). */
@@ -62,23 +64,28 @@ struct ussd_end {
 	const char *service_code;
 	const char *network;
 	long long duration_ms;    /* durationInMillis; -1 when absent */
+	char phone_buf[PHONE_LEN];
 };
 
 /*
  * Parse a form-urlencoded body: fields sessionId, serviceCode, phoneNumber,
  * text (required) and networkCode (optional); other fields are ignored once
  * their encoding is checked. body holds len bytes and must have room for one
- * more: it is decoded in place (body[len] is written). Returns 0, or -1 with
- * a one-line reason for the client in err (out is then undefined).
+ * more: it is decoded in place (body[len] is written). phoneNumber is
+ * normalised here, the edge where it enters (country: phone.country_code).
+ * Returns 0, or -1 with a one-line reason for the client in err (out is then
+ * undefined).
  */
-int ussd_parse_callback(char *body, size_t len, struct ussd_callback *out, char *err, size_t errlen) WARN_UNUSED;
+int ussd_parse_callback(char *body, size_t len, const char *country, struct ussd_callback *out, char *err,
+    size_t errlen) WARN_UNUSED;
 
 /*
  * The same for the end-of-session notification: sessionId, phoneNumber and
  * status required; input, errorMessage, durationInMillis, serviceCode,
  * networkCode optional.
  */
-int ussd_parse_end(char *body, size_t len, struct ussd_end *out, char *err, size_t errlen) WARN_UNUSED;
+int ussd_parse_end(char *body, size_t len, const char *country, struct ussd_end *out, char *err,
+    size_t errlen) WARN_UNUSED;
 
 /* ---- the new input of a step ------------------------------------------------------ */
 

@@ -23,6 +23,7 @@
 #include "bench_corpus.h"
 #include "engine.h"
 #include "log.h"
+#include "phone.h"
 #include "smstext.h"
 #include "world.h"
 
@@ -41,7 +42,7 @@ static size_t run_pass(const struct menu *m, const struct bench_corpus *c, struc
 	for (size_t i = 0; i < c->n; i++) {
 		const struct bench_msg *bm = &c->msgs[i];
 		struct session *s = &ses[bm->conv];
-		struct engine_in in = { .text = bm->text, .len = bm->len, .phone = s->phone };
+		struct engine_in in = { .text = bm->text, .len = bm->len, .phone = s->phone, .country = PHONE_COUNTRY_DEFAULT };
 		struct engine_out out;
 		struct sms_count sc;
 

@@ -28,12 +28,13 @@
 
 #define WAIT_MS 15000
 
-#define LI "13900000002"    /* staff: 白水镇, 寨子街村 */
-#define WANG "13900000001"  /* staff: 崆峒镇, duty */
-#define ZHANG "13900000003" /* supervisor */
-#define VA "13700000001"    /* the applicant */
-#define VB "13700000002"    /* another villager */
-#define KIN "13600000009"   /* the contact phone the applicant gives */
+/* as the database keeps them (E.164); the network may write them otherwise (test_identity_forms) */
+#define LI "+8613900000002"    /* staff: 白水镇, 寨子街村 */
+#define WANG "+8613900000001"  /* staff: 崆峒镇, duty */
+#define ZHANG "+8613900000003" /* supervisor */
+#define VA "+8613700000001"    /* the applicant */
+#define VB "+8613700000002"    /* another villager */
+#define KIN "+8613600000009"   /* the contact phone the applicant gives */
 
 struct fx {
 	struct hl h;
@@ -126,8 +127,11 @@ static long long count_kind(struct fx *f, const char *phone, const char *kind)
 	    phone, kind);
 }
 
-/* Send text from phone and wait for its reply (kind 'reply'); returns it (owned) or NULL. */
-static char *ask(struct fx *f, const char *phone, const char *msg)
+/*
+ * Send text from sender (as the network writes it) and wait for the reply to
+ * phone (kind 'reply', phone as stored); returns it (owned) or NULL.
+ */
+static char *ask_as(struct fx *f, const char *sender, const char *phone, const char *msg)
 {
 	static int64_t smsc; /* each SMS its own time: "1" then "1" again are two messages, not one read twice */
 	long long before = count_kind(f, phone, "reply");
@@ -137,7 +141,7 @@ static char *ask(struct fx *f, const char *phone, const char *msg)
 		smsc = (int64_t)time(NULL) - 86400;
 	gsm_inject_defaults(&o);
 	o.smsc_time = smsc++;
-	if (hl_sms(&f->h, 0, phone, msg, &o) < 1)
+	if (hl_sms(&f->h, 0, sender, msg, &o) < 1)
 		return NULL;
 	if (!hl_wait_count(&f->h, (int)before + 1, WAIT_MS,
 	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '%s' AND kind = 'reply'", phone)) {
@@ -147,6 +151,11 @@ static char *ask(struct fx *f, const char *phone, const char *msg)
 	return hl_text(&f->h, "SELECT text FROM messages WHERE direction = 'out' AND phone_key = '%s' AND kind = 'reply'"
 			      " ORDER BY id DESC LIMIT 1",
 	    phone);
+}
+
+static char *ask(struct fx *f, const char *phone, const char *msg)
+{
+	return ask_as(f, phone, phone, msg);
 }
 
 /* The home-visit form by SMS; returns the case number (owned). */
@@ -251,7 +260,7 @@ static void test_request_to_done(void **state)
 	/* 已派单 told the applicant who comes and their phone */
 	char *n1 = hl_text(&f->h, "SELECT text FROM messages WHERE phone_key = '%s' AND kind = 'notify' ORDER BY id LIMIT 1",
 	    VA);
-	assert_non_null(strstr(n1, LI));
+	assert_non_null(strstr(n1, LI + 3)); /* written as people dial it */
 	free(n1);
 
 	/* the applicant asks: their own case; the other villager: nothing of it */
@@ -315,6 +324,94 @@ static void test_withdraw(void **state)
 	free(number);
 }
 
+/*
+ * A number keeps its country (issue 11.1): the staff's and the applicant's
+ * numbers under +1 or +44 are strangers (no staff command, no case to see or
+ * withdraw); the same numbers written 0086..., 86..., or in full-width digits
+ * are the same people.
+ */
+static void test_identity_forms(void **state)
+{
+	struct fx *f = *state;
+	char *number = request(f, VA, "崆峒镇寨子街村3组", NULL);
+	char cmd[80], *r;
+	long long events;
+
+	assert_true(wait_sent(f, LI, "staff", "staff_new_case", number, 1));
+	events = hl_int(&f->h, "SELECT count(*) FROM case_events");
+
+	/* LI's digits in another country: a stranger to the staff commands */
+	static const struct {
+		const char *sender, *key;
+	} strangers[] = { { "+13900000002", "+13900000002" }, { "+4413900000002", "+4413900000002" } };
+	for (size_t i = 0; i < sizeof(strangers) / sizeof(strangers[0]); i++) {
+		r = ask_as(f, strangers[i].sender, strangers[i].key, "列表");
+		assert_non_null(r);
+		assert_null(strstr(r, number));
+		free(r);
+		snprintf(cmd, sizeof(cmd), "查 %s", number);
+		r = ask_as(f, strangers[i].sender, strangers[i].key, cmd);
+		assert_non_null(r);
+		assert_null(strstr(r, "张桂兰"));
+		assert_null(strstr(r, "寨子街村"));
+		free(r);
+		snprintf(cmd, sizeof(cmd), "接 %s", number);
+		r = ask_as(f, strangers[i].sender, strangers[i].key, cmd);
+		assert_non_null(r);
+		free(r);
+		assert_int_equal(hl_int(&f->h, "SELECT count(*) FROM messages WHERE direction = 'in'"
+					       " AND phone_key = '%s' AND node = 'command'", strangers[i].key), 0);
+	}
+	/* VA's digits in another country: not the applicant */
+	static const char *const not_va[] = { "+13700000001", "+4413700000001" };
+	for (size_t i = 0; i < sizeof(not_va) / sizeof(not_va[0]); i++) {
+		r = ask_as(f, not_va[i], not_va[i], "查询");
+		assert_non_null(r);
+		assert_null(strstr(r, number));
+		assert_string_equal(r, text(f, "status_none"));
+		free(r);
+		snprintf(cmd, sizeof(cmd), "撤销 %s", number);
+		r = ask_as(f, not_va[i], not_va[i], cmd);
+		assert_non_null(r);
+		assert_null(strstr(r, number));
+		free(r);
+	}
+	assert_status(f, number, "received");
+	assert_int_equal(hl_int(&f->h, "SELECT count(*) FROM case_events"), events);
+	assert_int_equal(hl_int(&f->h, "SELECT count(*) FROM cases WHERE applicant_key <> '%s'", VA), 0);
+
+	/* the real numbers, however the network writes them */
+	r = ask_as(f, "008613900000002", LI, "列表");
+	assert_non_null(r);
+	assert_non_null(strstr(r, number));
+	free(r);
+	snprintf(cmd, sizeof(cmd), "查 %s", number);
+	r = ask_as(f, "8613900000002", LI, cmd);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "寨子街村"));
+	free(r);
+	r = ask_as(f, "１３９０００００００２", LI, "列表");
+	assert_non_null(r);
+	assert_non_null(strstr(r, number));
+	free(r);
+	r = ask_as(f, "00８６１３７０００００００１", VA, "查询");
+	assert_non_null(r);
+	assert_non_null(strstr(r, number));
+	free(r);
+	snprintf(cmd, sizeof(cmd), "撤销 %s", number);
+	r = ask_as(f, "8613700000001", VA, cmd);
+	assert_non_null(r);
+	struct menu_var v[] = { { "case.number", number } };
+	char *want = menu_render(text(f, "withdraw_done"), v, 1);
+	assert_string_equal(r, want);
+	free(want);
+	free(r);
+	assert_status(f, number, "withdrawn");
+	/* only normalised numbers were stored */
+	assert_int_equal(hl_int(&f->h, "SELECT count(*) FROM messages WHERE phone NOT LIKE '+%%' OR phone <> phone_key"), 0);
+	free(number);
+}
+
 /* Quiet hours hold the applicant's notifications; the staff's messages go at once. */
 static void test_quiet_hours(void **state)
 {
@@ -375,6 +472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_request_to_done, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_forms, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_hours, setup_quiet, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup_plain, teardown),
 	};

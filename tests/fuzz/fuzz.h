@@ -3,7 +3,7 @@
  *
  * Each harness is one file defining LLVMFuzzerTestOneInput. `make fuzz`
  * builds each with clang -fsanitize=fuzzer,address,undefined; the unit test
- * tests/unit/test_fuzz_corpus.c includes all four (renaming the entry
+ * tests/unit/test_fuzz_corpus.c includes all five (renaming the entry
  * point) and feeds them every file of tests/fuzz/corpus/<name>/, so that
  * `make check` runs each committed seed and crash again, with gcc, clang
  * and ASan+UBSan. That is why everything here is static inline and each

@@ -18,6 +18,7 @@
 #include "fuzz.h"
 #include "menu.h"
 #include "normalize.h"
+#include "phone.h"
 #include "session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,7 +64,7 @@ static void fn_check_engine(const uint8_t *data, size_t size, const struct menu 
 	/* start on a node chosen by the input, in menu or form mode */
 	unsigned sel = size > 0 ? data[0] : 0;
 	const struct menu_node *start = menu_node_at(m, (int)(sel % count));
-	struct engine_in in = { .text = text, .len = len, .phone = "13700000001" };
+	struct engine_in in = { .text = text, .len = len, .phone = "+8613700000001", .country = PHONE_COUNTRY_DEFAULT };
 
 	session_init(&s, "sms:13700000001", "13700000001", (sel & 0x80) ? "ussd" : "sms");
 	snprintf(s.node, sizeof(s.node), "%s", start->id);

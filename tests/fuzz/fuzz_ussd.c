@@ -5,7 +5,7 @@
  *
  * Promises checked: the parsers either refuse with a reason or give fields
  * that are NUL-terminated, inside the body, within their documented length
- * and valid UTF-8 text; the new input is a suffix of the text; every screen
+ * and valid UTF-8 text, and the phone number normalised; the new input is a suffix of the text; every screen
  * lies inside the reply, starts on a character boundary, follows the one
  * before it and keeps to the limit (GSM-7 characters or UTF-16 units, the
  * "more" footer counted); the answer is "CON " or "END " and valid UTF-8.
@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "fuzz.h"
+#include "phone.h"
 #include "smstext.h"
 #include "ussd.h"
 
@@ -31,6 +32,16 @@ static void fu_check_field(const char *f, const char *buf, size_t buflen, size_t
 	FUZZ_CHECK(strlen(f) <= max);
 }
 
+/* phoneNumber comes out normalised, in its own buffer, and stays so when normalised again. */
+static void fu_check_phone(const char *phone, const char *buf)
+{
+	char again[PHONE_LEN];
+
+	FUZZ_CHECK(phone == buf && *phone != '\0' && strlen(phone) < PHONE_LEN);
+	phone_normalise(phone, PHONE_COUNTRY_DEFAULT, again, sizeof(again));
+	FUZZ_CHECK(strcmp(again, phone) == 0);
+}
+
 static void fu_parse(const uint8_t *data, size_t size)
 {
 	char *body = malloc(size + 1), err[200];
@@ -38,10 +49,10 @@ static void fu_parse(const uint8_t *data, size_t size)
 	struct ussd_end ev;
 
 	memcpy(body, data, size);
-	if (ussd_parse_callback(body, size, &cb, err, sizeof(err)) == 0) {
+	if (ussd_parse_callback(body, size, PHONE_COUNTRY_DEFAULT, &cb, err, sizeof(err)) == 0) {
 		fu_check_field(cb.session_id, body, size, USSD_SESSION_ID_MAX);
 		fu_check_field(cb.service_code, body, size, USSD_SERVICE_CODE_MAX);
-		fu_check_field(cb.phone, body, size, USSD_PHONE_MAX);
+		fu_check_phone(cb.phone, cb.phone_buf);
 		FUZZ_CHECK(cb.network != NULL && strlen(cb.network) <= USSD_NETWORK_MAX);
 		fu_check_field(cb.text, body, size, USSD_TEXT_MAX);
 		FUZZ_CHECK(cb.text_len == strlen(cb.text));
@@ -52,9 +63,9 @@ static void fu_parse(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err[0] != '\0');
 	}
 	memcpy(body, data, size);
-	if (ussd_parse_end(body, size, &ev, err, sizeof(err)) == 0) {
+	if (ussd_parse_end(body, size, PHONE_COUNTRY_DEFAULT, &ev, err, sizeof(err)) == 0) {
 		fu_check_field(ev.session_id, body, size, USSD_SESSION_ID_MAX);
-		fu_check_field(ev.phone, body, size, USSD_PHONE_MAX);
+		fu_check_phone(ev.phone, ev.phone_buf);
 		FUZZ_CHECK(ev.status != NULL && strlen(ev.status) <= USSD_STATUS_MAX);
 		FUZZ_CHECK(ev.input != NULL && ev.error != NULL && ev.service_code != NULL && ev.network != NULL);
 	} else {

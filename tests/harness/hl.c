@@ -424,18 +424,18 @@ bool hl_wait_count(struct hl *h, int want, int timeout_ms, const char *fmt, ...)
 
 char *hl_last_reply(struct hl *h, const char *phone)
 {
-	char key[PHONE_KEY_LEN];
+	char key[PHONE_LEN];
 
-	phone_key(phone, key, sizeof(key));
+	phone_normalise(phone, PHONE_COUNTRY_DEFAULT, key, sizeof(key));
 	return hl_text(h, "SELECT text FROM messages WHERE direction = 'out' AND phone_key = '%s' ORDER BY id DESC LIMIT 1",
 	    key);
 }
 
 char *hl_wait_reply(struct hl *h, const char *phone, int n, int timeout_ms)
 {
-	char key[PHONE_KEY_LEN];
+	char key[PHONE_LEN];
 
-	phone_key(phone, key, sizeof(key));
+	phone_normalise(phone, PHONE_COUNTRY_DEFAULT, key, sizeof(key));
 	if (!hl_wait_count(h, n, timeout_ms, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '%s'", key))
 		return NULL;
 	return hl_last_reply(h, phone);

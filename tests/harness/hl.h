@@ -70,7 +70,8 @@ bool hl_wait_count(struct hl *h, int want, int timeout_ms, const char *sql_fmt, 
 long long hl_int(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One text value (first row, first column) or NULL; caller frees. */
 char *hl_text(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The newest reply text queued or sent to phone (direction out), or NULL; caller frees. */
+/* The newest reply text queued or sent to phone (any form: normalised as the daemon does with
+ * the shipped phone.country_code), or NULL; caller frees. */
 char *hl_last_reply(struct hl *h, const char *phone);
 /* Wait until phone has at least n outbound messages; then hl_last_reply. */
 char *hl_wait_reply(struct hl *h, const char *phone, int n, int timeout_ms);

@@ -454,8 +454,12 @@ static void test_staff_lookup(void **state)
 	assert_string_equal(c->staff[1].areas[1], "寨子街村");
 	assert_int_equal(c->staff[0].role, STAFF_ROLE_STAFF);
 	assert_int_equal(c->staff[2].role, STAFF_ROLE_SUPERVISOR);
-	assert_ptr_equal(config_staff_by_phone(c, "+86 139 0000 0002"), &c->staff[1]);
-	assert_null(config_staff_by_phone(c, "13900000009"));
+	/* loading normalised the numbers: lookups take the normalised form, and only that */
+	assert_string_equal(c->staff[1].phone, "+8613900000002");
+	assert_ptr_equal(config_staff_by_phone(c, "+8613900000002"), &c->staff[1]);
+	assert_null(config_staff_by_phone(c, "+8613900000009"));
+	assert_null(config_staff_by_phone(c, "+13900000002"));   /* a +1 number is someone else */
+	assert_null(config_staff_by_phone(c, "13900000002"));    /* never an un-normalised form */
 	assert_ptr_equal(config_staff_by_name(c, "张主任"), &c->staff[2]);
 	assert_null(config_staff_by_name(c, "张"));
 	assert_ptr_equal(config_supervisor(c), &c->staff[2]);

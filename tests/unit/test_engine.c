@@ -21,11 +21,12 @@
 
 #include "config.h"
 #include "engine.h"
+#include "phone.h"
 #include "menu.h"
 #include "session.h"
 #include "hl.h"
 
-#define PHONE "13912345678"
+#define PHONE "+8613912345678"
 
 struct fixture {
 	struct config *cfg;
@@ -117,7 +118,7 @@ static char *expected_reply(const struct menu *m, const char *spec)
 /* Run one step on s and check it; the engine's output is returned for more checks (free it). */
 static void run_step(const struct menu *m, struct session *s, const struct step *st, int no, struct engine_out *out)
 {
-	struct engine_in in = { .text = st->in, .len = strlen(st->in), .phone = PHONE };
+	struct engine_in in = { .text = st->in, .len = strlen(st->in), .phone = PHONE, .country = PHONE_COUNTRY_DEFAULT };
 	char *want;
 
 	engine_step(m, s, &in, out);
@@ -203,7 +204,7 @@ static void test_digits_answered_node(void **state)
 	struct fixture *f = *state;
 	struct session s;
 	struct engine_out out;
-	struct engine_in in = { .text = "2", .len = 1, .phone = PHONE };
+	struct engine_in in = { .text = "2", .len = 1, .phone = PHONE, .country = PHONE_COUNTRY_DEFAULT };
 
 	fresh(&s);
 	engine_step(f->m, &s, &in, &out);
@@ -276,7 +277,7 @@ static void test_unknown_and_empty(void **state)
 	struct fixture *f = *state;
 	struct session s;
 	struct engine_out out;
-	struct engine_in in = { .text = "abcdef", .len = 6, .phone = PHONE };
+	struct engine_in in = { .text = "abcdef", .len = 6, .phone = PHONE, .country = PHONE_COUNTRY_DEFAULT };
 
 	fresh(&s);
 	RUN(f, &s, steps);
@@ -481,7 +482,7 @@ static void test_form_typed_phone_and_one_message(void **state)
 	assert_string_equal(s.form_name, "张桂兰");
 	assert_string_equal(s.form_place, "崆峒镇寨子街村3组");
 	assert_string_equal(s.form_need, "想办高龄补贴");
-	assert_string_equal(s.form_phone, "13900001111");
+	assert_string_equal(s.form_phone, "+8613900001111");
 	assert_int_equal(s.form_step, FORM_CONFIRM);
 	session_clear(&s);
 
@@ -604,7 +605,7 @@ static void test_never_silent(void **state)
 		for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 			struct session s;
 			struct engine_out out;
-			struct engine_in in = { .text = inputs[i], .len = strlen(inputs[i]), .phone = PHONE };
+			struct engine_in in = { .text = inputs[i], .len = strlen(inputs[i]), .phone = PHONE, .country = PHONE_COUNTRY_DEFAULT };
 			fresh(&s);
 			s.fresh = false;
 			if (mode == 1) {

@@ -29,6 +29,9 @@
 #define LLVMFuzzerTestOneInput fuzz_ussd_one
 #include "../fuzz/fuzz_ussd.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_phone_one
+#include "../fuzz/fuzz_phone.c"
+#undef LLVMFuzzerTestOneInput
 
 /* Feed every file of corpus/<name> to fn; returns how many. */
 static int run_corpus(const char *name, int (*fn)(const uint8_t *, size_t))
@@ -99,6 +102,12 @@ static void test_corpus_ussd(void **state)
 	assert_true(run_corpus("ussd", fuzz_ussd_one) > 0);
 }
 
+static void test_corpus_phone(void **state)
+{
+	(void)state;
+	assert_true(run_corpus("phone", fuzz_phone_one) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_corpus_menu),
 		cmocka_unit_test(test_corpus_staffcmd),
 		cmocka_unit_test(test_corpus_ussd),
+		cmocka_unit_test(test_corpus_phone),
 	};
 
 	return cmocka_run_group_tests_name("fuzz_corpus", tests, NULL, NULL);

@@ -257,8 +257,8 @@ static void test_migrate_from_v1(void **state)
 	/* what was there is still there and still works */
 	assert_string_equal(get_msg(st, 1).text, "低保咋申请");
 	assert_string_equal(get_msg(st, 1).status, "answered");
-	session_init(&s, "sms:13912345678", "+8613912345678", "sms");
-	assert_int_equal(store_session_load(st, "sms:13912345678", 1700000000 + 60, 1800, &s), 0);
+	session_init(&s, "sms:+8613912345678", "+8613912345678", "sms");
+	assert_int_equal(store_session_load(st, "sms:+8613912345678", 1700000000 + 60, 1800, &s), 0);
 	assert_false(s.fresh);
 	assert_string_equal(s.node, "dibao.apply");
 	assert_string_equal(s.last_reply, "低保咋申请：到乡镇写申请。");
@@ -269,6 +269,11 @@ static void test_migrate_from_v1(void **state)
 	store_sends_free(out, n);
 	assert_int_equal(store_next_seq(st, "case-2023", &seq), 0);
 	assert_int_equal(seq, 42);
+
+	/* migration 6: every stored number and the keys beside them in E.164 */
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM messages WHERE phone = '+8613912345678'"
+				    " AND phone_key = '+8613912345678'"), 2);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM sessions WHERE key = 'sms:+8613912345678'"), 1);
 
 	/* and what the later versions added works on it */
 	memset(&k, 0, sizeof(k));
@@ -281,6 +286,68 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(store_case_add(st, &k, &case_id), 0);
 	assert_true(case_id > 0);
 	store_close(st);
+	unlink(p);
+}
+
+/*
+ * Migration 6 rewrites every stored number (national, 0086, 86, full-width)
+ * to E.164 in every table that holds one; a foreign number keeps its country
+ * and a short code stays a short code.
+ */
+static void test_migrate_numbers(void **state)
+{
+	struct fx *f = *state;
+	char p[PATH_MAX + 64], err[512];
+	struct store *st;
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	snprintf(p, sizeof(p), "%s/v4.db", f->dir);
+	st = open_store(p, true, err, sizeof(err));
+	assert_non_null(st);
+	store_close(st);
+	/* a file at version 5, its numbers as earlier versions stored them */
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	if (sqlite3_exec(db,
+		"PRAGMA user_version = 5;"
+		"INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at) VALUES"
+		"  ('sms', 'in', '13912345678', '13912345678', 'a', 'answered', 1, 1),"
+		"  ('sms', 'in', '+13912345678', '13912345678', 'b', 'answered', 1, 1),"
+		"  ('sms', 'in', '10086', '10086', 'c', 'ignored', 1, 1);"
+		"INSERT INTO inbox_parts (modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text, kind, received_at)"
+		"  VALUES ('m0', '008613912345678', 1, 7, 8, 2, 1, 0, 'x', 'text', 1);"
+		"INSERT INTO sessions (key, phone, channel, node, form_phone, updated_at)"
+		"  VALUES ('sms:13912345678', '8613912345678', 'sms', 'main', '１３６０００００００９', 1);"
+		"INSERT INTO cases (number, topic, channel, applicant_phone, applicant_key, contact_phone, status,"
+		"  created_at, updated_at) VALUES ('2026-0001', 't', 'sms', '13912345678', '13912345678',"
+		"  '0933-1234567', 'received', 1, 1);"
+		"INSERT INTO feedback (number, phone, channel, text, created_at) VALUES ('F1', '+86 139 1234 5678',"
+		"  'sms', 'x', 1);"
+		"INSERT INTO alerts (kind, key, at) VALUES ('digest', '13900000001', 1), ('modem_down', 'm0', 1);"
+		"INSERT INTO console_accounts (name, hash, role, staff_phone, created_at, updated_at)"
+		"  VALUES ('li', 'x', 'staff', '13900000002', 1, 1), ('admin', 'x', 'admin', NULL, 1, 1);",
+		NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s", msg);
+	sqlite3_close(db);
+
+	st = open_store(p, true, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("%s", err);
+	store_close(st);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM messages WHERE phone = '+8613912345678'"
+				    " AND phone_key = phone"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM messages WHERE phone = '+13912345678'"
+				    " AND phone_key = phone"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM messages WHERE phone = '10086' AND phone_key = '10086'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM inbox_parts WHERE sender = '+8613912345678'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM sessions WHERE key = 'sms:+8613912345678'"
+				    " AND phone = '+8613912345678' AND form_phone = '+8613600000009'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM cases WHERE applicant_phone = '+8613912345678'"
+				    " AND applicant_key = '+8613912345678' AND contact_phone = '+869331234567'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM feedback WHERE phone = '+8613912345678'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM alerts WHERE key IN ('+8613900000001', 'm0')"), 2);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM console_accounts WHERE staff_phone = '+8613900000002'"), 1);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM console_accounts WHERE staff_phone IS NULL"), 1);
 	unlink(p);
 }
 
@@ -351,12 +418,13 @@ static void test_messages(void **state)
 	bool seen = true;
 
 	a = add_msg(st, "in", "+8613912345678", "低保", "received", "text", T0);
-	b = add_msg(st, "out", "13912345678", "低保：……", "queued", "reply", T0 + 1);
-	d = add_msg(st, "in", "13800000001", "你好", "received", "text", T0 + 2);
-	e = add_msg(st, "out", "0086 139 1234 5678", "今天的短信已到上限", "queued", "notice", T0 + 3);
+	b = add_msg(st, "out", "+8613912345678", "低保：……", "queued", "reply", T0 + 1);
+	d = add_msg(st, "in", "+8613800000001", "你好", "received", "text", T0 + 2);
+	e = add_msg(st, "out", "+8613912345678", "今天的短信已到上限", "queued", "notice", T0 + 3);
+	add_msg(st, "in", "+13912345678", "低保", "answered", "text", T0 + 4); /* the same digits under +1 */
 
-	/* by phone, in any spelling */
-	flt.phone = "139-1234-5678";
+	/* by phone: the normalised number, and no other country's */
+	flt.phone = "+8613912345678";
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_msg_each(st, &flt, collect_ids, &c), 0);
 	assert_int_equal(c.n, 3);
@@ -381,6 +449,7 @@ static void test_messages(void **state)
 	assert_int_equal(c.ids[1], d);
 	memset(&flt, 0, sizeof(flt));
 	flt.after_id = d;
+	flt.until = T0 + 4;
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_msg_each(st, &flt, collect_ids, &c), 0);
 	assert_int_equal(c.n, 1);
@@ -398,7 +467,7 @@ static void test_messages(void **state)
 		memset(&u, 0, sizeof(u));
 		u.channel = "ussd";
 		u.direction = "out";
-		u.phone = "13912345678";
+		u.phone = "+8613912345678";
 		u.text = "主菜单";
 		u.text_len = strlen(u.text);
 		u.status = "sent";
@@ -409,18 +478,22 @@ static void test_messages(void **state)
 	/* the limits' counters: notices are not replies */
 	assert_int_equal(store_replies_since(st, "+8613912345678", T0, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_replies_since(st, "13912345678", T0 + 2, &n), 0);
+	assert_int_equal(store_replies_since(st, "+8613912345678", T0 + 2, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_notices_since(st, "13912345678", T0, &n), 0);
+	assert_int_equal(store_notices_since(st, "+8613912345678", T0, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_notices_since(st, "13800000001", T0, &n), 0);
+	assert_int_equal(store_notices_since(st, "+8613800000001", T0, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_same_text_since(st, "13912345678", "低保", T0, 0, &seen), 0);
+	assert_int_equal(store_same_text_since(st, "+8613912345678", "低保", T0, 0, &seen), 0);
 	assert_true(seen); /* a answered above */
-	assert_int_equal(store_same_text_since(st, "13912345678", "低保", T0, a, &seen), 0);
+	assert_int_equal(store_same_text_since(st, "+8613912345678", "低保", T0, a, &seen), 0);
 	assert_false(seen);
-	assert_int_equal(store_same_text_since(st, "13800000001", "你好", T0, 0, &seen), 0);
+	assert_int_equal(store_same_text_since(st, "+8613800000001", "你好", T0, 0, &seen), 0);
 	assert_false(seen); /* received, not answered */
+	assert_int_equal(store_same_text_since(st, "+13912345678", "低保", T0, 0, &seen), 0);
+	assert_true(seen); /* its own answered 低保, not the +86 number's */
+	assert_int_equal(store_same_text_since(st, "+13912345678", "低保", T0, 5, &seen), 0);
+	assert_false(seen);
 }
 
 struct raw_check {
@@ -913,6 +986,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_fresh_migration),
 		T(test_migrate_from_v1),
+		T(test_migrate_numbers),
 		T(test_newer_version_refused),
 		cmocka_unit_test(test_open_errors),
 		T(test_messages),

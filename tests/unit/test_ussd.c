@@ -37,7 +37,7 @@ static int parse_cb(const char *body, struct ussd_callback *cb, char **keep, cha
 
 	memcpy(copy, body, len);
 	*keep = copy;
-	return ussd_parse_callback(copy, len, cb, err, errlen);
+	return ussd_parse_callback(copy, len, PHONE_COUNTRY_DEFAULT, cb, err, errlen);
 }
 
 static const char *const ok_body =
@@ -187,7 +187,7 @@ static int parse_end(const char *body, struct ussd_end *ev, char **keep, char *e
 
 	memcpy(copy, body, len);
 	*keep = copy;
-	return ussd_parse_end(copy, len, ev, err, errlen);
+	return ussd_parse_end(copy, len, PHONE_COUNTRY_DEFAULT, ev, err, errlen);
 }
 
 static void test_parse_end(void **state)
@@ -561,9 +561,13 @@ static int teardown_db(void **state)
 static char *step(struct fx *f, const char *sid, const char *phone, const char *text, struct ussd_reply *rep_out)
 {
 	struct ctx c = { f->st, f->w->cfg, f->w->menu, f->now, NULL, 0 };
-	struct ussd_callback cb = { sid, "*123#", phone, "46000", text, strlen(text) };
+	struct ussd_callback cb = { sid, "*123#", phone, "46000", text, strlen(text), "" };
 	struct ussd_reply rep;
 	char *body;
+
+	/* as ussd_parse_callback hands it on: normalised */
+	phone_normalise(phone, f->w->cfg->phone_country, cb.phone_buf, sizeof(cb.phone_buf));
+	cb.phone = cb.phone_buf;
 
 	assert_int_equal(ussd_session_step(&c, &cb, &rep), 0);
 	body = rep.body;
@@ -790,7 +794,7 @@ static void test_end_notification(void **state)
 {
 	struct fx *f = *state;
 	struct ctx c = { f->st, f->w->cfg, f->w->menu, f->now, NULL, 0 };
-	struct ussd_end ev = { "n1", "13800000006", "Success", "1*2", "", "*123#", "46000", 5400 };
+	struct ussd_end ev = { "n1", "+8613800000006", "Success", "1*2", "", "*123#", "46000", 5400, "" };
 	char text[1024];
 	int64_t id = 0;
 	int n = -1;
