@@ -71,8 +71,11 @@ static int sms_parts(struct hl *h, const char *sender, const char *text, ...)
 }
 
 /* Wait for phone's inbound message to be decided and return its id (0 on timeout). */
-static long long inbound_id(struct hl *h, const char *key)
+static long long inbound_id(struct hl *h, const char *phone)
 {
+	char key[PHONE_LEN];
+
+	hl_phone(phone, key, sizeof(key));
 	if (!hl_wait_count(h, 1, WAIT_MS,
 		"SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '%s' AND status <> 'received'", key))
 		return 0;
@@ -267,7 +270,7 @@ static void test_255_parts(void **state)
 	free(t);
 	assert_int_equal(hl_int(h, "SELECT parts FROM messages WHERE id = %lld", id), 255);
 	assert_int_equal(hl_int(h, "SELECT count(DISTINCT seq) FROM inbox_parts WHERE message_id = %lld", id), 255);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000508'"), 1);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000508'"), 1);
 	assert_answered(h, id);
 	free(text);
 }
@@ -290,19 +293,19 @@ static void test_sql_and_format_metacharacters(void **state)
 		assert_int_equal(hl_sms(h, 0, "13700000509", texts[i], &o), 1);
 	}
 	assert_true(hl_wait_count(h, 3, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000509' AND status = 'answered'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000509' AND status = 'answered'"));
 	for (int i = 0; i < 3; i++) {
-		char *t = hl_text(h, "SELECT text FROM messages WHERE direction = 'in' AND phone_key = '13700000509'"
+		char *t = hl_text(h, "SELECT text FROM messages WHERE direction = 'in' AND phone_key = '+8613700000509'"
 				     " ORDER BY id LIMIT 1 OFFSET %d", i);
 		assert_non_null(t);
 		assert_string_equal(t, texts[i]);
 		free(t);
 	}
 	assert_true(hl_wait_count(h, 3, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000509' AND status = 'sent'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000509' AND status = 'sent'"));
 	assert_true(hl_int(h, "SELECT count(*) FROM messages") >= before + 6);
 	/* a reply never echoes the directives filled in */
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000509'"
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000509'"
 				   " AND text LIKE '%%(null)%%'"), 0);
 }
 

@@ -18,7 +18,7 @@
 #include "hl.h"
 
 #define WAIT_MS 15000
-#define DUMMY_CALLER "800123456" /* the dummy driver's incoming call is from +800123456 */
+#define DUMMY_CALLER "+800123456" /* the dummy driver's incoming call is from +800123456 */
 
 static const char modems_balance[] =
     "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\";"
@@ -78,14 +78,14 @@ static void test_missed_call_makes_request(void **state)
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM cases WHERE topic='callback' AND applicant_key='" DUMMY_CALLER "'"));
 	char *number = hl_text(&h, "SELECT number FROM cases WHERE topic='callback'");
 	assert_non_null(number);
-	char *reply = hl_wait_reply(&h, "+" DUMMY_CALLER, 1, WAIT_MS);
+	char *reply = hl_wait_reply(&h, DUMMY_CALLER, 1, WAIT_MS);
 	assert_non_null(reply);
 	assert_non_null(strstr(reply, number));
 	free(reply);
 	/* routed like a request: the duty staff member is asked to call back */
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000001' AND text LIKE '%%%s%%'", number));
-	char *alert = hl_text(&h, "SELECT text FROM messages WHERE direction='out' AND phone_key='13900000001'");
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613900000001' AND text LIKE '%%%s%%'", number));
+	char *alert = hl_text(&h, "SELECT text FROM messages WHERE direction='out' AND phone_key = '+8613900000001'");
 	assert_non_null(strstr(alert, DUMMY_CALLER));
 	free(alert);
 	/* ... and closes it by SMS once the call is made: 回 N */
@@ -115,7 +115,7 @@ static void test_call_menu_only(void **state)
 	assert_int_equal(hl_setup(&h, 1, NULL, "calls = { callback = false; reply_menu = true; };"), 0);
 	assert_int_equal(hl_start(&h, NULL), 0);
 	ring(&h);
-	char *reply = hl_wait_reply(&h, "+" DUMMY_CALLER, 1, WAIT_MS);
+	char *reply = hl_wait_reply(&h, DUMMY_CALLER, 1, WAIT_MS);
 	assert_non_null(reply);
 	/* the main menu: it lists the eight choices */
 	assert_non_null(strstr(reply, "8"));
@@ -135,10 +135,10 @@ static void test_low_balance_alerts_supervisor(void **state)
 	/* the dummy answers "Reply for *5#": the pattern reads 5, under the threshold of 10 */
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM modem_readings WHERE balance = 5"));
 	assert_true(hl_wait_count(&h, 1, 45000,
-	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000003' AND text LIKE '%%5.00%%'"));
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613900000003' AND text LIKE '%%5.00%%'"));
 	/* once, not at every reading */
 	assert_true(hl_wait_count(&h, 3, WAIT_MS, "SELECT count(*) FROM modem_readings"));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000003'"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613900000003'"), 1);
 
 	assert_int_equal(ctl(&h, &out, "modem", "status", NULL, NULL), 0);
 	assert_non_null(strstr(out, "m0"));

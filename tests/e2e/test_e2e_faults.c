@@ -143,7 +143,7 @@ static void test_phone_vanishes_and_returns(void **state)
 	assert_true(strncmp(body, "CON ", 4) == 0);
 	free(body);
 	/* ... a reply is queued for the modem ... */
-	queued = queue_sms(&h, "13700000102", "13700000102", "停机期间排队的短信", 0);
+	queued = queue_sms(&h, "+8613700000102", "+8613700000102", "停机期间排队的短信", 0);
 	assert_true(queued > 0);
 	/* ... and an SMS reaches the phone while we cannot read it */
 	gsm_inject_defaults(&o);
@@ -165,7 +165,7 @@ static void test_phone_vanishes_and_returns(void **state)
 	assert_true(hl_wait(WAIT_MS, health_is, &h, &up));
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE id = %lld AND status = 'sent'", queued));
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000103' AND status = 'sent'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000103' AND status = 'sent'"));
 	assert_true(hl_wait(WAIT_MS, inbox_empty, &h, NULL));
 
 	/* one line per state change: the loss, the first failed reconnect, the return */
@@ -201,7 +201,7 @@ static void test_device_cannot_open(void **state)
 	assert_non_null(reply);
 	free(reply);
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000111' AND status = 'sent'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000111' AND status = 'sent'"));
 
 	body = hl_http(&h, "GET", "/healthz", NULL, NULL, &status);
 	assert_int_equal(status, 200); /* one modem up is enough to serve */
@@ -235,13 +235,13 @@ static void test_permanent_failure_does_not_block(void **state)
 	/* first in line: two numbers no network takes */
 	bad1 = queue_sms(&h, "not-a-number", "NOTANUMBER", "发不出去", 9);
 	bad2 = queue_sms(&h, "+8613700000121999999999999", "13700000121999999999999", "号码太长", 9);
-	good = queue_sms(&h, "13700000122", "13700000122", "排在后面的短信", 0);
+	good = queue_sms(&h, "+8613700000122", "+8613700000122", "排在后面的短信", 0);
 	assert_true(bad1 > 0 && bad2 > 0 && good > 0);
 	assert_int_equal(hl_sms(&h, 0, "13700000123", "临时救助", NULL), 1);
 
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE id = %lld AND status = 'sent'", good));
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000123' AND status = 'sent'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000123' AND status = 'sent'"));
 	assert_true(hl_wait_count(&h, 2, WAIT_MS,
 	    "SELECT count(*) FROM messages WHERE id IN (%lld, %lld) AND status = 'failed'", bad1, bad2));
 	err = hl_text(&h, "SELECT error FROM messages WHERE id = %lld", bad1);

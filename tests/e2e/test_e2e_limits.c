@@ -47,8 +47,11 @@ static void send_texts(struct hl *h, const char *phone, const char *const *texts
 }
 
 /* Wait until phone's n inbound messages are all decided (answered, ignored or limited). */
-static bool settled(struct hl *h, const char *key, int n)
+static bool settled(struct hl *h, const char *phone, int n)
 {
+	char key[PHONE_LEN];
+
+	hl_phone(phone, key, sizeof(key));
 	return hl_wait_count(h, n, WAIT_MS,
 	    "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '%s' AND status <> 'received'", key);
 }
@@ -74,35 +77,35 @@ static void test_reply_limits(void **state)
 	/* per minute: 7 different questions at once */
 	send_texts(&h, "13700000401", five, 7, 1764300000);
 	assert_true(settled(&h, "13700000401", 7));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000401'"), 7);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000401'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000401'"), 7);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000401'"
 				    " AND status = 'answered'"), 3);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000401'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000401'"
 				    " AND status IN ('limited', 'ignored')"), 4);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000401'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000401'"
 				    " AND kind = 'reply'"), 3);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000401'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000401'"
 				    " AND kind = 'notice'"), 1);
-	notice = hl_text(&h, "SELECT text FROM messages WHERE phone_key = '13700000401' AND kind = 'notice'");
+	notice = hl_text(&h, "SELECT text FROM messages WHERE phone_key = '+8613700000401' AND kind = 'notice'");
 	assert_non_null(notice);
 	assert_non_null(strstr(notice, "上限"));
 	free(notice);
 	/* every text kept whole, answered or not */
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000401'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000401'"
 				    " AND text = '人工'"), 1);
 	/* and no case was opened by the unanswered 人工 */
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM cases WHERE applicant_key = '13700000401'"), 0);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM cases WHERE applicant_key = '+8613700000401'"), 0);
 
 	/* per day: five replies earlier today (an hour ago), then two more questions */
 	for (int i = 0; i < 5; i++)
 		assert_true(hl_int(&h, "INSERT INTO messages (channel, direction, phone, phone_key, text, status, kind,"
-				       " created_at, updated_at) VALUES ('sms', 'out', '13700000402', '13700000402', '早先的回复',"
+				       " created_at, updated_at) VALUES ('sms', 'out', '+8613700000402', '+8613700000402', '早先的回复',"
 				       " 'sent', 'reply', strftime('%%s', 'now') - 3600, strftime('%%s', 'now') - 3600)") >= 0);
 	send_texts(&h, "13700000402", two, 2, 1764300100);
 	assert_true(settled(&h, "13700000402", 2));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000402'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000402'"
 				    " AND status = 'answered'"), 0);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000402'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000402'"
 				    " AND kind = 'notice'"), 1);
 	/* the notices do go out */
 	assert_true(hl_wait_count(&h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE kind = 'notice' AND status = 'sent'"));
@@ -126,8 +129,9 @@ static void test_loop_senders_never_answered(void **state)
 			     " own_number = \"+86 138-0000-9999\"; } );"),
 	    0);
 	assert_int_equal(hl_start(&h, NULL), 0);
+	/* texts differ: the own number's two spellings are one sender now, and one text at one time is one message */
 	for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
-		assert_int_equal(hl_sms(&h, 0, senders[i], "低保", NULL), 1);
+		assert_int_equal(hl_sms(&h, 0, senders[i], i % 2 ? "低保" : "低保咋办", NULL), 1);
 	/* a person afterwards, to know the others were processed */
 	assert_int_equal(hl_sms(&h, 0, "13700000411", "低保", NULL), 1);
 	ok = hl_wait_reply(&h, "13700000411", 1, WAIT_MS);
@@ -161,22 +165,22 @@ static void test_same_text_once_per_window(void **state)
 	assert_int_equal(hl_start(&h, NULL), 0);
 	send_texts(&h, "13700000421", again, 4, 1764300200);
 	assert_true(settled(&h, "13700000421", 4));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000421'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000421'"
 				    " AND status = 'answered'"), 1);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000421'"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000421'"), 1);
 
 	/* a person paging with 9, 9 is not a loop */
 	send_texts(&h, "13700000422", digits, 3, 1764300300);
 	assert_true(settled(&h, "13700000422", 3));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000422'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000422'"
 				    " AND status = 'answered'"), 3);
 
 	/* after the window: answered again, once */
 	assert_true(hl_wait_count(&h, 1, 10000,
-	    "SELECT strftime('%%s', 'now') - max(created_at) > 3 FROM messages WHERE phone_key = '13700000421'"));
+	    "SELECT strftime('%%s', 'now') - max(created_at) > 3 FROM messages WHERE phone_key = '+8613700000421'"));
 	send_texts(&h, "13700000421", later, 1, 1764300400);
 	assert_true(settled(&h, "13700000421", 5));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000421'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000421'"
 				    " AND status = 'answered'"), 2);
 	hl_cleanup(&h);
 }
@@ -318,7 +322,7 @@ static void test_status_only_own_cases(void **state)
 	reply = hl_wait_reply(&h, "13700000441", 1, WAIT_MS);
 	assert_non_null(reply);
 	free(reply);
-	number = hl_text(&h, "SELECT number FROM cases WHERE applicant_key = '13700000441'");
+	number = hl_text(&h, "SELECT number FROM cases WHERE applicant_key = '+8613700000441'");
 	assert_non_null(number);
 
 	/* someone else asks */
@@ -341,14 +345,14 @@ static void test_status_only_own_cases(void **state)
 		}
 	}
 	assert_true(hl_wait_count(&h, 5, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '13700000442' AND status <> 'received'"));
+	    "SELECT count(*) FROM messages WHERE direction = 'in' AND phone_key = '+8613700000442' AND status <> 'received'"));
 	status = hl_text(&h, "SELECT status FROM cases WHERE number = '%s'", number);
 	assert_string_equal(status, "received");
 	free(status);
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id"
 				    " WHERE c.number = '%s' AND e.actor LIKE '%%13700000442%%'", number), 0);
 	/* nothing sent to the other phone carries the case or the applicant's number */
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '13700000442'"
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone_key = '+8613700000442'"
 				    " AND (instr(text, '%s') > 0 OR instr(text, '0441') > 0)", number), 0);
 
 	/* the applicant, writing from the same number with +86, sees it */

@@ -62,21 +62,21 @@ static void test_outbox_backlog_alert(void **state)
 		char q[512];
 		snprintf(q, sizeof(q),
 		    "INSERT INTO messages (channel, direction, phone, phone_key, text, status, kind, created_at, updated_at)"
-		    " VALUES ('sms','out','1370000090%d','1370000090%d','queued while the modem is down','queued','reply',"
+		    " VALUES ('sms','out','+861370000090%d','+861370000090%d','queued while the modem is down','queued','reply',"
 		    " strftime('%%s','now'), strftime('%%s','now'));"
 		    "INSERT INTO outbox (message_id, modem, not_before) VALUES (last_insert_rowid(), 'm0', 0);", i, i);
 		sql(&h, q);
 	}
 	/* one alert to the supervisor, queued at once (it goes out when a modem can send it) */
 	assert_true(hl_wait_count(&h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13900000003' AND kind='staff'"));
-	char *text = hl_text(&h, "SELECT text FROM messages WHERE phone_key='13900000003'");
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613900000003' AND kind='staff'"));
+	char *text = hl_text(&h, "SELECT text FROM messages WHERE phone_key = '+8613900000003'");
 	assert_non_null(text);
 	assert_non_null(strstr(text, "5"));
 	free(text);
 	assert_int_equal(rename(away, h.phone[0]), 0);
 	assert_true(hl_wait_count(&h, 6, 30000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13900000003'"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key = '+8613900000003'"), 1);
 	hl_cleanup(&h);
 }
 
@@ -93,21 +93,21 @@ static void test_retention(void **state)
 	assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
 	/* a conversation from 40 days ago, and a case from then */
 	sql(&h, "INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at)"
-		" VALUES ('sms','in','13700000402','13700000402','我家的事很私密','answered',"
+		" VALUES ('sms','in','+8613700000402','+8613700000402','我家的事很私密','answered',"
 		" strftime('%s','now') - 40*86400, strftime('%s','now') - 40*86400);"
 		"INSERT INTO cases (number, topic, channel, applicant_phone, applicant_key, name, status, created_at, updated_at)"
-		" VALUES ('2025-0001','zhitongche','sms','13700000402','13700000402','张桂兰','done',"
+		" VALUES ('2025-0001','zhitongche','sms','+8613700000402','+8613700000402','张桂兰','done',"
 		" strftime('%s','now') - 40*86400, strftime('%s','now') - 40*86400);");
 	assert_int_equal(hl_start(&h, NULL), 0);
-	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE phone_key='13700000402' AND text=''"));
+	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE phone_key = '+8613700000402' AND text=''"));
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM cases WHERE number='2025-0001' AND name='张桂兰'"), 1);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13700000401' AND text<>''"), 2);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key = '+8613700000401' AND text<>''"), 2);
 	/* and on demand */
 	sql(&h, "INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at)"
-		" VALUES ('sms','in','13700000403','13700000403','又一条旧短信','answered',"
+		" VALUES ('sms','in','+8613700000403','+8613700000403','又一条旧短信','answered',"
 		" strftime('%s','now') - 31*86400, strftime('%s','now') - 31*86400);");
 	assert_int_equal(run_ctl(&h, "purge"), 0);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13700000403' AND text=''"), 1);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key = '+8613700000403' AND text=''"), 1);
 	hl_cleanup(&h);
 }
 

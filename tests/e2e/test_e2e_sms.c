@@ -60,14 +60,14 @@ static void test_single_message_answered(void **state)
 	free(reply);
 	assert_true(hl_wait(WAIT_MS, inbox_empty, h, NULL));
 	assert_true(hl_wait_count(h, 1, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000001' AND status='sent'"));
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key='13700000001'"), 1);
-	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key='13700000001'");
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000001' AND status='sent'"));
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '+8613700000001'"), 1);
+	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key = '+8613700000001'");
 	assert_non_null(node);
 	assert_string_equal(node, "dibao");
 	free(node);
 	/* the reply goes out on the modem the message came in on */
-	char *modem = hl_text(h, "SELECT modem FROM messages WHERE direction='out' AND phone_key='13700000001'");
+	char *modem = hl_text(h, "SELECT modem FROM messages WHERE direction='out' AND phone_key = '+8613700000001'");
 	assert_string_equal(modem, "m0");
 	free(modem);
 }
@@ -88,9 +88,9 @@ static void test_three_part_chinese(void **state)
 	char *reply = hl_wait_reply(h, "13700000002", 1, WAIT_MS);
 	assert_non_null(reply);
 	free(reply);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key='13700000002'"), 1);
-	assert_int_equal(hl_int(h, "SELECT parts FROM messages WHERE direction='in' AND phone_key='13700000002'"), 3);
-	char *stored = hl_text(h, "SELECT text FROM messages WHERE direction='in' AND phone_key='13700000002'");
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '+8613700000002'"), 1);
+	assert_int_equal(hl_int(h, "SELECT parts FROM messages WHERE direction='in' AND phone_key = '+8613700000002'"), 3);
+	char *stored = hl_text(h, "SELECT text FROM messages WHERE direction='in' AND phone_key = '+8613700000002'");
 	assert_non_null(stored);
 	assert_string_equal(stored, text);
 	free(stored);
@@ -107,16 +107,16 @@ static void test_reread_is_noop(void **state)
 	gsm_inject_defaults(&o);
 	o.smsc_time = 1764300000;
 	assert_int_equal(hl_sms(h, 0, "13700000003", "特困", &o), 1);
-	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000003'"));
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000003'"));
 	assert_true(hl_wait(WAIT_MS, inbox_empty, h, NULL));
 	/* the very same SMS appears in the inbox again */
 	assert_int_equal(hl_sms(h, 0, "13700000003", "特困", &o), 1);
 	assert_true(hl_wait(WAIT_MS, inbox_empty, h, NULL));
 	/* give it the time it would need to answer, then check it did not */
 	assert_int_equal(hl_sms(h, 0, "13700000099", "高龄", NULL), 1);
-	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000099'"));
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key='13700000003'"), 1);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000003'"), 1);
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000099'"));
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '+8613700000003'"), 1);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000003'"), 1);
 }
 
 /* Status reports, flash and binary messages are stored, not answered; short codes neither. */
@@ -139,13 +139,13 @@ static void test_stored_not_answered(void **state)
 	assert_true(hl_wait(WAIT_MS, inbox_empty, h, NULL));
 	assert_true(hl_wait_count(h, 5, WAIT_MS,
 	    "SELECT count(*) FROM messages WHERE direction='in' AND status='ignored' AND phone_key IN "
-	    "('13700000004','13700000005','13700000006','10086','BANK')"));
+	    "('+8613700000004','+8613700000005','+8613700000006','10086','BANK')"));
 	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key IN "
-				   "('13700000004','13700000005','13700000006','10086','BANK')"), 0);
-	char *kind = hl_text(h, "SELECT kind FROM messages WHERE phone_key='13700000005'");
+				   "('+8613700000004','+8613700000005','+8613700000006','10086','BANK')"), 0);
+	char *kind = hl_text(h, "SELECT kind FROM messages WHERE phone_key = '+8613700000005'");
 	assert_string_equal(kind, "binary");
 	free(kind);
-	kind = hl_text(h, "SELECT kind FROM messages WHERE phone_key='13700000004'");
+	kind = hl_text(h, "SELECT kind FROM messages WHERE phone_key = '+8613700000004'");
 	assert_string_equal(kind, "flash");
 	free(kind);
 }
@@ -158,13 +158,13 @@ static void test_session_and_pages(void **state)
 	assert_int_equal(hl_sms(h, 0, "13700000007", "菜单", NULL), 1);
 	free(hl_wait_reply(h, "13700000007", 1, WAIT_MS));
 	assert_int_equal(hl_sms(h, 0, "13700000007", "1", NULL), 1);
-	assert_true(hl_wait_count(h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000007'"));
-	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key='13700000007' ORDER BY id DESC LIMIT 1");
+	assert_true(hl_wait_count(h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000007'"));
+	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key = '+8613700000007' ORDER BY id DESC LIMIT 1");
 	assert_string_equal(node, "dibao");
 	free(node);
 	/* parts recorded for what was sent */
 	assert_true(hl_wait_count(h, 2, WAIT_MS,
-	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000007' AND status='sent' AND parts >= 1"));
+	    "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000007' AND status='sent' AND parts >= 1"));
 }
 
 /* A session survives a restart: the digit after the restart is read in the old menu. */
@@ -173,12 +173,12 @@ static void test_session_survives_restart(void **state)
 	struct hl *h = *state;
 
 	assert_int_equal(hl_sms(h, 0, "13700000008", "低保", NULL), 1);
-	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000008'"));
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000008'"));
 	assert_int_equal(hl_stop(h, SIGTERM, 10000), 0);
 	assert_int_equal(hl_start(h, NULL), 0);
 	assert_int_equal(hl_sms(h, 0, "13700000008", "2", NULL), 1);
-	assert_true(hl_wait_count(h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000008'"));
-	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key='13700000008' ORDER BY id DESC LIMIT 1");
+	assert_true(hl_wait_count(h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000008'"));
+	char *node = hl_text(h, "SELECT node FROM messages WHERE direction='in' AND phone_key = '+8613700000008' ORDER BY id DESC LIMIT 1");
 	assert_string_equal(node, "dibao.amount");
 	free(node);
 }
@@ -202,12 +202,12 @@ static void test_missing_part(void **state)
 	assert_true(hl_wait(WAIT_MS, inbox_empty, &h, NULL));
 	/* stored at once, answered only after the timeout */
 	assert_true(hl_wait_count(&h, 2, WAIT_MS, "SELECT count(*) FROM inbox_parts WHERE sender LIKE '%%13700000010'"));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key='13700000010'"), 0);
-	assert_true(hl_wait_count(&h, 1, 20000, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000010'"));
-	char *kind = hl_text(&h, "SELECT kind FROM messages WHERE direction='in' AND phone_key='13700000010'");
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE phone_key = '+8613700000010'"), 0);
+	assert_true(hl_wait_count(&h, 1, 20000, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000010'"));
+	char *kind = hl_text(&h, "SELECT kind FROM messages WHERE direction='in' AND phone_key = '+8613700000010'");
 	assert_string_equal(kind, "incomplete");
 	free(kind);
-	assert_int_equal(hl_int(&h, "SELECT parts FROM messages WHERE direction='in' AND phone_key='13700000010'"), 2);
+	assert_int_equal(hl_int(&h, "SELECT parts FROM messages WHERE direction='in' AND phone_key = '+8613700000010'"), 2);
 	hl_cleanup(&h);
 }
 
@@ -235,8 +235,8 @@ static void test_parts_across_restart(void **state)
 	o.skip_parts = 1u << 0;
 	assert_int_equal(hl_sms(&h, 0, "13700000011", text, &o), 1);
 	assert_int_equal(hl_start(&h, NULL), 0);
-	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key='13700000011'"));
-	char *stored = hl_text(&h, "SELECT text FROM messages WHERE direction='in' AND phone_key='13700000011'");
+	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '+8613700000011'"));
+	char *stored = hl_text(&h, "SELECT text FROM messages WHERE direction='in' AND phone_key = '+8613700000011'");
 	assert_string_equal(stored, text);
 	free(stored);
 	hl_cleanup(&h);
@@ -265,9 +265,9 @@ static void test_two_modems(void **state)
 	}
 	assert_true(hl_wait(WAIT_MS, both_inboxes_empty, &h, NULL));
 	assert_true(hl_wait_count(&h, 10, WAIT_MS, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"));
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '1370000002_' AND modem='m1'"), 0);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '1370000002_' AND modem='m0'"), 5);
-	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '1370000003_' AND modem='m1'"), 5);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '+861370000002_' AND modem='m1'"), 0);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '+861370000002_' AND modem='m0'"), 5);
+	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key LIKE '+861370000003_' AND modem='m1'"), 5);
 	assert_int_equal(hl_int(&h, "SELECT count(DISTINCT modem) FROM messages WHERE direction='in'"), 2);
 	hl_cleanup(&h);
 }

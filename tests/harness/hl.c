@@ -422,6 +422,12 @@ bool hl_wait_count(struct hl *h, int want, int timeout_ms, const char *fmt, ...)
 	return ok;
 }
 
+const char *hl_phone(const char *phone, char *buf, size_t len)
+{
+	phone_normalise(phone, PHONE_COUNTRY_DEFAULT, buf, len);
+	return buf;
+}
+
 char *hl_last_reply(struct hl *h, const char *phone)
 {
 	char key[PHONE_LEN];

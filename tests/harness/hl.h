@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "gsm.h"
+#include "phone.h"
 #include "world.h"
 
 #define HL_MAX_MODEMS 4
@@ -70,6 +71,8 @@ bool hl_wait_count(struct hl *h, int want, int timeout_ms, const char *sql_fmt, 
 long long hl_int(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One text value (first row, first column) or NULL; caller frees. */
 char *hl_text(struct hl *h, const char *sql_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* phone as the daemon stores it (normalised with the shipped phone.country_code) into buf; returns buf. */
+const char *hl_phone(const char *phone, char *buf, size_t len);
 /* The newest reply text queued or sent to phone (any form: normalised as the daemon does with
  * the shipped phone.country_code), or NULL; caller frees. */
 char *hl_last_reply(struct hl *h, const char *phone);
