@@ -260,7 +260,7 @@ static void test_request_to_done(void **state)
 	/* 已派单 told the applicant who comes and their phone */
 	char *n1 = hl_text(&f->h, "SELECT text FROM messages WHERE phone_key = '%s' AND kind = 'notify' ORDER BY id LIMIT 1",
 	    VA);
-	assert_non_null(strstr(n1, LI + 3)); /* written as people dial it */
+	assert_non_null(strstr(n1, &LI[3])); /* written as people dial it */
 	free(n1);
 
 	/* the applicant asks: their own case; the other villager: nothing of it */

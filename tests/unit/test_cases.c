@@ -852,7 +852,7 @@ static void test_supervisor(void **state)
 	free(last);
 	/* the applicant reads the supervisor's name and phone */
 	assert_int_equal(outbound(f, VA, "notify", &last), 1);
-	assert_non_null(strstr(last, ZHANG + 3)); /* written as people dial it, without +86 */
+	assert_non_null(strstr(last, &ZHANG[3])); /* written as people dial it, without +86 */
 	free(last);
 	free(number);
 }
@@ -1061,7 +1061,7 @@ static void test_office_changes(void **state)
 	free(last);
 	assert_int_equal(outbound(f, LI, "staff", NULL), 2);
 	assert_int_equal(outbound(f, VA, "notify", &last), 1);
-	assert_non_null(strstr(last, WANG + 3));
+	assert_non_null(strstr(last, &WANG[3]));
 	free(last);
 
 	/* set-status: the same rules and notifications as an SMS command */
