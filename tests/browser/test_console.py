@@ -338,7 +338,7 @@ def main():
         assert rows[0][:4] == ["编号", "类别", "状态", "姓名"], rows[0]
         mine = [r for r in rows[1:] if r[0] == st["number"]]
         assert mine and mine[0][2] == "已办结" and mine[0][3] == "张<script>x", rows
-        assert mine[0][6] == VILLAGER  # a phone number stays text
+        assert mine[0][6] == "+86" + VILLAGER  # a phone number stays text (stored in E.164)
         assert "export" in h.audit_actions()
 
     def print_view():
