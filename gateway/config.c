@@ -100,8 +100,10 @@ static const struct cfg_key keys[] = {
 	{ "monitor.down_alert_minutes", CT_INT, OFF(down_alert_minutes), 0, "30", 0, 100000, NULL, 0 },
 };
 
+/* One schema for both kinds of channel; validate() keeps each key to its kind. */
 static const struct cfg_key modem_keys[] = {
 	{ "name", CT_STR, MOFF(name), 0, "", 0, 0, NULL, CF_REQUIRED },
+	{ "kind", CT_CHOICE, MOFF(kind), 0, "gammu", 0, 0, "gammu|kannel", CF_INDEX },
 	{ "model", CT_STR, MOFF(model), 0, "", 0, 0, NULL, 0 },
 	{ "connection", CT_STR, MOFF(connection), 0, "at", 0, 0, NULL, 0 },
 	{ "device", CT_STR, MOFF(device), 0, "", 0, 0, NULL, 0 },
@@ -112,6 +114,14 @@ static const struct cfg_key modem_keys[] = {
 	{ "send_timeout", CT_INT, MOFF(send_timeout), 0, "60", 1, 600, NULL, 0 },
 	{ "balance_code", CT_STR, MOFF(balance_code), 0, "", 0, 0, NULL, 0 },
 	{ "balance_pattern", CT_STR, MOFF(balance_pattern), 0, "", 0, 0, NULL, 0 },
+	{ "sendsms_url", CT_STR, MOFF(sendsms_url), 0, "", 0, 0, NULL, 0 },
+	{ "sendsms_user", CT_STR, MOFF(sendsms_user), 0, "", 0, 0, NULL, 0 },
+	{ "sendsms_password", CT_STR, MOFF(sendsms_password), 0, "", 0, 0, NULL, 0 },
+	{ "numbers", CT_STRLIST, MOFF(numbers), MOFF(nnumbers), "", 0, 0, NULL, 0 },
+	{ "secret", CT_STR, MOFF(secret), 0, "", 0, 0, NULL, 0 },
+	{ "allow", CT_STRLIST, MOFF(allow), MOFF(nallow), "", 0, 0, NULL, 0 },
+	{ "dlr_url", CT_STR, MOFF(dlr_url), 0, "", 0, 0, NULL, 0 },
+	{ "check_interval", CT_INT, MOFF(check_interval), 0, "10", 1, 3600, NULL, 0 },
 };
 
 static const struct cfg_key staff_keys[] = {
@@ -500,6 +510,52 @@ static enum phone_kind normalise_number(const struct config *c, char **number)
 	return k;
 }
 
+/* A Kannel link: what smsbox needs from hotlined and hotlined from smsbox. */
+static void validate_kannel(struct loader *L, const struct config *c, struct modem_cfg *m)
+{
+	const char *gammu = *m->model ? "model" : strcmp(m->connection, "at") != 0 ? "connection" : *m->device ? "device"
+	    : *m->pin ? "pin" : *m->gammurc ? "gammurc" : *m->balance_code ? "balance_code"
+	    : *m->balance_pattern ? "balance_pattern" : NULL;
+
+	if (gammu)
+		diag_error(L->d, L->file, m->line, "modem \"%s\": '%s' is for a gammu modem; this one is kind = \"kannel\"",
+		    m->name, gammu);
+	if (!str_startswith(m->sendsms_url, "http://") && !str_startswith(m->sendsms_url, "https://"))
+		diag_error(L->d, L->file, m->line, "modem \"%s\": kind = \"kannel\" needs sendsms_url, smsbox's "
+		    "http://host:port/cgi-bin/sendsms", m->name);
+	if (!*m->sendsms_user)
+		diag_error(L->d, L->file, m->line, "modem \"%s\": kind = \"kannel\" needs sendsms_user (a sendsms-user of smsbox)",
+		    m->name);
+	if (strlen(m->secret) < 8)
+		diag_error(L->d, L->file, m->line, "modem \"%s\": kind = \"kannel\" needs a secret of at least 8 characters "
+		    "(smsbox calls /kannel/%s/<secret>)", m->name, m->name);
+	for (const char *p = m->secret; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+			*p == '_' || *p == '.' || *p == '~')) {
+			diag_error(L->d, L->file, m->line, "modem \"%s\": the secret may hold letters, digits and - _ . ~ only "
+			    "(it goes into a URL)", m->name);
+			break;
+		}
+	if (m->nnumbers == 0)
+		diag_error(L->d, L->file, m->line, "modem \"%s\": kind = \"kannel\" needs numbers, the numbers it serves",
+		    m->name);
+	if (!c->http_enabled)
+		diag_error(L->d, L->file, m->line, "modem \"%s\": kind = \"kannel\" needs http.enabled: smsbox calls hotlined",
+		    m->name);
+	/* the numbers it serves, as the edge writes them (a short code stays as it is) */
+	for (size_t i = 0; i < m->nnumbers; i++) {
+		char norm[PHONE_LEN];
+		if (phone_normalise(m->numbers[i], c->phone_country, norm, sizeof(norm)) == PHONE_NONE) {
+			diag_error(L->d, L->file, m->line, "modem \"%s\": numbers[%zu] is empty", m->name, i);
+			continue;
+		}
+		free(m->numbers[i]);
+		m->numbers[i] = xstrdup(norm);
+	}
+	if (*m->dlr_url && !str_startswith(m->dlr_url, "http://") && !str_startswith(m->dlr_url, "https://"))
+		diag_error(L->d, L->file, m->line, "modem \"%s\": dlr_url must be an http:// URL", m->name);
+}
+
 /* Meaning, beyond each value on its own. */
 static void validate(struct loader *L, struct config *c)
 {
@@ -516,6 +572,18 @@ static void validate(struct loader *L, struct config *c)
 			if (strcmp(c->modems[j].name, m->name) == 0)
 				diag_error(L->d, L->file, m->line, "modem name \"%s\" is used twice (also on line %d)",
 				    m->name, c->modems[j].line);
+		if (m->kind == CHANNEL_KANNEL) {
+			validate_kannel(L, c, m);
+			continue;
+		}
+		{
+			const char *other = *m->sendsms_url ? "sendsms_url" : *m->sendsms_user ? "sendsms_user"
+			    : *m->sendsms_password ? "sendsms_password" : m->nnumbers ? "numbers" : *m->secret ? "secret"
+			    : m->nallow ? "allow" : *m->dlr_url ? "dlr_url" : NULL;
+			if (other)
+				diag_error(L->d, L->file, m->line, "modem \"%s\": '%s' is for kind = \"kannel\"; this one is a gammu modem",
+				    m->name, other);
+		}
 		if (*m->gammurc && (*m->device || *m->model))
 			diag_error(L->d, L->file, m->line, "modem \"%s\": give either gammurc (and section) or device/model, not both", m->name);
 		if (!*m->gammurc && !*m->device)
@@ -633,7 +701,8 @@ void config_restart_changes(const struct config *old, const struct config *neu, 
 		const struct modem_cfg *a = &old->modems[i], *b = &neu->modems[i];
 		modems_differ = strcmp(a->name, b->name) || strcmp(a->device, b->device) ||
 		    strcmp(a->model, b->model) || strcmp(a->connection, b->connection) ||
-		    strcmp(a->gammurc, b->gammurc) || a->section != b->section || strcmp(a->pin, b->pin);
+		    strcmp(a->gammurc, b->gammurc) || a->section != b->section || strcmp(a->pin, b->pin) ||
+		    a->kind != b->kind || strcmp(a->sendsms_url, b->sendsms_url);
 	}
 	if (modems_differ)
 		diag_warn(d, neu->path, 0, "'modems' changed: the modem connections change at the next restart");

@@ -23,8 +23,18 @@ struct time_window {
 	bool set;
 };
 
+/* What a channel in the `modems` list is: a libgammu modem, or a link to Kannel's smsbox. */
+enum channel_kind { CHANNEL_GAMMU = 0, CHANNEL_KANNEL };
+
+/*
+ * One channel of the `modems` list: one schema for both kinds. The gammu keys
+ * (model ... balance_pattern) belong to kind "gammu", the Kannel keys
+ * (sendsms_url ... check_interval) to kind "kannel"; validate() refuses a key
+ * of the other kind.
+ */
 struct modem_cfg {
 	char *name;
+	int kind;                          /* enum channel_kind */
 	char *model, *connection, *device; /* device resolved when model is dummy */
 	char *pin;                         /* never logged */
 	char *gammurc;                     /* when set: settings come from this gammurc */
@@ -33,6 +43,16 @@ struct modem_cfg {
 	int send_timeout;                  /* seconds */
 	char *balance_code;                /* USSD code that asks the SIM balance, e.g. "*100#" */
 	char *balance_pattern;             /* POSIX ERE; group 1 is the amount */
+	/* kind "kannel" */
+	char *sendsms_url;                 /* smsbox's sendsms, http://host:port/cgi-bin/sendsms */
+	char *sendsms_user, *sendsms_password; /* a sendsms-user group of smsbox; never logged */
+	char **numbers;                    /* the numbers (short codes) this link serves; MT from the first */
+	size_t nnumbers;
+	char *secret;                      /* smsbox calls /kannel/<name>/<secret> (or X-Hotline-Secret) */
+	char **allow;                      /* addresses smsbox may call from; [] = any */
+	size_t nallow;
+	char *dlr_url;                     /* how smsbox reaches hotlined for delivery reports */
+	int check_interval;                /* seconds between checks that smsbox answers */
 	int line;                          /* where it is defined, for messages */
 };
 

@@ -414,3 +414,12 @@ void dispatch_result_free(struct dispatch_result *res)
 	free(res->reply);
 	res->reply = NULL;
 }
+
+int64_t dispatch_retry_delay(const struct config *cfg, int attempts)
+{
+	int64_t d = cfg->retry_initial;
+
+	for (int i = 1; i < attempts && d < cfg->retry_max; i++)
+		d *= 2;
+	return d > cfg->retry_max ? cfg->retry_max : d;
+}

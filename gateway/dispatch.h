@@ -75,6 +75,13 @@ int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum 
 /* The key of an SMS conversation with phone, normalised ("sms:+8613912345678"). */
 void dispatch_sms_session_key(const char *phone, char *out, size_t outlen);
 
+/*
+ * The outbox's backoff for every channel: seconds before the next try of a
+ * send that failed `attempts` times (limits.retry_initial, doubling, capped
+ * at limits.retry_max).
+ */
+int64_t dispatch_retry_delay(const struct config *cfg, int attempts);
+
 /* When quiet hours (cases.quiet_hours) end after t, or t when not in them. */
 int64_t dispatch_quiet_until(const struct config *cfg, int64_t t);
 

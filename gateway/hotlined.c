@@ -26,6 +26,7 @@
 #include "http_console.h"
 #include "log.h"
 #include "maintenance.h"
+#include "kannel.h"
 #include "modem.h"
 #include "store.h"
 #include "world.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
 	struct store *st = NULL;
 	struct store_opts so = { 0 };
 	struct modem **modems = NULL;
+	struct kannel **kannels = NULL;
 	struct http *http = NULL;
 	struct http_console *console = NULL;
 	struct sigaction sa;
@@ -218,10 +220,15 @@ int main(int argc, char **argv)
 	/* the worker threads take no signals: they all come here */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* one thread per channel: a libgammu modem, or the sender of a Kannel link */
 	modems = xcalloc(w->cfg->nmodems + 1, sizeof(*modems));
-	for (size_t i = 0; i < w->cfg->nmodems; i++)
-		if (modem_start(&w->cfg->modems[i], w->cfg->db_path, &modems[i]) < 0)
+	kannels = xcalloc(w->cfg->nmodems + 1, sizeof(*kannels));
+	for (size_t i = 0, nm = 0, nk = 0; i < w->cfg->nmodems; i++) {
+		const struct modem_cfg *mc = &w->cfg->modems[i];
+		if (mc->kind == CHANNEL_KANNEL ? kannel_start(mc, w->cfg, &kannels[nk++]) < 0
+					       : modem_start(mc, w->cfg->db_path, &modems[nm++]) < 0)
 			goto out_threads;
+	}
 	if (w->cfg->http_enabled && http_start(w->cfg->db_path, &http, err, sizeof(err)) < 0) {
 		log_errorx("hotlined", "%s", err);
 		goto out_threads;
@@ -267,10 +274,15 @@ out_threads:
 	http_stop(http);
 	for (size_t i = 0; modems && modems[i]; i++)
 		modem_request_stop(modems[i]);
+	for (size_t i = 0; kannels && kannels[i]; i++)
+		kannel_request_stop(kannels[i]);
 	outbox_kick();
 	for (size_t i = 0; modems && modems[i]; i++)
 		modem_join(modems[i]);
+	for (size_t i = 0; kannels && kannels[i]; i++)
+		kannel_join(kannels[i]);
 	free(modems);
+	free(kannels);
 out:
 	store_close(st);
 	world_shutdown();

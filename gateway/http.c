@@ -18,6 +18,7 @@
 
 #include "dispatch.h"
 #include "health.h"
+#include "kannel.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -40,7 +41,9 @@
 /* An oversized body without a Content-Length is read and dropped up to this many times ussd.max_body; then the connection is closed. */
 #define DISCARD_FACTOR 16
 
-enum route { ROUTE_NONE, ROUTE_USSD, ROUTE_USSD_END, ROUTE_HEALTH, ROUTE_METRICS };
+enum route { ROUTE_NONE, ROUTE_USSD, ROUTE_USSD_END, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_KANNEL, ROUTE_KANNEL_DLR };
+/* The largest MO smsbox may post: 255 concatenated UCS-2 parts, as UTF-8. */
+#define KANNEL_MAX_BODY 65536
 
 struct http {
 	struct MHD_Daemon *d;
@@ -85,6 +88,7 @@ static atomic_uint generations;
 struct req {
 	struct world *w;
 	enum route route;
+	const struct modem_cfg *ch; /* a Kannel link's call: its channel (in w) */
 	bool too_big;
 	size_t len, cap, discarded;
 	/* a USSD step handed to the writer */
@@ -154,6 +158,8 @@ static void loggable_path(const char *url, char *out, size_t outlen)
 
 	if (str_startswith(url, "/ussd/") && strcmp(url, "/ussd/end") != 0)
 		url = "/ussd/...";
+	if (str_startswith(url, "/kannel/"))
+		url = "/kannel/...";
 	for (const char *p = url; *p && w + 1 < outlen && w < 64; p++)
 		out[w++] = (unsigned char)*p < 0x20 || (unsigned char)*p == 0x7F ? '?' : *p;
 	out[w] = '\0';
@@ -246,6 +252,62 @@ static const char *ussd_refusal(struct MHD_Connection *conn, const struct config
 		if (given == NULL)
 			return "no secret (path /ussd/<secret> or header X-Hotline-Secret)";
 		if (!same_secret(given, strlen(given), secret))
+			return "wrong X-Hotline-Secret";
+	}
+	return NULL;
+}
+
+/*
+ * A Kannel link's calls: /kannel/<name> and /kannel/<name>/dlr (secret in
+ * the X-Hotline-Secret header), /kannel/<name>/<secret> and
+ * /kannel/<name>/<secret>/dlr. An unknown link or a wrong secret in the path
+ * is an unknown path.
+ */
+static enum route kannel_route(const char *url, const struct config *cfg, const struct modem_cfg **ch,
+    bool *path_secret)
+{
+	const char *p = url + strlen("/kannel/"), *slash = strchr(p, '/');
+	char name[48];
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+	*path_secret = false;
+	*ch = NULL;
+	if (n == 0 || n >= sizeof(name))
+		return ROUTE_NONE;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if ((*ch = kannel_channel(cfg, name)) == NULL)
+		return ROUTE_NONE;
+	if (slash == NULL)
+		return ROUTE_KANNEL;
+	p = slash + 1;
+	if (strcmp(p, "dlr") == 0)
+		return ROUTE_KANNEL_DLR;
+	slash = strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	if (!same_secret(p, n, (*ch)->secret))
+		return ROUTE_NONE;
+	*path_secret = true;
+	if (slash == NULL)
+		return ROUTE_KANNEL;
+	if (strcmp(slash, "/dlr") == 0)
+		return ROUTE_KANNEL_DLR;
+	return ROUTE_NONE;
+}
+
+/* May this connection call the link's endpoints? NULL when yes, else why not. */
+static const char *kannel_refusal(struct MHD_Connection *conn, const struct modem_cfg *ch, bool path_secret)
+{
+	if (ch->nallow > 0) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci == NULL || !ussd_source_allowed(ci->client_addr, ch->allow, ch->nallow))
+			return "source address not in the link's allow list";
+	}
+	if (!path_secret) {
+		const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hotline-Secret");
+		if (given == NULL)
+			return "no secret (path /kannel/<name>/<secret> or header X-Hotline-Secret)";
+		if (!same_secret(given, strlen(given), ch->secret))
 			return "wrong X-Hotline-Secret";
 	}
 	return NULL;
@@ -462,6 +524,105 @@ static enum MHD_Result serve_ussd_end(struct http *h, struct MHD_Connection *con
 	    MHD_RESPMEM_PERSISTENT, NULL);
 }
 
+/* ---- Kannel ----------------------------------------------------------------------------------------- */
+
+static const char *arg(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* The charset parameter of a Content-Type (text/plain; charset="UTF-16BE"), into out. */
+static void content_charset(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+	const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *p = t ? strcasestr(t, "charset=") : NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen("charset=");
+	if (*p == '"')
+		p++;
+	n = strcspn(p, "\"; \t");
+	snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), p);
+}
+
+/*
+ * An MO (post-url: the text is the body; get-url: the text argument) or a
+ * delivery report. The MO is committed before the answer: 202 when stored
+ * now or stored before (a retried call), 400 when it can never be stored,
+ * 503 when smsbox should call again.
+ */
+static enum MHD_Result serve_kannel(struct http *h, struct MHD_Connection *conn, const char *method,
+    const char *url, const struct world *w, const struct modem_cfg *ch, enum route route, const char *body,
+    size_t blen)
+{
+	struct store *st = thread_store(h, w->cfg);
+	char charset[32];
+
+	if (st == NULL)
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, NULL, "database unavailable");
+	if (route == ROUTE_KANNEL_DLR) {
+		long long msg, type;
+		if (arg(conn, "msg") == NULL || !parse_int(arg(conn, "msg"), 1, INT64_MAX, &msg) ||
+		    arg(conn, "type") == NULL || !parse_int(arg(conn, "type"), 0, 1 << 20, &type))
+			return refuse(conn, MHD_HTTP_BAD_REQUEST, method, url, NULL, "a report needs msg and type=%%d");
+		pthread_mutex_lock(&h->write_lock);
+		struct ctx c = { st, w->cfg, w->menu, now_unix(), ch->name, 0 };
+		int rc = kannel_dlr(&c, ch, (int64_t)msg, (int)type);
+		pthread_mutex_unlock(&h->write_lock);
+		if (rc < 0)
+			return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, NULL, "database error, nothing stored");
+		if (rc > 0)
+			return refuse(conn, MHD_HTTP_NOT_FOUND, method, url, NULL, "no such message sent through %s, or an unknown type",
+			    ch->name);
+		return respond(conn, MHD_HTTP_ACCEPTED, "text/plain; charset=utf-8", (void *)"", 0, MHD_RESPMEM_PERSISTENT,
+		    NULL);
+	}
+	struct kannel_mo mo;
+	struct kannel_mo_result res;
+	long long t = 0;
+	memset(&mo, 0, sizeof(mo));
+	mo.id = arg(conn, "id");
+	mo.from = arg(conn, "from");
+	mo.to = arg(conn, "to");
+	mo.coding = arg(conn, "coding");
+	mo.charset = arg(conn, "charset");
+	if (mo.charset == NULL || *mo.charset == '\0') {
+		content_charset(conn, charset, sizeof(charset));
+		mo.charset = charset;
+	}
+	if (arg(conn, "time") && parse_int(arg(conn, "time"), 0, INT64_MAX, &t))
+		mo.time = (int64_t)t;
+	if (body != NULL) {
+		mo.text = body;
+		mo.len = blen;
+	} else {
+		const char *v = NULL;
+		size_t vlen = 0;
+		if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "text", 4, &v, &vlen) == MHD_YES) {
+			mo.text = v;
+			mo.len = vlen;
+		}
+	}
+	pthread_mutex_lock(&h->write_lock);
+	struct ctx c = { st, w->cfg, w->menu, now_unix(), ch->name, 0 };
+	kannel_mo(&c, ch, &mo, &res);
+	pthread_mutex_unlock(&h->write_lock);
+	switch (res.outcome) {
+	case KANNEL_BAD:
+		return refuse(conn, MHD_HTTP_BAD_REQUEST, method, url, NULL, "%s", res.why);
+	case KANNEL_DBERROR:
+		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, NULL, "database error, nothing stored");
+	case KANNEL_STORED:
+	case KANNEL_DUPLICATE:
+		break;
+	}
+	/* no body: smsbox sends nothing of its own; the reply goes out through the outbox */
+	return respond(conn, MHD_HTTP_ACCEPTED, "text/plain; charset=utf-8", (void *)"", 0, MHD_RESPMEM_PERSISTENT, NULL);
+}
+
 /* ---- the request cycle ------------------------------------------------------------------------------ */
 
 /*
@@ -484,7 +645,11 @@ static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const 
 	if (w == NULL)
 		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, NULL, "starting or stopping");
 	cfg = w->cfg;
-	route = route_of(url, cfg->ussd_secret, &path_secret);
+	const struct modem_cfg *ch = NULL;
+	if (str_startswith(url, "/kannel/"))
+		route = kannel_route(url, cfg, &ch, &path_secret);
+	else
+		route = route_of(url, cfg->ussd_secret, &path_secret);
 	get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	switch (route) {
 	case ROUTE_NONE:
@@ -499,6 +664,26 @@ static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const 
 		else
 			ret = serve_metrics(h, conn, w);
 		goto out;
+	case ROUTE_KANNEL:
+	case ROUTE_KANNEL_DLR:
+		if (!get && strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+			ret = refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, method, url, "GET, POST", "method not allowed");
+			goto out;
+		}
+		if ((why = kannel_refusal(conn, ch, path_secret)) != NULL) {
+			ret = refuse(conn, MHD_HTTP_FORBIDDEN, method, url, NULL, "%s", why);
+			goto out;
+		}
+		if (get) {
+			ret = serve_kannel(h, conn, method, url, w, ch, route, NULL, 0);
+			goto out;
+		}
+		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (v != NULL && (!parse_int(v, 0, INT64_MAX, &clen) || clen > KANNEL_MAX_BODY)) {
+			ret = refuse(conn, MHD_HTTP_CONTENT_TOO_LARGE, method, url, NULL, "body over %d bytes", KANNEL_MAX_BODY);
+			goto out;
+		}
+		goto body;
 	case ROUTE_USSD:
 	case ROUTE_USSD_END:
 		break;
@@ -522,12 +707,15 @@ static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const 
 		    cfg->ussd_max_body);
 		goto out;
 	}
-	struct req *r = xmalloc(sizeof(*r) + (size_t)cfg->ussd_max_body + 1);
+body:;
+	size_t cap = ch ? KANNEL_MAX_BODY : (size_t)cfg->ussd_max_body;
+	struct req *r = xmalloc(sizeof(*r) + cap + 1);
 	r->w = w;
 	r->route = route;
+	r->ch = ch;
 	r->too_big = false;
 	r->len = r->discarded = 0;
-	r->cap = (size_t)cfg->ussd_max_body;
+	r->cap = cap;
 	r->conn = NULL;
 	r->next = NULL;
 	memset(&r->rep, 0, sizeof(r->rep));
@@ -570,6 +758,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->too_big)
 		return refuse(conn, MHD_HTTP_CONTENT_TOO_LARGE, method, url, NULL, "body over ussd.max_body (%zu bytes)",
 		    r->cap);
+	if (r->route == ROUTE_KANNEL || r->route == ROUTE_KANNEL_DLR)
+		return serve_kannel(h, conn, method, url, r->w, r->ch, r->route, r->body, r->len);
 	if (r->route == ROUTE_USSD_END)
 		return serve_ussd_end(h, conn, url, r);
 	return serve_ussd(h, conn, url, r);

@@ -382,15 +382,6 @@ static int receive(struct modem *m, const struct world *w)
 
 /* ---- sending ------------------------------------------------------------------------ */
 
-static int64_t retry_delay(const struct config *cfg, int attempts)
-{
-	int64_t d = cfg->retry_initial;
-
-	for (int i = 1; i < attempts && d < cfg->retry_max; i++)
-		d *= 2;
-	return d > cfg->retry_max ? cfg->retry_max : d;
-}
-
 static void journal(struct modem *m, int64_t id)
 {
 	char line[32];
@@ -436,7 +427,7 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	}
 	metrics_send(false, false);
 	metrics_retry();
-	int64_t delay = retry_delay(cfg, s->attempts);
+	int64_t delay = dispatch_retry_delay(cfg, s->attempts);
 	log_warnx("modem", "%s: message %lld to %s not sent (%s); retry %d in %lld s", m->cfg.name, (long long)s->id,
 	    who, r.error, s->attempts, (long long)delay);
 	if (store_outbox_retry(m->st, s->id, now_unix() + delay, r.error) < 0)

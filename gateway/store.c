@@ -258,6 +258,20 @@ static const char *const migrations[] = {
 	"UPDATE feedback SET phone = hotline_phone(phone);"
 	"UPDATE OR IGNORE alerts SET key = hotline_phone(key) WHERE kind = 'digest';"
 	"UPDATE console_accounts SET staff_phone = hotline_phone(staff_phone);",
+
+	/*
+	 * 7: Kannel links: the id Kannel gave each inbound message (a retried or
+	 * replayed call is recognised), and delivery reports on sent messages.
+	 */
+	"CREATE TABLE inbound_keys ("
+	"  channel TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  message_id INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (channel, key)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE messages ADD COLUMN delivery TEXT;"
+	"ALTER TABLE messages ADD COLUMN delivered_at INTEGER;",
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */

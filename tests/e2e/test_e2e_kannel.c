@@ -1,0 +1,327 @@
+/*
+ * hotlined behind real Kannel on loopback: a bearerbox with Kannel's fake
+ * SMSC, one smsbox per county routed by the number called, Kannel's own test
+ * SMSC client fakesmsc playing the villagers (tests/harness/kb.c), and real
+ * hotlined daemons (tests/harness/hl.c), all on free ports in the test's own
+ * folder, all stopped by their PIDs.
+ *
+ * What goes in at fakesmsc comes back out at fakesmsc: Chinese intact, long
+ * replies as one concatenated message, delivery reports on the message; two
+ * counties each answer only their own number; SIGKILL of bearerbox or of
+ * hotlined in the middle of a burst loses nothing and answers nothing twice
+ * (Kannel's replays are recognised by their Kannel id); a wrong secret or
+ * address is refused and leaves nothing in the database.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hl.h"
+#include "kb.h"
+#include "utf8.h"
+#include "util.h"
+
+#define WAIT_MS 20000
+#define SECRET1 "kannel-secret-1"
+#define SECRET2 "kannel-secret-2"
+#define NUM1 "12349"
+#define NUM2 "12350"
+
+struct county {
+	struct hl h;
+};
+
+struct fx {
+	struct kb k;
+	struct county c[2];
+	int n;
+};
+
+/* The channel list of county i: its Kannel link (and, with refusals, a link nobody may call). */
+static char *county_config(const struct kb *k, int i, bool with_closed_link)
+{
+	struct buf b = { 0 };
+
+	buf_printf(&b,
+	    "modems = (\n"
+	    "  { name = \"k%d\"; kind = \"kannel\"; sendsms_url = \"http://127.0.0.1:%d/cgi-bin/sendsms\";\n"
+	    "    sendsms_user = \"hotline\"; sendsms_password = \"kb-pass\"; numbers = [\"%s\"];\n"
+	    "    secret = \"%s\"; allow = [\"127.0.0.1\"]; check_interval = 1; send_timeout = 5; }%s\n",
+	    i + 1, k->box[i].sendsms_port, k->box[i].number, i == 0 ? SECRET1 : SECRET2, with_closed_link ? "," : "");
+	if (with_closed_link)
+		buf_printf(&b,
+		    "  { name = \"closed\"; kind = \"kannel\"; sendsms_url = \"http://127.0.0.1:%d/cgi-bin/sendsms\";\n"
+		    "    sendsms_user = \"hotline\"; sendsms_password = \"kb-pass\"; numbers = [\"12351\"];\n"
+		    "    secret = \"closed-secret\"; allow = [\"192.0.2.1\"]; check_interval = 1; }\n",
+		    k->box[i].sendsms_port);
+	buf_adds(&b, ");\n");
+	return buf_take(&b);
+}
+
+static int teardown(void **state);
+
+/* Everything up, or everything stopped again (cmocka runs no teardown after a failed setup). */
+static int start(void **state, int counties, bool with_closed_link)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	static const char *const numbers[] = { NUM1, NUM2 };
+	char dir[] = "/tmp/kb-XXXXXX";
+
+	if (!kb_available() || mkdtemp(dir) == NULL)
+		return -1;
+	f->n = counties;
+	*state = f;
+	if (kb_setup(&f->k, dir, counties, numbers) < 0)
+		goto fail;
+	for (int i = 0; i < counties; i++) {
+		char *extra = county_config(&f->k, i, with_closed_link);
+		int rc = hl_setup(&f->c[i].h, 1, "modems", extra);
+		free(extra);
+		if (rc < 0)
+			goto fail;
+		kb_box_target(&f->k, i, f->c[i].h.port, i == 0 ? "k1" : "k2", i == 0 ? SECRET1 : SECRET2);
+	}
+	if (kb_start(&f->k) < 0) {
+		kb_dump(&f->k);
+		goto fail;
+	}
+	for (int i = 0; i < counties; i++)
+		if (hl_start(&f->c[i].h, NULL) < 0)
+			goto fail;
+	return 0;
+fail:
+	teardown(state);
+	*state = NULL;
+	return -1;
+}
+
+static int setup_one(void **state)
+{
+	return start(state, 1, false);
+}
+
+static int setup_closed(void **state)
+{
+	return start(state, 1, true);
+}
+
+static int setup_two(void **state)
+{
+	return start(state, 2, false);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+
+	if (f == NULL)
+		return 0;
+	for (int i = 0; i < f->n; i++)
+		hl_cleanup(&f->c[i].h);
+	kb_stop(&f->k);
+	if (getenv("HL_KEEP") == NULL || strcmp(getenv("HL_KEEP"), "1") != 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->k.dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", f->k.dir);
+	}
+	free(f);
+	return 0;
+}
+
+static void dump(struct fx *f)
+{
+	kb_dump(&f->k);
+	for (int i = 0; i < f->n; i++)
+		hl_dump_log(&f->c[i].h);
+}
+
+/* The one whole text fakesmsc got for phone (asserting there is exactly one); caller frees. */
+static char *only_text(struct fx *f, const char *phone, const char *from)
+{
+	size_t n = 0;
+	char **t;
+	char *one;
+
+	if (kb_wait_texts(&f->k, phone, 1, WAIT_MS) < 1)
+		dump(f);
+	t = kb_texts_to(&f->k, phone, from, &n);
+	assert_int_equal(n, 1);
+	one = t[0];
+	free(t);
+	return one;
+}
+
+/* A villager's Chinese SMS through fakesmsc: stored as UTF-8, and the reply back at fakesmsc intact. */
+static void test_chinese_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+
+	assert_int_equal(kb_mo(&f->k, "13800000001", NUM1, "低保"), 0);
+	char *reply = hl_wait_reply(h, "13800000001", 1, WAIT_MS);
+	if (reply == NULL)
+		dump(f);
+	assert_non_null(reply);
+	char *in = hl_text(h, "SELECT text || '|' || modem || '|' || channel FROM messages WHERE direction = 'in'");
+	assert_string_equal(in, "低保|k1|sms");
+	char *got = only_text(f, "13800000001", NUM1);
+	assert_string_equal(got, reply);
+	assert_non_null(strstr(got, "低保（最低生活保障）"));
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND status = 'sent' AND modem = 'k1'"));
+	free(in);
+	free(got);
+	free(reply);
+}
+
+/* A reply longer than one SMS leaves as parts Kannel concatenates; joined, they are the reply. */
+static void test_long_reply_concatenated(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+
+	assert_int_equal(kb_mo(&f->k, "13800000002", NUM1, "你好"), 0); /* the main menu: 94 characters */
+	char *reply = hl_wait_reply(h, "13800000002", 1, WAIT_MS);
+	assert_non_null(reply);
+	assert_true(utf8_chars(reply, strlen(reply)) > 70); /* more than one UCS-2 SMS */
+	char *got = only_text(f, "13800000002", NUM1);
+	assert_string_equal(got, reply);
+	/* it came in parts */
+	size_t nm, parts = 0;
+	struct kb_mt *m = kb_mts(&f->k, &nm);
+	for (size_t i = 0; i < nm; i++)
+		if (strcmp(m[i].to, "13800000002") == 0) {
+			assert_true(m[i].total >= 2);
+			parts++;
+		}
+	assert_true(parts >= 2);
+	assert_int_equal(hl_int(h, "SELECT parts FROM messages WHERE direction = 'out'"), (long long)parts);
+	kb_mts_free(m, nm);
+	free(got);
+	free(reply);
+}
+
+/* The fake SMSC's delivery report comes back through smsbox's dlr-url and lands on the message. */
+static void test_delivery_report(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+
+	assert_int_equal(kb_mo(&f->k, "13800000003", NUM1, "你好"), 0);
+	if (!hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND delivery = 'delivered'"))
+		dump(f);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND delivery = 'delivered'"
+				   " AND delivered_at IS NOT NULL AND status = 'sent'"), 1);
+	/* a report for a message this link never sent changes nothing */
+	int status = 0;
+	char *body = hl_http(h, "GET", "/kannel/k1/" SECRET1 "/dlr?msg=999999&type=1", NULL, NULL, &status);
+	assert_int_equal(status, 404);
+	free(body);
+}
+
+/* A retried call (smsbox got no answer) is recognised by its Kannel id: stored and answered once. */
+static void test_retried_call_answered_once(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+	int status = 0;
+
+	for (int i = 0; i < 3; i++) {
+		char *body = hl_http(h, "POST", "/kannel/k1/" SECRET1 "?id=6f1c-retry&from=13800000004&to=12349&coding=0&charset=UTF-8",
+		    "%E4%BD%A0%E5%A5%BD", NULL, &status);
+		assert_int_equal(status, 202);
+		free(body);
+	}
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '13800000004'"));
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone = '13800000004'"), 1);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '13800000004'"), 1);
+	assert_true(hl_log_has(h, "came again (Kannel id seen before)"));
+}
+
+/* Wrong secrets, a missing one, a caller not allowed, a number not served: refused, nothing stored. */
+static void test_refusals_store_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+	static const struct {
+		const char *path, *header;
+		int status;
+	} cases[] = {
+		{ "/kannel/k1/wrong-secret?id=a1&from=13800000005&to=12349", NULL, 404 },
+		{ "/kannel/k1?id=a2&from=13800000005&to=12349", NULL, 403 },
+		{ "/kannel/k1?id=a3&from=13800000005&to=12349", "X-Hotline-Secret: wrong-secret", 403 },
+		{ "/kannel/nosuch/" SECRET1 "?id=a4&from=13800000005&to=12349", NULL, 404 },
+		{ "/kannel/closed/closed-secret?id=a5&from=13800000005&to=12351", NULL, 403 },
+		{ "/kannel/k1/" SECRET1 "?id=a6&from=13800000005&to=12350", NULL, 400 },
+		{ "/kannel/k1/" SECRET1 "?from=13800000005&to=12349", NULL, 400 },
+		{ "/kannel/k1/" SECRET1 "/dlr?msg=1&type=1", "X-Hotline-Secret: wrong-secret", 404 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int status = 0;
+		char *body = hl_http(h, "POST", cases[i].path, "%E4%BD%A0%E5%A5%BD", cases[i].header, &status);
+		if (status != cases[i].status)
+			fprintf(stderr, "case %zu: %s: want %d, got %d\n", i, cases[i].path, cases[i].status, status);
+		assert_int_equal(status, cases[i].status);
+		free(body);
+	}
+	/* the header form of the secret works */
+	int status = 0;
+	char *body = hl_http(h, "POST", "/kannel/k1?id=a7&from=13800000006&to=12349", "%E4%BD%A0%E5%A5%BD",
+	    "X-Hotline-Secret: " SECRET1, &status);
+	assert_int_equal(status, 202);
+	free(body);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE phone = '13800000005'"), 0);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM inbound_keys WHERE key LIKE 'a%%' AND key <> 'a7'"), 0);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	/* the secret is never in the log */
+	assert_false(hl_log_has(h, SECRET1));
+}
+
+/* Two counties behind one bearerbox: each hotlined gets and answers only its own number. */
+static void test_two_counties(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(kb_mo(&f->k, "13800000011", NUM1, "低保"), 0);
+	assert_int_equal(kb_mo(&f->k, "13800000012", NUM2, "低保"), 0);
+	assert_int_equal(kb_mo(&f->k, "13800000013", NUM2, "你好"), 0);
+	assert_true(hl_wait_count(&f->c[0].h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out'"));
+	assert_true(hl_wait_count(&f->c[1].h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out'"));
+	assert_int_equal(hl_int(&f->c[0].h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+	assert_int_equal(hl_int(&f->c[0].h, "SELECT count(*) FROM messages WHERE phone = '13800000011'"), 2);
+	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 2);
+	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE phone = '13800000011'"), 0);
+	/* the answers come from the number each villager texted */
+	char *a = only_text(f, "13800000011", NUM1);
+	char *b = only_text(f, "13800000012", NUM2);
+	char *c = only_text(f, "13800000013", NUM2);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(c, "救助热线"));
+	free(a);
+	free(b);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest one[] = {
+		cmocka_unit_test_setup_teardown(test_chinese_round_trip, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_long_reply_concatenated, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_report, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_retried_call_answered_once, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_store_nothing, setup_closed, teardown),
+		cmocka_unit_test_setup_teardown(test_two_counties, setup_two, teardown),
+	};
+
+	return cmocka_run_group_tests_name("kannel", one, NULL, NULL);
+}
