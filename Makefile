@@ -45,7 +45,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 CONFIG ?= config/hotline.cfg
 
 .PHONY: all clean check test unit e2e browser samples lunar menucheck asan clang run install bootstrap \
-	bench stress fuzz valgrind
+	bench stress fuzz valgrind kannel-demo
 
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
 
@@ -100,6 +100,12 @@ run: bootstrap
 	@$(MAKE) --no-print-directory all
 	@mkdir -p var/phone
 	$(BUILD)/hotlined -c $(CONFIG) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# hotlined behind real Kannel on loopback (bearerbox, smsbox, fakesmsc): one SMS in, the answer out.
+KANNEL_TEXT ?= 低保怎么申请
+kannel-demo: bootstrap
+	@$(MAKE) --no-print-directory all
+	@scripts/kannel-demo '$(KANNEL_TEXT)' $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hotline/menus \

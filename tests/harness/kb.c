@@ -369,11 +369,7 @@ int kb_start_fakesmsc(struct kb *k)
 	/* a fresh log per run of fakesmsc: its counts start again at 1 */
 	if (access(k->fake_log, F_OK) == 0) {
 		char old[400];
-		for (int n = 1;; n++) {
-			snprintf(old, sizeof(old), "%s.%d", k->fake_log, n);
-			if (access(old, F_OK) != 0)
-				break;
-		}
+		snprintf(old, sizeof(old), "%s.%d", k->fake_log, ++k->fake_runs);
 		rename(k->fake_log, old);
 	}
 	k->fake_sent = 0;
@@ -564,13 +560,17 @@ static bool parse_mt(char *line, struct kb_mt *m)
 	return true;
 }
 
-struct kb_mt *kb_mts(struct kb *k, size_t *n)
+int kb_received(struct kb *k)
 {
-	size_t len, cap = 0;
-	char *s = slurp(k->fake_log, &len);
-	struct kb_mt *out = NULL;
+	return count_in(k->log, "smsc_fake: new message received");
+}
 
-	*n = 0;
+/* Append the MTs of one fakesmsc log to *out. */
+static void read_mts(const char *path, struct kb_mt **out, size_t *n, size_t *cap)
+{
+	size_t len;
+	char *s = slurp(path, &len);
+
 	for (char *p = s; p && (p = strstr(p, "Got message ")) != NULL;) {
 		char *lt = strchr(p, '<'), *nl = strchr(p, '\n');
 		if (lt == NULL || nl == NULL || lt > nl)
@@ -579,15 +579,29 @@ struct kb_mt *kb_mts(struct kb *k, size_t *n)
 		while (gt > lt && *gt != '>')
 			gt--;
 		*gt = '\0';
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			out = realloc(out, cap * sizeof(*out));
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*out = realloc(*out, *cap * sizeof(**out));
 		}
-		if (parse_mt(lt + 1, &out[*n]))
+		if (parse_mt(lt + 1, &(*out)[*n]))
 			(*n)++;
 		p = nl + 1;
 	}
 	free(s);
+}
+
+struct kb_mt *kb_mts(struct kb *k, size_t *n)
+{
+	size_t cap = 0;
+	struct kb_mt *out = NULL;
+	char path[400];
+
+	*n = 0;
+	for (int run = 1; run <= k->fake_runs; run++) {
+		snprintf(path, sizeof(path), "%s.%d", k->fake_log, run);
+		read_mts(path, &out, n, &cap);
+	}
+	read_mts(k->fake_log, &out, n, &cap);
 	return out;
 }
 

@@ -37,7 +37,8 @@ struct kb {
 	pid_t fake;
 	int fake_in;          /* fakesmsc's stdin */
 	char fake_log[320];
-	long fake_sent;       /* MO lines fakesmsc has confirmed */
+	int fake_runs;        /* earlier runs' logs: fake_log.1 ... (a restarted fakesmsc counts from 1) */
+	long fake_sent;       /* MO lines this run of fakesmsc has confirmed */
 };
 
 /* One MT as fakesmsc printed it. */
@@ -69,7 +70,9 @@ void kb_stop(struct kb *k);
 
 /* Send one MO "from to ucs2 <text as UTF-16BE>" and wait until fakesmsc says it went. */
 int kb_mo(struct kb *k, const char *from, const char *to, const char *utf8);
-/* Every MT fakesmsc has printed so far; *n how many. Free with kb_mts_free. */
+/* MOs bearerbox has taken from the fake SMSC so far (all its runs). */
+int kb_received(struct kb *k);
+/* Every MT fakesmsc has printed so far, in all its runs; *n how many. Free with kb_mts_free. */
 struct kb_mt *kb_mts(struct kb *k, size_t *n);
 void kb_mts_free(struct kb_mt *m, size_t n);
 /*
