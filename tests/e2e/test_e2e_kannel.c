@@ -176,7 +176,7 @@ static void test_chinese_round_trip(void **state)
 	assert_string_equal(in, "低保|k1|sms");
 	char *got = only_text(f, "13800000001", NUM1);
 	assert_string_equal(got, reply);
-	assert_non_null(strstr(got, "低保（最低生活保障）"));
+	assert_non_null(strstr(got, "低保"));
 	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND status = 'sent' AND modem = 'k1'"));
 	free(in);
 	free(got);
@@ -189,7 +189,7 @@ static void test_long_reply_concatenated(void **state)
 	struct fx *f = *state;
 	struct hl *h = &f->c[0].h;
 
-	assert_int_equal(kb_mo(&f->k, "13800000002", NUM1, "你好"), 0); /* the main menu: 94 characters */
+	assert_int_equal(kb_mo(&f->k, "13800000002", NUM1, "低保怎么申请"), 0); /* dibao.apply: over 80 characters */
 	char *reply = hl_wait_reply(h, "13800000002", 1, WAIT_MS);
 	assert_non_null(reply);
 	assert_true(utf8_chars(reply, strlen(reply)) > 70); /* more than one UCS-2 SMS */
@@ -302,14 +302,18 @@ static void test_two_counties(void **state)
 	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 2);
 	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE phone = '13800000011'"), 0);
 	/* the answers come from the number each villager texted */
-	char *a = only_text(f, "13800000011", NUM1);
-	char *b = only_text(f, "13800000012", NUM2);
-	char *c = only_text(f, "13800000013", NUM2);
-	assert_string_equal(a, b);
-	assert_non_null(strstr(c, "救助热线"));
-	free(a);
-	free(b);
-	free(c);
+	static const struct {
+		const char *phone, *number;
+		int county;
+	} who[] = { { "13800000011", NUM1, 0 }, { "13800000012", NUM2, 1 }, { "13800000013", NUM2, 1 } };
+	for (size_t i = 0; i < 3; i++) {
+		char *got = only_text(f, who[i].phone, who[i].number);
+		char *want = hl_last_reply(&f->c[who[i].county].h, who[i].phone);
+		assert_non_null(want);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+	}
 }
 
 #define BURST 16
