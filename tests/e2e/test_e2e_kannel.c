@@ -320,7 +320,7 @@ static void test_two_counties(void **state)
 
 static void burst_phone(int i, char *out, size_t len)
 {
-	snprintf(out, len, "139000%05d", 100 + i);
+	snprintf(out, len, "139000%05u", (unsigned)(100 + i) % 100000u);
 }
 
 /* MOs from..to-1 of the burst, each from its own phone, one after the other. */

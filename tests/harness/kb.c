@@ -79,8 +79,8 @@ int kb_setup(struct kb *k, const char *dir, int nbox, const char *const *numbers
 		struct kb_box *b = &k->box[i];
 		snprintf(b->id, sizeof(b->id), "c%d", i + 1);
 		snprintf(b->number, sizeof(b->number), "%s", numbers[i]);
-		snprintf(b->conf, sizeof(b->conf), "%s/smsbox-%s.conf", dir, b->id);
-		snprintf(b->log, sizeof(b->log), "%s/smsbox-%s.log", dir, b->id);
+		snprintf(b->conf, sizeof(b->conf), "%s/smsbox-c%d.conf", dir, i + 1);
+		snprintf(b->log, sizeof(b->log), "%s/smsbox-c%d.log", dir, i + 1);
 		b->sendsms_port = kb_free_port();
 	}
 	/* ports are taken when the boxes bind: make sure no two are the same */
