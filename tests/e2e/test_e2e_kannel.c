@@ -150,11 +150,13 @@ static char *only_text(struct fx *f, const char *phone, const char *from)
 {
 	size_t n = 0;
 	char **t;
-	char *one;
+	char *one, e164[40];
 
-	if (kb_wait_texts(&f->k, phone, 1, WAIT_MS) < 1)
+	/* hotlined sends to the number as it stores it: E.164 */
+	hl_phone(phone, e164, sizeof(e164));
+	if (kb_wait_texts(&f->k, e164, 1, WAIT_MS) < 1)
 		dump(f);
-	t = kb_texts_to(&f->k, phone, from, &n);
+	t = kb_texts_to(&f->k, e164, from, &n);
 	assert_int_equal(n, 1);
 	one = t[0];
 	free(t);
@@ -199,7 +201,7 @@ static void test_long_reply_concatenated(void **state)
 	size_t nm, parts = 0;
 	struct kb_mt *m = kb_mts(&f->k, &nm);
 	for (size_t i = 0; i < nm; i++)
-		if (strcmp(m[i].to, "13800000002") == 0) {
+		if (strcmp(m[i].to, "+8613800000002") == 0) {
 			assert_true(m[i].total >= 2);
 			parts++;
 		}
@@ -241,9 +243,9 @@ static void test_retried_call_answered_once(void **state)
 		assert_int_equal(status, 202);
 		free(body);
 	}
-	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '13800000004'"));
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone = '13800000004'"), 1);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '13800000004'"), 1);
+	assert_true(hl_wait_count(h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '+8613800000004'"));
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in' AND phone = '+8613800000004'"), 1);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND phone = '+8613800000004'"), 1);
 	assert_true(hl_log_has(h, "came again (Kannel id seen before)"));
 }
 
@@ -280,7 +282,7 @@ static void test_refusals_store_nothing(void **state)
 	    "X-Hotline-Secret: " SECRET1, &status);
 	assert_int_equal(status, 202);
 	free(body);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE phone = '13800000005'"), 0);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE phone = '+8613800000005'"), 0);
 	assert_int_equal(hl_int(h, "SELECT count(*) FROM inbound_keys WHERE key LIKE 'a%%' AND key <> 'a7'"), 0);
 	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
 	/* the secret is never in the log */
@@ -298,9 +300,9 @@ static void test_two_counties(void **state)
 	assert_true(hl_wait_count(&f->c[0].h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out'"));
 	assert_true(hl_wait_count(&f->c[1].h, 2, WAIT_MS, "SELECT count(*) FROM messages WHERE direction = 'out'"));
 	assert_int_equal(hl_int(&f->c[0].h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
-	assert_int_equal(hl_int(&f->c[0].h, "SELECT count(*) FROM messages WHERE phone = '13800000011'"), 2);
+	assert_int_equal(hl_int(&f->c[0].h, "SELECT count(*) FROM messages WHERE phone = '+8613800000011'"), 2);
 	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE direction = 'in'"), 2);
-	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE phone = '13800000011'"), 0);
+	assert_int_equal(hl_int(&f->c[1].h, "SELECT count(*) FROM messages WHERE phone = '+8613800000011'"), 0);
 	/* the answers come from the number each villager texted */
 	static const struct {
 		const char *phone, *number;
@@ -363,14 +365,15 @@ static void assert_burst_answered_once(struct fx *f)
 	assert_int_equal(hl_int(h, "SELECT count(DISTINCT phone) FROM messages WHERE direction = 'out' AND status = 'sent'"), BURST);
 	assert_int_equal(hl_int(h, "SELECT count(*) FROM inbound_keys"), BURST);
 	for (int i = 0; i < BURST; i++) {
-		char phone[16];
+		char phone[16], e164[40];
 		burst_phone(i, phone, sizeof(phone));
-		if (kb_wait_texts(&f->k, phone, 1, WAIT_MS) < 1) {
+		hl_phone(phone, e164, sizeof(e164));
+		if (kb_wait_texts(&f->k, e164, 1, WAIT_MS) < 1) {
 			fprintf(stderr, "no answer reached %s\n", phone);
 			dump(f);
 		}
 		size_t n = 0;
-		char **t = kb_texts_to(&f->k, phone, NUM1, &n);
+		char **t = kb_texts_to(&f->k, e164, NUM1, &n);
 		char *want = hl_last_reply(h, phone);
 		assert_true(n >= 1); /* more than one only if Kannel's store replayed an MT (its promise) */
 		assert_string_equal(t[0], want);
