@@ -261,17 +261,21 @@ static const char *const migrations[] = {
 
 	/*
 	 * 7: Kannel links: the id Kannel gave each inbound message (a retried or
-	 * replayed call is recognised), and delivery reports on sent messages.
+	 * replayed call is recognised), and the delivery state of sent messages.
+	 * New tables only (IF NOT EXISTS): running it again changes nothing.
 	 */
-	"CREATE TABLE inbound_keys ("
+	"CREATE TABLE IF NOT EXISTS inbound_keys ("
 	"  channel TEXT NOT NULL,"
 	"  key TEXT NOT NULL,"
 	"  message_id INTEGER NOT NULL,"
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (channel, key)"
 	") WITHOUT ROWID;"
-	"ALTER TABLE messages ADD COLUMN delivery TEXT;"
-	"ALTER TABLE messages ADD COLUMN delivered_at INTEGER;",
+	"CREATE TABLE IF NOT EXISTS deliveries ("
+	"  message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+	"  state TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");",
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */

@@ -40,9 +40,9 @@ int store_inbound_key_add(struct store *st, const char *channel, const char *key
 
 /* A final state stays; an intermediate one only fills an empty or intermediate state. */
 static const char SQL_DELIVERY_SET[] =
-    "UPDATE messages SET delivery = ?3, delivered_at = ?4, updated_at = ?4"
-    " WHERE id = ?1 AND direction = 'out' AND modem = ?2"
-    " AND (?5 = 1 OR delivery IS NULL OR delivery IN ('accepted', 'buffered'))";
+    "INSERT INTO deliveries (message_id, state, at) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (message_id) DO UPDATE SET state = excluded.state, at = excluded.at"
+    " WHERE ?4 = 1 OR deliveries.state IN ('accepted', 'buffered')";
 static const char SQL_DELIVERY_MATCH[] =
     "SELECT 1 FROM messages WHERE id = ?1 AND direction = 'out' AND modem = ?2";
 
@@ -70,10 +70,9 @@ int store_delivery_set(struct store *st, int64_t id, const char *channel, const 
 		if ((s = store_stmt(st, SQL_DELIVERY_SET)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(s, 1, id);
-		store_bind_text(s, 2, channel);
-		store_bind_text(s, 3, delivery);
-		sqlite3_bind_int64(s, 4, at);
-		sqlite3_bind_int(s, 5, final ? 1 : 0);
+		store_bind_text(s, 2, delivery);
+		sqlite3_bind_int64(s, 3, at);
+		sqlite3_bind_int(s, 4, final ? 1 : 0);
 		if (store_exec_stmt(st, SQL_DELIVERY_SET, s) < 0)
 			goto fail;
 	}
@@ -83,7 +82,7 @@ fail:
 	return -1;
 }
 
-static const char SQL_DELIVERY_GET[] = "SELECT coalesce(delivery, '') FROM messages WHERE id = ?1";
+static const char SQL_DELIVERY_GET[] = "SELECT state FROM deliveries WHERE message_id = ?1";
 
 int store_delivery_get(struct store *st, int64_t id, char *out, size_t outlen)
 {
