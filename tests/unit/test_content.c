@@ -625,6 +625,60 @@ static void test_bad_market_rule(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* hotlinectl ... with the shipped config; its stdout (caller frees), NULL when the tool is not built. */
+static char *ctl_out(const char *args)
+{
+	const char *build = getenv("HOTLINE_BUILD");
+	char cmd[PATH_MAX * 3], buf[4096];
+	struct buf { char *p; size_t n; } out = { NULL, 0 };
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/hotlinectl", build && *build ? build : "build");
+	if (access(cmd, X_OK) != 0) {
+		fprintf(stderr, "%s is not built: `make` first\n", cmd);
+		return NULL;
+	}
+	snprintf(cmd, sizeof(cmd), "'%s/hotlinectl' -c '%s/config/hotline.cfg' %s 2>/dev/null",
+	    build && *build ? build : "build", hl_src_dir(), args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+		out.p = realloc(out.p, out.n + n + 1);
+		assert_non_null(out.p);
+		memcpy(out.p + out.n, buf, n);
+		out.n += n;
+		out.p[out.n] = '\0';
+	}
+	assert_int_equal(pclose(p), 0);
+	return out.p ? out.p : strdup("");
+}
+
+/* The tool: `menu why TEXT` explains a landing; `menu show` reports the main menu as 1 SMS. */
+static void test_cli_why_and_show(void **state)
+{
+	char *o;
+	(void)state;
+
+	o = ctl_out("menu why '孙子他爸坐牢了他妈改嫁了'");
+	if (o == NULL)
+		skip();
+	assert_non_null(strstr(o, "keyword \"改嫁\" -> ertong"));
+	assert_non_null(strstr(o, "result: ertong"));
+	free(o);
+	o = ctl_out("menu why '冬天没钱买炭'");
+	assert_non_null(strstr(o, "situation \"炭\" -> linshi +2"));
+	assert_non_null(strstr(o, "result: linshi (临时救助) by situation cues"));
+	free(o);
+	o = ctl_out("menu why '回复6'");
+	assert_non_null(strstr(o, "the digit choice 6"));
+	free(o);
+	o = ctl_out("menu show");
+	assert_non_null(strstr(o, "main menu: "));
+	assert_non_null(strstr(o, ", UCS-2, 1 SMS\n"));
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_callback_advertised),
 		cmocka_unit_test(test_figures_and_corrections),
 		cmocka_unit_test(test_onestop),
+		cmocka_unit_test(test_cli_why_and_show),
 		cmocka_unit_test(test_bad_market_rule),
 	};
 	return cmocka_run_group_tests_name("content", tests, NULL, NULL);
