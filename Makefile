@@ -8,7 +8,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SAN     ?=
 
-PKGS       := gammu libconfig sqlite3 libmicrohttpd libsodium xlsxwriter libcurl
+PKGS       := gammu libconfig sqlite3 libmicrohttpd libsodium xlsxwriter libcurl libzip expat
 # -isystem: warnings in library headers are not ours to fix
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -1,4 +1,5 @@
 #include "cases.h"
+#include "contacts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,8 @@ int cases_create_request(struct ctx *c, const struct session *s, const char *cha
 	k.place = s->form_place;
 	k.need = s->form_need;
 	k.msg_id = msg_id;
+	if (contacts_from_applicant(c->st, s->phone, s->form_name, s->form_place, c->now) < 0)
+		return -1;
 	return create(c, &k, number);
 }
 

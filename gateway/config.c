@@ -98,6 +98,12 @@ static const struct cfg_key keys[] = {
 	{ "monitor.interval", CT_INT, OFF(monitor_interval), 0, "300", 0, 86400, NULL, 0 },
 	{ "monitor.balance_threshold", CT_FLOAT, OFF(balance_threshold), 0, "10", 0, 1e9, NULL, 0 },
 	{ "monitor.down_alert_minutes", CT_INT, OFF(down_alert_minutes), 0, "30", 0, 100000, NULL, 0 },
+	{ "broadcast.per_modem_per_minute", CT_INT, OFF(bcast_per_modem_per_minute), 0, "6", 0, 10000, NULL, 0 },
+	{ "broadcast.approval_over", CT_INT, OFF(bcast_approval_over), 0, "20", 0, 10000000, NULL, 0 },
+	{ "broadcast.allowed_hours", CT_WINDOW, OFF(bcast_allowed_hours), 0, "09:00-19:00", 0, 0, NULL, 0 },
+	{ "broadcast.optout_hint", CT_BOOL, OFF(bcast_optout_hint), 0, "true", 0, 0, NULL, 0 },
+	{ "broadcast.delivery_reports", CT_BOOL, OFF(bcast_delivery_reports), 0, "true", 0, 0, NULL, 0 },
+	{ "broadcast.subscriptions", CT_STRLIST, OFF(bcast_subscriptions), OFF(nbcast_subscriptions), "", 0, 0, NULL, 0 },
 };
 
 /* One schema for both kinds of channel; validate() keeps each key to its kind. */

@@ -141,6 +141,14 @@ struct config {
 	double balance_threshold; /* alert when the balance falls below */
 	int down_alert_minutes;   /* alert when a modem has been down longer */
 
+	int bcast_per_modem_per_minute;   /* broadcast SMS one modem sends a minute; 0 = no limit */
+	int bcast_approval_over;          /* more recipients than this need a supervisor's approval */
+	struct time_window bcast_allowed_hours; /* broadcasts go out only inside */
+	bool bcast_optout_hint;           /* end every broadcast with texts.broadcast_optout_hint */
+	bool bcast_delivery_reports;      /* ask the network for delivery reports (not for replies) */
+	char **bcast_subscriptions;       /* kinds a villager may subscribe to: 订阅 赶大集 */
+	size_t nbcast_subscriptions;
+
 	struct modem_cfg *modems;
 	size_t nmodems;
 	struct staff_cfg *staff;

@@ -42,6 +42,8 @@ int ctl_feedback(struct ctl *c, int argc, char **argv); /* ctl_cases.c */
 int ctl_report(struct ctl *c, int argc, char **argv);   /* ctl_cases.c */
 int ctl_user(struct ctl *c, int argc, char **argv);     /* ctl_user.c: the console's accounts */
 int ctl_audit(struct ctl *c, int argc, char **argv);    /* ctl_user.c: the console's audit log */
+int ctl_contacts(struct ctl *c, int argc, char **argv); /* ctl_contacts.c */
+int ctl_groups(struct ctl *c, int argc, char **argv);   /* ctl_contacts.c */
 
 /* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
 void ctl_tsv_field(FILE *f, const char *s, size_t len);

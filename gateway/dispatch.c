@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cases.h"
+#include "contacts.h"
 #include "engine.h"
 #include "log.h"
 #include "lunar.h"
@@ -332,6 +333,10 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		goto out_session;
 
 	if (cases_command(c, in->phone, text, mlen, &handled, &reply) < 0)
+		goto out_session;
+	/* 退订 / 订阅: SMS only (a USSD screen is no subscription) */
+	if (!handled && strcmp(in->channel, "sms") == 0 &&
+	    contacts_keyword(c, in->phone, text, mlen, &handled, &reply) < 0)
 		goto out_session;
 	if (handled) {
 		snprintf(res->node, sizeof(res->node), "command");

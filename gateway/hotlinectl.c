@@ -29,6 +29,8 @@ static const struct {
 	{ "report", ctl_report, "the bureau's figures [--from DATE --to DATE] [--format csv]" },
 	{ "user", ctl_user, "console accounts: user add NAME --role ROLE [--staff PHONE] | passwd | disable | enable | list" },
 	{ "audit", ctl_audit, "the console's audit log, newest first [--limit N]" },
+	{ "contacts", ctl_contacts, "contacts import FILE.csv|FILE.xlsx [--group G] | list | show PHONE | export" },
+	{ "groups", ctl_groups, "the contact groups and how many are in each" },
 };
 
 static void usage(FILE *f)

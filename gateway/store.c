@@ -276,6 +276,57 @@ static const char *const migrations[] = {
 	"  state TEXT NOT NULL,"
 	"  at INTEGER NOT NULL"
 	");",
+
+	/*
+	 * 8: contacts and their groups (rosters, applicants, self-subscribed, opt-out);
+	 * broadcasts and their recipients (a broadcast message is an outbox row whose
+	 * message has kind 'broadcast'; delivery reports go in the deliveries table,
+	 * from 7); sends per modem for the broadcast rate. No table is altered: the
+	 * migration can run again.
+	 */
+	"CREATE TABLE IF NOT EXISTS contacts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  phone TEXT NOT NULL UNIQUE,"
+	"  name TEXT, town TEXT, village TEXT,"
+	"  source TEXT NOT NULL,"
+	"  opted_out INTEGER NOT NULL DEFAULT 0,"
+	"  opted_out_at INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS contacts_place ON contacts(town, village);"
+	"CREATE TABLE IF NOT EXISTS contact_groups ("
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id),"
+	"  grp TEXT NOT NULL,"
+	"  PRIMARY KEY (contact_id, grp)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS contact_groups_grp ON contact_groups(grp, contact_id);"
+	"CREATE TABLE IF NOT EXISTS broadcasts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL DEFAULT 'broadcast',"
+	"  text TEXT NOT NULL,"
+	"  audience TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  start_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  approved_by TEXT, approved_at INTEGER,"
+	"  updated_at INTEGER NOT NULL,"
+	"  done_at INTEGER,"
+	"  dedup TEXT UNIQUE"
+	");"
+	"CREATE TABLE IF NOT EXISTS broadcast_recipients ("
+	"  broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),"
+	"  seq INTEGER NOT NULL,"
+	"  contact_id INTEGER REFERENCES contacts(id),"
+	"  phone TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  PRIMARY KEY (broadcast_id, seq)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS broadcast_recipients_todo ON broadcast_recipients(broadcast_id, status, seq);"
+	"CREATE INDEX IF NOT EXISTS messages_broadcast_sent ON messages(modem, sent_at) WHERE kind = 'broadcast';",
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */
