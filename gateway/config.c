@@ -1,10 +1,14 @@
 #include "config.h"
 
+#include <errno.h>
 #include <libconfig.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "phone.h"
+#include "ussd.h"
+#include "utf8.h"
 
 enum cfg_type {
 	CT_STR,     /* string */
@@ -140,6 +144,9 @@ static const struct cfg_key staff_keys[] = {
 
 struct loader {
 	const char *file; /* for messages */
+	const char *text; /* the file's text, for what libconfig does not say (the width of an integer) */
+	size_t *line_at;  /* offsets of each line's start in text, line_at[0] for line 1 */
+	size_t nlines;
 	const char *dir;
 	struct diag *d;
 	int group_line;   /* the list element being read (modems[i], staff[i]), 0 at top level */
@@ -220,6 +227,65 @@ static const char *type_name(enum cfg_type t)
 	return "?";
 }
 
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	    c == '*';
+}
+
+/*
+ * libconfig 1.5 keeps an integer written without L in 32 bits and silently
+ * drops the rest (port = 4294985376 is 18080). Read the number as written
+ * on s's line: true with *wide set to it when that differs from what
+ * libconfig kept (or does not fit 64 bits: *overflow).
+ */
+static bool written_wider(const struct loader *L, const config_setting_t *s, long long kept, long long *wide,
+    bool *overflow)
+{
+	const char *name = config_setting_name(s), *src = config_setting_source_file(s);
+	int line = line_of(s);
+	size_t nl = name ? strlen(name) : 0;
+
+	*overflow = false;
+	if (L->text == NULL || name == NULL || line < 1 || (size_t)line > L->nlines ||
+	    (src != NULL && strcmp(src, L->file) != 0))
+		return false;
+	const char *p = L->text + L->line_at[line - 1], *end = strchr(p, '\n');
+	if (end == NULL)
+		end = p + strlen(p);
+	for (; p + nl <= end; p++) {
+		const char *q = p + nl;
+		char num[80], *stop;
+		size_t n = 0;
+		if (strncmp(p, name, nl) != 0 || (p > L->text && ident_char(p[-1])) || ident_char(*q))
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end || (*q != '=' && *q != ':'))
+			continue;
+		for (q++; q < end && (*q == ' ' || *q == '\t');)
+			q++;
+		while (q < end && n + 1 < sizeof(num) && (ident_char(*q) || *q == '+'))
+			num[n++] = *q++;
+		num[n] = '\0';
+		errno = 0;
+		bool hex = (num[0] == '0' && (num[1] == 'x' || num[1] == 'X')) ||
+		    ((num[0] == '-' || num[0] == '+') && num[1] == '0' && (num[2] == 'x' || num[2] == 'X'));
+		long long v = hex ? (long long)strtoull(num, &stop, 16) : strtoll(num, &stop, 10);
+		if (stop == num || (*stop != '\0' && *stop != 'L'))
+			continue; /* not this setting's number (a string, a float) */
+		if (errno == ERANGE) {
+			*overflow = true;
+			return true;
+		}
+		if (v != kept && (int32_t)v == (int32_t)kept) {
+			*wide = v;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Store k's value (from s, or the default when s is NULL) into base. */
 static void apply_key(struct loader *L, const struct cfg_key *k, const config_setting_t *s,
     const char *where, char *base)
@@ -249,6 +315,19 @@ static void apply_key(struct loader *L, const struct cfg_key *k, const config_se
 			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 			if (ok)
 				iv = config_setting_get_int64(s);
+			if (ok && t == CONFIG_TYPE_INT) {
+				bool overflow;
+				long long wide;
+				if (written_wider(L, s, iv, &wide, &overflow)) {
+					if (overflow)
+						diag_error(L->d, L->file, line, "'%s' is too large a number; it must be "
+						    "between %.0f and %.0f", where, k->min, k->max);
+					else
+						diag_error(L->d, L->file, line, "'%s' is %lld; it must be between %.0f "
+						    "and %.0f", where, wide, k->min, k->max);
+					s = NULL; /* reported: the default stands in */
+				}
+			}
 			break;
 		case CT_FLOAT:
 			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
@@ -562,6 +641,40 @@ static void validate_kannel(struct loader *L, const struct config *c, struct mod
 		diag_error(L->d, L->file, m->line, "modem \"%s\": dlr_url must be an http:// URL", m->name);
 }
 
+struct by_field {
+	const char *key;
+	size_t index;
+};
+
+static int cmp_by_field(const void *a, const void *b)
+{
+	const struct by_field *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * For each staff entry, the index of the first entry whose string field at
+ * off is the same (itself when none before; "" never matches): a sort, not
+ * every pair, so that 60,000 entries load in a blink.
+ */
+static void first_of_each(const struct staff_cfg *staff, size_t n, size_t off, size_t *first)
+{
+	struct by_field *v = xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].key = *(char *const *)((const char *)&staff[i] + off);
+		v[i].index = i;
+		first[i] = i;
+	}
+	qsort(v, n, sizeof(*v), cmp_by_field);
+	for (size_t i = 1; i < n; i++)
+		if (*v[i].key && strcmp(v[i].key, v[i - 1].key) == 0)
+			first[v[i].index] = first[v[i - 1].index];
+	free(v);
+}
+
 /* Meaning, beyond each value on its own. */
 static void validate(struct loader *L, struct config *c)
 {
@@ -605,20 +718,28 @@ static void validate(struct loader *L, struct config *c)
 		}
 	}
 	size_t supervisors = 0, duty = 0;
+	size_t *same_phone = xcalloc(c->nstaff + 1, sizeof(size_t)), *same_name = xcalloc(c->nstaff + 1, sizeof(size_t));
+	for (size_t i = 0; i < c->nstaff; i++)
+		if (*c->staff[i].phone)
+			normalise_number(c, &c->staff[i].phone);
+	first_of_each(c->staff, c->nstaff, SOFF(phone), same_phone);
+	first_of_each(c->staff, c->nstaff, SOFF(name), same_name);
 	for (size_t i = 0; i < c->nstaff; i++) {
 		struct staff_cfg *s = &c->staff[i];
-		if (*s->phone && normalise_number(c, &s->phone) != PHONE_E164)
+		if (*s->phone && !phone_is_ordinary(s->phone))
 			diag_error(L->d, L->file, s->line, "staff \"%s\": phone \"%s\" is not a phone number", s->name, s->phone);
-		for (size_t j = 0; j < i; j++) {
-			if (*s->phone && strcmp(c->staff[j].phone, s->phone) == 0)
-				diag_error(L->d, L->file, s->line, "staff \"%s\": phone is also %s's (line %d)", s->name,
-				    c->staff[j].name, c->staff[j].line);
-			if (strcmp(c->staff[j].name, s->name) == 0)
-				diag_error(L->d, L->file, s->line, "staff name \"%s\" is used twice", s->name);
+		if (same_phone[i] != i) {
+			const struct staff_cfg *o = &c->staff[same_phone[i]];
+			diag_error(L->d, L->file, s->line, "staff \"%s\": phone is also %s's (line %d)", s->name, o->name,
+			    o->line);
 		}
+		if (same_name[i] != i)
+			diag_error(L->d, L->file, s->line, "staff name \"%s\" is used twice", s->name);
 		supervisors += s->role == STAFF_ROLE_SUPERVISOR;
 		duty += s->duty;
 	}
+	free(same_phone);
+	free(same_name);
 	if (c->nstaff > 0 && duty == 0)
 		diag_warn(L->d, L->file, 0, "no staff member has duty = true: requests from an area nobody covers go to the supervisor");
 	if (c->nstaff > 0 && supervisors == 0)
@@ -635,6 +756,20 @@ static void validate(struct loader *L, struct config *c)
 	}
 }
 
+/* An ussd.allow entry that is no address (or address/bits) would match nobody: an error at its line. */
+static void check_ussd_allow(struct loader *L, const config_setting_t *root, const struct config *c)
+{
+	const config_setting_t *list = config_setting_lookup((config_setting_t *)root, "ussd.allow");
+
+	for (size_t i = 0; i < c->nussd_allow; i++) {
+		const config_setting_t *e = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+		int line = line_of(e) ? line_of(e) : line_of(list);
+		if (!ussd_allow_entry_ok(c->ussd_allow[i]))
+			diag_error(L->d, L->file, line, "ussd.allow entry \"%s\" is not an address or address/bits "
+			    "(\"10.0.0.5\", \"10.0.0.0/24\", \"2001:db8::/32\")", c->ussd_allow[i]);
+	}
+}
+
 struct config *config_load(const char *path, struct diag *d)
 {
 	config_t cf;
@@ -642,21 +777,57 @@ struct config *config_load(const char *path, struct diag *d)
 	struct loader L;
 	size_t errors_before = d->errors;
 
+	char err[160];
+	size_t len = 0;
+	char *text;
+
 	c->path = xstrdup(path);
 	c->dir = path_dirname(path);
+	memset(&L, 0, sizeof(L));
 	L.file = path;
 	L.dir = c->dir;
 	L.d = d;
-	L.group_line = 0;
 
+	/*
+	 * Read whole, then parsed from memory: libconfig's scanner, fed from a
+	 * file, scans a long value again at each refill of its buffer (a 3 MB
+	 * string took seconds); from one buffer it is read once.
+	 */
+	text = file_read_regular(path, &len, err, sizeof(err));
+	if (text == NULL) {
+		diag_error(d, path, 0, "cannot read the file: %s", err);
+		config_free(c);
+		return NULL;
+	}
+	L.text = text;
+	for (size_t pos = 0, line = 1; pos < len;) { /* office.* go into SMS texts: all of it must be UTF-8 */
+		size_t at = pos;
+		uint32_t cp = utf8_next(text, len, &pos);
+		if (cp == '\n')
+			line++;
+		if ((cp == UTF8_REPLACEMENT && pos - at == 1) || cp == 0) {
+			diag_error(d, path, (int)line, cp ? "not valid UTF-8 (byte 0x%02X): save the file as UTF-8"
+			    : "a NUL byte (0x%02X): the config is UTF-8 text", (unsigned char)text[at]);
+			free(text);
+			config_free(c);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < len; i++)
+		L.nlines += text[i] == '\n';
+	L.line_at = xmalloc((L.nlines + 1) * sizeof(size_t));
+	L.nlines = 0;
+	L.line_at[L.nlines++] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			L.line_at[L.nlines++] = i + 1;
 	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			diag_error(d, path, 0, "cannot read the file");
-		else
-			diag_error(d, config_error_file(&cf) ? config_error_file(&cf) : path,
-			    config_error_line(&cf), "%s", config_error_text(&cf));
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
+		diag_error(d, config_error_file(&cf) ? config_error_file(&cf) : path, config_error_line(&cf), "%s",
+		    config_error_text(&cf));
 		config_destroy(&cf);
+		free(L.line_at);
+		free(text);
 		config_free(c);
 		return NULL;
 	}
@@ -668,7 +839,10 @@ struct config *config_load(const char *path, struct diag *d)
 	load_list(&L, root, "staff", staff_keys, ARRAY_LEN(staff_keys), sizeof(struct staff_cfg),
 	    SOFF(line), (void **)&c->staff, &c->nstaff);
 	validate(&L, c);
+	check_ussd_allow(&L, root, c);
 	config_destroy(&cf);
+	free(L.line_at);
+	free(text);
 	if (d->errors > errors_before) {
 		config_free(c);
 		return NULL;

@@ -52,6 +52,16 @@ char *path_resolve(const char *dir, const char *p);
 /* The folder part of a path ("." for a bare name), absolute when it exists. Caller frees. */
 char *path_dirname(const char *p);
 
+/*
+ * The whole of the regular file path, NUL-terminated (its length in *len).
+ * Anything else (a FIFO, a device, a folder) is refused without blocking:
+ * opening a FIFO for reading would wait for a writer forever. NULL with the
+ * reason in err (errno's words, or "not a regular file"). Caller frees.
+ */
+char *file_read_regular(const char *path, size_t *len, char *err, size_t errlen);
+/* Is path a regular file (following a symbolic link)? */
+bool file_is_regular(const char *path);
+
 /* FNV-1a 64-bit of bytes. */
 uint64_t hash64(const void *p, size_t n);
 
