@@ -142,6 +142,8 @@ struct loader {
 	size_t nrn, caprn;
 	struct strv values_name, values_val; /* flattened values, "amount.dibao_city" */
 	const char **values_file;
+	size_t *values_by_name;               /* indices into values_name, sorted by name (index_values) */
+	size_t nvalues_by_name;
 	struct strv fillers;
 	struct strv digit_words;
 	struct gloss *gloss; /* glossary: terms and their plain words */
@@ -372,10 +374,7 @@ static void flatten_values(struct loader *L, const config_setting_t *g, const ch
 			break;
 		}
 		if (v != NULL) {
-			for (size_t k = 0; k < L->values_name.n; k++)
-				if (strcmp(L->values_name.v[k], name) == 0)
-					diag_error(L->d, file, line_of(s), "value '%s' is also defined in %s:%d", name,
-					    L->values_file[k], L->values_name.line[k]);
+			/* a name given twice is reported by index_values, once every file is read */
 			strv_add(&L->values_name, name, line_of(s));
 			strv_add(&L->values_val, v, line_of(s));
 			L->values_file = xrealloc(L->values_file, L->values_name.cap * sizeof(char *));
@@ -541,19 +540,55 @@ static void load_glossary(struct loader *L, const config_setting_t *s, const cha
 	}
 }
 
+/* The line of byte offset at in text. */
+static int line_at(const char *text, size_t at)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < at; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
 static void load_file(struct loader *L, const char *path, const char *file)
 {
 	config_t cf;
+	char err[160], *text;
+	size_t len = 0, pos = 0;
 
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			diag_error(L->d, file, 0, "cannot read the file");
-		else
-			diag_error(L->d, file, config_error_line(&cf), "%s", config_error_text(&cf));
-		config_destroy(&cf);
+	/*
+	 * Read whole (a regular file only: a FIFO would block the load and the
+	 * reload), checked, then parsed from memory: libconfig's scanner, fed
+	 * from a file, scans a long value again at each refill of its buffer.
+	 */
+	text = file_read_regular(path, &len, err, sizeof(err));
+	if (text == NULL) {
+		diag_error(L->d, file, 0, "cannot read the file: %s", err);
 		return;
 	}
+	if (strlen(text) != len) {
+		diag_error(L->d, file, line_at(text, strlen(text)), "a NUL byte: a menu file is UTF-8 text");
+		free(text);
+		return;
+	}
+	while (pos < len) { /* every text sent to a villager must be valid UTF-8: the whole file is */
+		size_t at = pos;
+		uint32_t cp = utf8_next(text, len, &pos);
+		if (cp == UTF8_REPLACEMENT && pos - at == 1) {
+			diag_error(L->d, file, line_at(text, at), "not valid UTF-8 (byte 0x%02X): save the file as UTF-8",
+			    (unsigned char)text[at]);
+			free(text);
+			return;
+		}
+	}
+	config_init(&cf);
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
+		diag_error(L->d, file, config_error_line(&cf), "%s", config_error_text(&cf));
+		config_destroy(&cf);
+		free(text);
+		return;
+	}
+	free(text);
 	const config_setting_t *root = config_root_setting(&cf);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -634,7 +669,68 @@ static void load_file(struct loader *L, const char *path, const char *file)
 
 /* ---- placeholders ------------------------------------------------------------ */
 
-static const char *static_value(const struct loader *L, const char *name, size_t n)
+/* Longest text placeholders may expand to: values inside values could otherwise double at each level. */
+#define EXPAND_MAX (16u << 20)
+
+static int cmp_value_index(const void *a, const void *b, void *arg)
+{
+	const struct loader *L = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(L->values_name.v[x], L->values_name.v[y]);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/*
+ * Sort the values by name for lookups (a placeholder costs log n, not n) and
+ * report each name given twice, at the later place, naming the first.
+ */
+static void index_values(struct loader *L)
+{
+	size_t n = L->values_name.n;
+
+	L->values_by_name = xcalloc(n + 1, sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		L->values_by_name[i] = i;
+	qsort_r(L->values_by_name, n, sizeof(size_t), cmp_value_index, L);
+	L->nvalues_by_name = n;
+	/* ties are sorted by index: the first of a run of one name is its first definition */
+	for (size_t i = 1, first = n ? L->values_by_name[0] : 0; i < n; i++) {
+		size_t b = L->values_by_name[i];
+		if (strcmp(L->values_name.v[first], L->values_name.v[b]) != 0) {
+			first = b;
+			continue;
+		}
+		diag_error(L->d, L->values_file[b], L->values_name.line[b], "value '%s' is also defined in %s:%d",
+		    L->values_name.v[b], L->values_file[first], L->values_name.line[first]);
+	}
+}
+
+/* The index of value name (n bytes), or -1; the first definition when given twice. */
+static long value_index(const struct loader *L, const char *name, size_t n)
+{
+	size_t lo = 0, hi = L->nvalues_by_name;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *v = L->values_name.v[L->values_by_name[mid]];
+		int c = strncmp(v, name, n);
+		if (c == 0 && v[n] != '\0')
+			c = 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < L->nvalues_by_name) {
+		size_t k = L->values_by_name[lo];
+		if (strncmp(L->values_name.v[k], name, n) == 0 && L->values_name.v[k][n] == '\0')
+			return (long)k;
+	}
+	return -1;
+}
+
+static const char *office_value(const struct loader *L, const char *name, size_t n)
 {
 	const struct config *c = L->cfg;
 	struct {
@@ -649,9 +745,6 @@ static const char *static_value(const struct loader *L, const char *name, size_t
 	for (size_t i = 0; i < ARRAY_LEN(office); i++)
 		if (strlen(office[i].name) == n && strncmp(office[i].name, name, n) == 0)
 			return office[i].value;
-	for (size_t i = 0; i < L->values_name.n; i++)
-		if (strlen(L->values_name.v[i]) == n && strncmp(L->values_name.v[i], name, n) == 0)
-			return L->values_val.v[i];
 	return NULL;
 }
 
@@ -714,16 +807,43 @@ static bool optional_at(const char *p, size_t *inner)
 	return false;
 }
 
+/* The values being expanded, outermost first: a name met again is a cycle. */
+struct expanding {
+	long v[32];
+	size_t n;
+	bool failed; /* a cycle or a runaway was reported: stop adding */
+};
+
+/* Report the cycle that value vi closes (or a chain too deep to be anything else). */
+static void report_cycle(struct loader *L, struct expanding *st, long vi, const char *what)
+{
+	struct buf chain = { 0 };
+	size_t k = 0;
+
+	while (k < st->n && st->v[k] != vi)
+		k++;
+	if (k == st->n)
+		k = 0;
+	for (size_t j = k; j < st->n; j++)
+		buf_printf(&chain, "{%s} -> ", L->values_name.v[st->v[j]]);
+	buf_printf(&chain, "{%s}", L->values_name.v[vi]);
+	diag_error(L->d, L->values_file[st->v[st->n - 1]], L->values_name.line[st->v[st->n - 1]],
+	    "%s: placeholders refer to each other in a cycle: %s", what, buf_str(&chain));
+	buf_free(&chain);
+	st->failed = true;
+}
+
 /*
- * Fill static placeholders; runtime ones allowed by `vars` stay; others are
- * errors. An optional part whose static values are all given stays optional
- * when it holds a runtime placeholder (menu_render decides), else is kept or
- * dropped here.
+ * Fill static placeholders (office.* and values, values inside values too:
+ * a cycle among them is an error, so nothing unfilled is ever sent); runtime
+ * ones allowed by `vars` stay; others are errors. An optional part whose
+ * static values are all given stays optional when it holds a runtime
+ * placeholder (menu_render decides), else is kept or dropped here.
  */
 static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_t len, const char *vars,
-    const char *file, int line, const char *what, bool *empty, bool *runtime)
+    const char *file, int line, const char *what, bool *empty, bool *runtime, struct expanding *st)
 {
-	for (const char *p = tmpl, *end = tmpl + len; p < end;) {
+	for (const char *p = tmpl, *end = tmpl + len; p < end && !st->failed;) {
 		size_t n;
 		if (placeholder_at(p, &n) && p + n + 2 <= end && n > 3 && strncmp(p + 1, "if.", 3) == 0) {
 			/* a switch: says nothing, keeps its optional part only when on */
@@ -737,11 +857,32 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 			continue;
 		}
 		if (placeholder_at(p, &n) && p + n + 2 <= end) {
-			const char *v = static_value(L, p + 1, n);
+			const char *v = office_value(L, p + 1, n);
+			long vi = v ? -1 : value_index(L, p + 1, n);
 			if (v != NULL) {
 				buf_adds(b, v);
 				if (*v == '\0')
 					*empty = true;
+			} else if (vi >= 0) {
+				size_t k = 0, before = b->len;
+				while (k < st->n && st->v[k] != vi)
+					k++;
+				if (k < st->n || st->n == ARRAY_LEN(st->v)) {
+					report_cycle(L, st, vi, what);
+					return;
+				}
+				st->v[st->n++] = vi;
+				expand_into(L, b, L->values_val.v[vi], strlen(L->values_val.v[vi]), vars, L->values_file[vi],
+				    L->values_name.line[vi], what, empty, runtime, st);
+				st->n--;
+				if (b->len == before)
+					*empty = true;
+				if (b->len > EXPAND_MAX) {
+					diag_error(L->d, file, line, "%s: its placeholders expand to more than %u MB", what,
+					    EXPAND_MAX >> 20);
+					st->failed = true;
+					return;
+				}
 			} else {
 				if (!var_allowed(vars, p + 1, n))
 					diag_error(L->d, file, line, "%s: placeholder {%.*s} has no value (office.* come from "
@@ -762,7 +903,7 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 			}
 			struct buf part = { 0 };
 			bool e = false, rt = false;
-			expand_into(L, &part, p + 2, inner, vars, file, line, what, &e, &rt);
+			expand_into(L, &part, p + 2, inner, vars, file, line, what, &e, &rt, st);
 			char *t = buf_take(&part);
 			if (!e && rt) {
 				buf_adds(b, "{?");
@@ -784,8 +925,13 @@ static char *expand(struct loader *L, const char *tmpl, const char *vars, const 
 {
 	struct buf b = { 0 };
 	bool empty = false, runtime = false;
+	struct expanding st = { .n = 0, .failed = false };
 
-	expand_into(L, &b, tmpl, strlen(tmpl), vars, file, line, what, &empty, &runtime);
+	expand_into(L, &b, tmpl, strlen(tmpl), vars, file, line, what, &empty, &runtime, &st);
+	if (st.failed) { /* the load fails; the text as written, so that no other check trips over it */
+		buf_free(&b);
+		return xstrdup(tmpl);
+	}
 	char *t = buf_take(&b);
 	return t ? t : xstrdup("");
 }
@@ -1396,6 +1542,7 @@ static void free_loader(struct loader *L)
 			free(r->opt_target[d]);
 	}
 	free(L->rn);
+	free(L->values_by_name);
 	strv_free(&L->values_name);
 	strv_free(&L->values_val);
 	free(L->values_file);
@@ -1485,8 +1632,15 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 	while ((de = readdir(dh)) != NULL) {
 		size_t n = strlen(de->d_name);
 		if (n > 4 && strcmp(de->d_name + n - 4, ".cfg") == 0 && de->d_name[0] != '.') {
+			char *path = xasprintf("%s/%s", dir, de->d_name);
+			if (!file_is_regular(path)) {
+				/* a FIFO would block the load (and a reload) for ever; a folder is no menu */
+				diag_warn(d, path, 0, "not a regular file: not read");
+				free(path);
+				continue;
+			}
 			m->files = xrealloc(m->files, (m->nfiles + 2) * sizeof(char *));
-			m->files[m->nfiles++] = xasprintf("%s/%s", dir, de->d_name);
+			m->files[m->nfiles++] = path;
 			m->files[m->nfiles] = NULL;
 		}
 	}
@@ -1499,6 +1653,7 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 	qsort(m->files, m->nfiles, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < m->nfiles; i++)
 		load_file(&L, m->files[i], m->files[i]);
+	index_values(&L);
 
 	assemble(&L);
 	build_pages_and_texts(&L);
