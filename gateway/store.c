@@ -440,7 +440,7 @@ int store_file_version(struct store *st)
 	return v;
 }
 
-static int migrate(struct store *st)
+static int migrate(struct store *st, int target)
 {
 	int have = store_file_version(st);
 
@@ -451,7 +451,7 @@ static int migrate(struct store *st)
 		    st->path, have, store_schema_version());
 		return -1;
 	}
-	for (int v = have; v < store_schema_version(); v++) {
+	for (int v = have; v < target; v++) {
 		char bump[64];
 		if (exec(st, "BEGIN IMMEDIATE") < 0)
 			return -1;
@@ -550,13 +550,15 @@ int store_open(const char *path, const struct store_opts *opts, struct store **o
 		store_close(st);
 		return -1;
 	}
-	if (opts->migrate && !opts->readonly && migrate(st) < 0) {
+	if (opts->migrate && !opts->readonly &&
+	    migrate(st, opts->migrate_to > 0 && opts->migrate_to < store_schema_version() ? opts->migrate_to
+											   : store_schema_version()) < 0) {
 		snprintf(err, errlen, "cannot bring %s to schema version %d (see the log above)", path,
 		    store_schema_version());
 		store_close(st);
 		return -1;
 	}
-	if (!opts->migrate && store_file_version(st) != store_schema_version()) {
+	if (!opts->migrate && opts->migrate_to == 0 && store_file_version(st) != store_schema_version()) {
 		snprintf(err, errlen, "%s has schema version %d, this build needs %d: start hotlined once to "
 		    "migrate it", path, store_file_version(st), store_schema_version());
 		store_close(st);

@@ -28,6 +28,7 @@ struct store_opts {
 	const char *synchronous; /* "full" (default) or "normal" */
 	const char *group;     /* group that may read the file, or NULL/"" */
 	bool readonly;
+	int migrate_to;        /* with migrate: stop at this version (0: the latest); tests of one migration */
 	const char *country;   /* phone.country_code (NULL: "86"): how migration 6 normalises stored numbers */
 };
 

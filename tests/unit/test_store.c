@@ -302,14 +302,18 @@ static void test_migrate_numbers(void **state)
 	sqlite3 *db = NULL;
 	char *msg = NULL;
 
-	snprintf(p, sizeof(p), "%s/v4.db", f->dir);
-	st = open_store(p, true, err, sizeof(err));
-	assert_non_null(st);
+	struct store_opts o = { 0 };
+
+	snprintf(p, sizeof(p), "%s/v5.db", f->dir);
+	o.create = true;
+	o.migrate = true;
+	o.migrate_to = 5;
+	assert_int_equal(store_open(p, &o, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_file_version(st), 5);
 	store_close(st);
 	/* a file at version 5, its numbers as earlier versions stored them */
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
 	if (sqlite3_exec(db,
-		"PRAGMA user_version = 5;"
 		"INSERT INTO messages (channel, direction, phone, phone_key, text, status, created_at, updated_at) VALUES"
 		"  ('sms', 'in', '13912345678', '13912345678', 'a', 'answered', 1, 1),"
 		"  ('sms', 'in', '+13912345678', '13912345678', 'b', 'answered', 1, 1),"
