@@ -4,11 +4,12 @@
 # and runs it; it is not part of `make check`.
 #
 #   BENCH_RUNS=3                              repeats
-#   BENCH_ONLY="engine store drain ussd mem startup"   a subset
+#   BENCH_ONLY="engine store drain ussd mem startup kannel"   a subset
 #   BENCH_SECONDS=2                           seconds per engine/store measurement
 #   BENCH_USSD_SECONDS=10                     seconds per wrk measurement
 #   BENCH_N=1000 BENCH_SEED=42                the drain's inbox
 #   BENCH_SESSIONS=100000                     mem.sh's live sessions
+#   BENCH_KANNEL_N=500                        kannel.sh's messages per county
 #
 # Every line the programs print is kept, prefixed with "run=N", in
 # build/bench/results-<time>.txt (the table is built from it).
@@ -17,12 +18,13 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-engine store drain ussd mem startup}
+ONLY=${BENCH_ONLY:-engine store drain ussd mem startup kannel}
 SECS=${BENCH_SECONDS:-2}
 USECS=${BENCH_USSD_SECONDS:-10}
 N=${BENCH_N:-1000}
 SEED=${BENCH_SEED:-42}
 SESSIONS=${BENCH_SESSIONS:-100000}
+KANNEL_N=${BENCH_KANNEL_N:-500}
 CORPUS=("$SRC/tests/corpus/villager-corpus.tsv" "$SHARED/samples/villager-messages.tsv")
 CFG=$SRC/config/hotline.cfg
 
@@ -88,6 +90,9 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	if wants startup; then
 		run_one "$run" startup "$SRC/tests/bench/startup.sh"
+	fi
+	if wants kannel; then
+		run_one "$run" kannel "$SRC/tests/bench/kannel.sh" "$KANNEL_N"
 	fi
 done
 

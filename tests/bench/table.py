@@ -93,6 +93,12 @@ ROWS = [
     ("6 start-up to ready, new database", "ms", g("startup new", "ready_ms"), ("<=", 100)),
     ("6 start-up to ready, restart", "ms", g("startup restart", "ready_ms"), ("<=", 100)),
     ("6   (info) start-up to first /healthz answer", "ms", g("startup restart", "http_ms"), None),
+    ("7 Kannel MO->MT, hotlined, 1 county", "rt/s", g("kannel hotlined", "rt_per_s", counties="1"), None),
+    ("7 Kannel MO->MT, smsbox echo (text), 1 county", "rt/s", g("kannel echo", "rt_per_s", counties="1"), None),
+    ("7 Kannel ratio hotlined / echo, 1 county (same run)", "x", g("kannel ratio", "c1"), None),
+    ("7 Kannel MO->MT, hotlined, 4 counties", "rt/s", g("kannel hotlined", "rt_per_s", counties="4"), None),
+    ("7 Kannel MO->MT, smsbox echo (text), 4 counties", "rt/s", g("kannel echo", "rt_per_s", counties="4"), None),
+    ("7 Kannel ratio hotlined / echo, 4 counties (same run)", "x", g("kannel ratio", "c4"), None),
 ]
 
 
