@@ -1,5 +1,6 @@
 #include "cases.h"
 #include "contacts.h"
+#include "tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,23 +86,21 @@ const char *cases_topic(const struct ctx *c, const char *topic)
 
 char *cases_date(const struct ctx *c, int64_t t)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 	char month[12], day[12];
 
-	localtime_r(&tt, &tm);
+	tz_civil(c->cfg->tz, t, &tm);
 	snprintf(month, sizeof(month), "%d", tm.tm_mon + 1);
 	snprintf(day, sizeof(day), "%d", tm.tm_mday);
 	struct menu_var v[] = { { "month", month }, { "day", day } };
 	return menu_render(menu_text(c->menu, "date"), v, 2);
 }
 
-int cases_year(int64_t t)
+int cases_year(const struct config *cfg, int64_t t)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
+	tz_civil(cfg->tz, t, &tm);
 	return tm.tm_year + 1900;
 }
 
@@ -151,13 +150,13 @@ bool cases_is_callback(const struct menu *m, const char *topic)
 /* A new case number: 2026-0042 (per year) or 42, by cases.number_format. */
 static int next_number(struct ctx *c, const char *kind, char **number)
 {
-	time_t tt = (time_t)c->now;
 	struct tm tm;
 	char seq[48];
 	int64_t v;
 	bool yearly = strcmp(c->cfg->case_number_format, "year") == 0;
 
-	localtime_r(&tt, &tm);
+	/* the year of the bureau's clock: a request at 07:00 on 1 January in Beijing is the new year's */
+	tz_civil(c->cfg->tz, c->now, &tm);
 	if (yearly)
 		snprintf(seq, sizeof(seq), "%s-%d", kind, tm.tm_year + 1900);
 	else

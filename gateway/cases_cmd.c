@@ -275,7 +275,7 @@ static int resolve(struct ctx *c, const struct cases_cmd *cmd, bool (*mine)(cons
     const void *arg, struct store_case *k, bool *found, char number[CASES_NUMBER_MAX])
 {
 	char cand[2][CASES_NUMBER_MAX];
-	size_t n = cases_cmd_numbers(cmd, c->cfg->case_number_format, cases_year(c->now), cand, 2);
+	size_t n = cases_cmd_numbers(cmd, c->cfg->case_number_format, cases_year(c->cfg, c->now), cand, 2);
 	struct store_case first;
 	bool have_first = false;
 
@@ -518,8 +518,13 @@ static int add_line(const struct store_case *k, void *arg)
 
 	if ((a->received_only && !received) || (a->skip_received && received))
 		return 0;
+	/* who: the name given, else (a call-back request) the number to call */
+	const char *who = k->name && *k->name ? k->name
+	    : k->contact_phone && *k->contact_phone ? k->contact_phone
+	    : k->applicant_phone ? k->applicant_phone : "";
 	struct menu_var v[] = { { "case.number", k->number }, { "case.status", cases_label(a->c, k->status) },
-		{ "case.name", k->name ? k->name : "" }, { "case.place", k->place ? k->place : "" } };
+		{ "case.name", k->name ? k->name : "" }, { "case.place", k->place ? k->place : "" },
+		{ "case.who", who } };
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 16;
 		a->lines = xrealloc(a->lines, a->cap * sizeof(char *));

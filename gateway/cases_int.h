@@ -17,7 +17,7 @@ const char *cases_topic(const struct ctx *c, const char *topic);
 /* "11月28日" from texts.date. Caller frees. */
 char *cases_date(const struct ctx *c, int64_t t);
 /* The local year at t. */
-int cases_year(int64_t t);
+int cases_year(const struct config *cfg, int64_t t);
 /* s cut to at most chars characters ("…" added when cut). Caller frees. */
 char *cases_cut(const char *s, size_t chars);
 /*

@@ -18,23 +18,18 @@
 #include "phone.h"
 #include "store_cases.h"
 #include "store_modem.h"
+#include "tz.h"
 
 #define DIGEST_LATE_S (3 * 3600) /* a digest missed (daemon down) still goes this long after its time */
 
-/* Local midnight of the day t is in. */
-static int64_t day_start(int64_t t, struct tm *tm_out)
+/* Midnight of the bureau's day (config timezone) that t is in. */
+static int64_t day_start(const struct config *cfg, int64_t t, struct tm *tm_out)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	int64_t d = tz_day_start(cfg->tz, t);
 
-	localtime_r(&tt, &tm);
-	tm.tm_hour = 0;
-	tm.tm_min = 0;
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
 	if (tm_out)
-		*tm_out = tm;
-	return (int64_t)mktime(&tm);
+		tz_civil(cfg->tz, d, tm_out);
+	return d;
 }
 
 static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
@@ -58,13 +53,12 @@ int64_t cases_working_seconds(const struct config *cfg, int64_t from, int64_t to
 		first = 1;
 		last = 5;
 	}
-	int64_t day = day_start(from, &tm);
+	int64_t day = day_start(cfg, from, &tm);
 	while (day < to) {
 		int iso = tm.tm_wday == 0 ? 7 : tm.tm_wday;
 		struct tm next = tm;
 		next.tm_mday++;
-		next.tm_isdst = -1;
-		int64_t next_day = (int64_t)mktime(&next);
+		int64_t next_day = tz_from_civil(cfg->tz, &next);
 		if (iso >= first && iso <= last) {
 			if (w->start <= w->end) {
 				total += overlap(from, to, day + w->start * 60, day + w->end * 60);
@@ -75,7 +69,7 @@ int64_t cases_working_seconds(const struct config *cfg, int64_t from, int64_t to
 			}
 		}
 		day = next_day;
-		tm = next;
+		tz_civil(cfg->tz, next_day, &tm);
 	}
 	return total;
 }
@@ -182,7 +176,7 @@ static int digest(struct ctx *c, int *sent)
 	*sent = 0;
 	if (c->cfg->digest_hour < 0)
 		return 0;
-	moment = day_start(c->now, NULL) + (int64_t)c->cfg->digest_hour * 60;
+	moment = day_start(c->cfg, c->now, NULL) + (int64_t)c->cfg->digest_hour * 60;
 	if (c->now < moment || c->now >= moment + DIGEST_LATE_S)
 		return 0;
 	f.open_only = true;
@@ -238,14 +232,18 @@ static int drop_form(struct session *s, void *arg)
 	 * Back to the menus with the note as the last reply (重复 repeats it);
 	 * updated_at stays, so the next message starts afresh as it would have.
 	 */
+	bool ussd = strcmp(s->channel, "ussd") == 0;
+
 	session_form_reset(s);
 	s->page = 0;
 	session_set(&s->last_reply, note);
-	if (store_session_save(e->c->st, s) < 0) {
+	/* a USSD session is over when its form is dropped; an SMS conversation goes on */
+	if ((ussd ? store_session_delete(e->c->st, s->key) : store_session_save(e->c->st, s)) < 0) {
 		e->failed = 1;
 		return 1;
 	}
-	if (phone_is_ordinary(s->phone) &&
+	/* USSD callers hear from us by SMS only when ussd.sms_copy says so */
+	if (phone_is_ordinary(s->phone) && (!ussd || e->c->cfg->ussd_sms_copy) &&
 	    dispatch_queue_sms(e->c, s->phone, note, NOTIFY_APPLICANT, 0, NULL, NULL) < 0) {
 		e->failed = 1;
 		return 1;

@@ -9,6 +9,7 @@
 #include "phone.h"
 #include "ussd.h"
 #include "utf8.h"
+#include "tz.h"
 
 enum cfg_type {
 	CT_STR,     /* string */
@@ -43,6 +44,7 @@ struct cfg_key {
 
 /* Every top-level setting. Keep config/README.md and config/hotline.cfg in step. */
 static const struct cfg_key keys[] = {
+	{ "timezone", CT_STR, OFF(timezone), 0, "Asia/Shanghai", 0, 0, NULL, 0 },
 	{ "database.path", CT_PATH, OFF(db_path), 0, "../var/hotline.db", 0, 0, NULL, CF_RESTART },
 	{ "database.synchronous", CT_CHOICE, OFF(db_synchronous), 0, "full", 0, 0, "full|normal", CF_RESTART },
 	{ "database.group", CT_STR, OFF(db_group), 0, "", 0, 0, NULL, CF_RESTART },
@@ -59,7 +61,7 @@ static const struct cfg_key keys[] = {
 	{ "limits.retry_initial", CT_INT, OFF(retry_initial), 0, "30", 1, 86400, NULL, 0 },
 	{ "limits.retry_max", CT_INT, OFF(retry_max), 0, "3600", 1, 7 * 86400, NULL, 0 },
 	{ "limits.replies_per_minute", CT_INT, OFF(replies_per_minute), 0, "6", 0, 1000, NULL, 0 },
-	{ "limits.replies_per_day", CT_INT, OFF(replies_per_day), 0, "60", 0, 100000, NULL, 0 },
+	{ "limits.replies_per_day", CT_INT, OFF(replies_per_day), 0, "200", 0, 100000, NULL, 0 },
 	{ "limits.repeat_window", CT_INT, OFF(repeat_window), 0, "600", 0, 86400, NULL, 0 },
 	{ "limits.outbox_alert", CT_INT, OFF(outbox_alert), 0, "200", 0, 1000000, NULL, 0 },
 	{ "limits.max_text", CT_INT, OFF(max_text), 0, "2000", 70, 100000, NULL, 0 },
@@ -561,6 +563,7 @@ void config_free(struct config *c)
 		free_table(staff_keys, ARRAY_LEN(staff_keys), (char *)&c->staff[i]);
 	free(c->staff);
 	free_table(keys, ARRAY_LEN(keys), (char *)c);
+	tz_free(c->tz);
 	free(c->path);
 	free(c->dir);
 	free(c);
@@ -840,6 +843,14 @@ struct config *config_load(const char *path, struct diag *d)
 	    SOFF(line), (void **)&c->staff, &c->nstaff);
 	validate(&L, c);
 	check_ussd_allow(&L, root, c);
+	if (c->timezone) {
+		/* the bureau's clock: quiet and working hours, digests, case years, times shown to people */
+		const config_setting_t *tzs = config_setting_get_member(root, "timezone");
+		char err[300];
+		c->tz = tz_load(c->timezone, err, sizeof(err));
+		if (c->tz == NULL)
+			diag_error(d, path, tzs ? config_setting_source_line(tzs) : 0, "timezone: %s", err);
+	}
 	config_destroy(&cf);
 	free(L.line_at);
 	free(text);

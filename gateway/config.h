@@ -67,8 +67,13 @@ struct staff_cfg {
 	int line;
 };
 
+struct tz;
+
 struct config {
 	char *path, *dir;
+
+	char *timezone;         /* the bureau's zone in the tz database, "Asia/Shanghai" */
+	struct tz *tz;          /* loaded from it (tz.h): every civil time goes through it */
 
 	char *db_path;
 	char *db_synchronous;   /* "full" | "normal" */

@@ -6,6 +6,14 @@
 
 #include "log.h"
 #include "phone.h"
+#include "tz.h"
+
+/*
+ * The bureau's zone (config timezone) for every time hotlinectl shows or
+ * reads: set once the config is loaded (the tool runs one command, on one
+ * thread); UTC before.
+ */
+static const struct tz *office_zone;
 
 struct world *ctl_world(struct ctl *c)
 {
@@ -17,6 +25,8 @@ struct world *ctl_world(struct ctl *c)
 	c->w = world_load(c->config_path, &d);
 	diag_print(&d, stderr);
 	diag_free(&d);
+	if (c->w)
+		office_zone = c->w->cfg->tz;
 	return c->w;
 }
 
@@ -29,6 +39,47 @@ bool ctl_phone(struct ctl *c, const char *what, const char *arg, char *out, size
 		return false;
 	}
 	return true;
+}
+
+const char *ctl_when(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	tz_civil(office_zone, t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+	return buf;
+}
+
+const char *ctl_iso(int64_t t, char *buf, size_t len)
+{
+	return tz_iso8601(office_zone, t, buf, len);
+}
+
+int ctl_year(int64_t t)
+{
+	struct tm tm;
+
+	tz_civil(office_zone, t, &tm);
+	return tm.tm_year + 1900;
+}
+
+int64_t ctl_day_after(int64_t t)
+{
+	struct tm tm;
+
+	tz_civil(office_zone, t, &tm);
+	tm.tm_mday++;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return tz_from_civil(office_zone, &tm);
+}
+
+int64_t ctl_today(void)
+{
+	return tz_day_start(office_zone, now_unix());
 }
 
 struct store *ctl_store(struct ctl *c)
@@ -130,6 +181,5 @@ long long ctl_parse_date(const char *s)
 	}
 	if (*end != '\0')
 		return -1;
-	tm.tm_isdst = -1;
-	return (long long)mktime(&tm);
+	return (long long)tz_from_civil(office_zone, &tm);
 }

@@ -7,6 +7,7 @@
 #define HOTLINE_CTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "store.h"
@@ -51,7 +52,18 @@ void ctl_tsv_field(FILE *f, const char *s, size_t len);
 void ctl_csv_field(FILE *f, const char *s, size_t len);
 /* The UTF-8 byte order mark, so that Excel and WPS open CSV as UTF-8. */
 void ctl_csv_bom(FILE *f);
-/* Parse "2026-11-28" (local midnight) or "2026-11-28 15:00"; -1 when neither. */
+/*
+ * Times for people in the office, in the bureau's zone (config timezone,
+ * once ctl_world has loaded it), whatever the machine's zone:
+ * "2026-11-28 16:40" ("" for 0), "2026-11-28T16:40:01+08:00", the year,
+ * the midnight after t's day, today's midnight.
+ */
+const char *ctl_when(int64_t t, char *buf, size_t len);
+const char *ctl_iso(int64_t t, char *buf, size_t len);
+int ctl_year(int64_t t);
+int64_t ctl_day_after(int64_t t);
+int64_t ctl_today(void);
+/* Parse "2026-11-28" (the bureau's midnight) or "2026-11-28 15:00"; -1 when neither. */
 long long ctl_parse_date(const char *s);
 
 #endif

@@ -55,15 +55,7 @@ static void csv_text(FILE *f, const char *s)
 
 static void when_text(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0) {
-		snprintf(buf, len, "%s", "");
-		return;
-	}
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	ctl_when(t, buf, len);
 }
 
 static const char *or_empty(const char *s)
@@ -80,11 +72,7 @@ static const char *status_name(const char *code)
 
 static int this_year(void)
 {
-	time_t tt = (time_t)now_unix();
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	return tm.tm_year + 1900;
+	return ctl_year(now_unix());
 }
 
 /* "2026-0005", or what a person types for it (5, 0005, 20260005): the case's number, or NULL. */
@@ -537,15 +525,7 @@ static bool parse_period(int ch, const char *arg, int64_t *from, int64_t *to)
 	if (ch == 'F') {
 		*from = t;
 	} else {
-		time_t tt = (time_t)t;
-		struct tm tm;
-		localtime_r(&tt, &tm);
-		tm.tm_mday++;
-		tm.tm_hour = 0;
-		tm.tm_min = 0;
-		tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		*to = (int64_t)mktime(&tm);
+		*to = ctl_day_after(t);
 	}
 	return true;
 }

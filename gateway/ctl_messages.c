@@ -15,7 +15,7 @@ static int print_msg(const struct store_msg *m, void *arg)
 	enum fmt *f = arg;
 	char when[40];
 
-	fmt_iso8601(m->created_at, when, sizeof(when));
+	ctl_iso(m->created_at, when, sizeof(when));
 	if (*f == FMT_CSV) {
 		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
 		printf("%lld", (long long)m->id);

@@ -21,8 +21,8 @@ static int print_modem(const struct store_modem_row *r, void *arg)
 	char since[40], bal_at[40], updated[40];
 
 	(void)arg;
-	fmt_iso8601(r->since, since, sizeof(since));
-	fmt_iso8601(r->updated_at, updated, sizeof(updated));
+	ctl_iso(r->since, since, sizeof(since));
+	ctl_iso(r->updated_at, updated, sizeof(updated));
 	printf("%s\n", r->modem);
 	printf("  connected    %s (%s since %.19s)\n", strcmp(r->state, "ready") == 0 ? "yes" : "no", r->state, since);
 	if (r->signal >= 0)
@@ -33,7 +33,7 @@ static int print_modem(const struct store_modem_row *r, void *arg)
 	if (r->battery >= 0)
 		printf("  battery      %d%%\n", r->battery);
 	if (!isnan(r->balance)) {
-		fmt_iso8601(r->balance_at, bal_at, sizeof(bal_at));
+		ctl_iso(r->balance_at, bal_at, sizeof(bal_at));
 		printf("  balance      %.2f (read %.19s)\n", r->balance, bal_at);
 	} else {
 		printf("  balance      not read (modems[].balance_code)\n");
@@ -49,14 +49,9 @@ static int print_modem(const struct store_modem_row *r, void *arg)
 
 static int modem_status(struct ctl *c)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-
 	if (ctl_store(c) == NULL)
 		return 1;
-	localtime_r(&now, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	if (store_modem_each(c->st, (int64_t)mktime(&tm), print_modem, NULL) < 0)
+	if (store_modem_each(c->st, ctl_today(), print_modem, NULL) < 0)
 		return 1;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "phone.h"
+#include "tz.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -21,21 +22,25 @@ void dispatch_sms_session_key(const char *phone, char *out, size_t outlen)
 	snprintf(out, outlen, "sms:%s", phone);
 }
 
-static int minute_of_day(int64_t t, struct tm *tm_out)
+void dispatch_ussd_session_key(const char *session_id, const char *phone, char *out, size_t outlen)
 {
-	time_t tt = (time_t)t;
+	/* the number is normalised at the edge (http.c) */
+	snprintf(out, outlen, "ussd:%s %s", session_id, phone);
+}
+
+/* The minute of the bureau's day (config timezone) at t. */
+static int minute_of_day(const struct config *cfg, int64_t t)
+{
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
-	if (tm_out)
-		*tm_out = tm;
+	tz_civil(cfg->tz, t, &tm);
 	return tm.tm_hour * 60 + tm.tm_min;
 }
 
 int64_t dispatch_quiet_until(const struct config *cfg, int64_t t)
 {
 	const struct time_window *q = &cfg->quiet_hours;
-	int minute = minute_of_day(t, NULL);
+	int minute = minute_of_day(cfg, t);
 	int wait;
 
 	if (!time_window_contains(q, minute))
@@ -47,8 +52,17 @@ int64_t dispatch_quiet_until(const struct config *cfg, int64_t t)
 	return t - (t % 60) + (int64_t)wait * 60;
 }
 
+static int queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
+    const char *node, bool asked, int64_t *id);
+
 int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
     int64_t reply_to, const char *node, int64_t *id)
+{
+	return queue_sms(c, phone, text, kind, reply_to, node, false, id);
+}
+
+static int queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
+    const char *node, bool asked, int64_t *id)
 {
 	static const char *const kinds[] = { "reply", "notify", "staff", "notice" };
 	struct store_msg m;
@@ -66,6 +80,7 @@ int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum 
 	m.kind = kinds[kind];
 	m.reply_to = reply_to;
 	m.created_at = c->now;
+	m.asked = asked;
 	if (kind == NOTIFY_APPLICANT)
 		not_before = dispatch_quiet_until(c->cfg, c->now);
 	if (store_msg_add(c->st, &m, &mid) < 0)
@@ -131,59 +146,79 @@ static int take_prev(const struct store_msg *m, void *arg)
 }
 
 /*
- * Floods and loops (SMS only): over the per-phone limits, or the same text
- * as the sender's last message while that text was answered within
- * limits.repeat_window (so a loop gets one answer per window). NULL when the
- * message may be answered.
- * *notice is set when this is the first limited message today.
+ * Is this message an answer to what the hotline just asked: a form field, a
+ * suggestion it asked for, or a menu digit in a live conversation? Those
+ * never count against the reply limits: a person answering our questions is
+ * not a flood.
  */
-static const char *flood_reason(struct ctx *c, const struct inbound *in, const char *text, int64_t in_id,
-    bool *notice)
+static bool answers_us(const struct session *s, bool digit_choice)
 {
-	const struct config *cfg = c->cfg;
-	int n = 0;
+	if (s->fresh)
+		return false;
+	return s->mode == SESSION_FORM || s->mode == SESSION_FEEDBACK || digit_choice;
+}
 
-	*notice = false;
+/* A limit hit: which one (for the notice, the log and the notices' node). */
+struct limit_hit {
+	const char *text;   /* the notice's text name */
+	const char *node;   /* "limit.minute" | "limit.day" */
+	int64_t window;     /* one notice of this kind per window */
+};
+
+/*
+ * Floods and loops (SMS only). A text the sender sent before is answered
+ * once more (an old person resends what they did not see answered) but not
+ * again within limits.repeat_window: a machine repeats itself. Over the
+ * per-phone reply limits, messages go unanswered, unless they answer what
+ * the hotline asked (answers_us). NULL when the message may be answered;
+ * else why not, and *hit says which limit when it is a reply limit.
+ */
+static const char *flood_reason(struct ctx *c, const struct inbound *in, const char *text, bool choice, bool asked,
+    struct limit_hit *hit)
+{
+	static const struct limit_hit minute_hit = { "rate_limited_minute", "limit.minute", 600 };
+	static const struct limit_hit day_hit = { "rate_limited", "limit.day", 86400 };
+	const struct config *cfg = c->cfg;
+
+	memset(hit, 0, sizeof(*hit));
 	/* staff text the hotline all day (commands); the limits are for loops and floods */
 	if (strcmp(in->channel, "sms") != 0 || (c->flags & CTX_NO_LIMITS) || config_staff_by_phone(cfg, in->phone))
 		return NULL;
-	if (cfg->repeat_window > 0) {
-		/* an auto-responder says the same thing over and over; a person choosing 9, 9 does not loop */
-		char *norm = norm_dup(text, strlen(text), 0);
-		char digits[8];
-		bool choice = menu_digit_choice(c->menu, norm, digits, sizeof(digits));
-		free(norm);
-		if (!choice) {
-			struct store_msg_filter f = { 0 };
-			struct prev_in prev = { in_id, false, NULL };
-			f.phone = in->phone;
-			f.channel = in->channel; /* a USSD step before this SMS is no loop */
-			f.since = c->now - cfg->repeat_window;
-			f.newest_first = true;
-			f.limit = 3;
-			bool answered = false;
-			/* the same as the last message, and that text was answered within the window (not only
-			 * the last one: a loop would otherwise get every other message answered) */
-			if (store_msg_each(c->st, &f, take_prev, &prev) == 0 && prev.text && strcmp(prev.text, text) == 0 &&
-			    store_same_text_since(c->st, in->phone, text, f.since, in_id, &answered) == 0 && answered) {
-				free(prev.text);
-				return "the same text again within limits.repeat_window";
-			}
+	/* an auto-responder says the same thing over and over; a person choosing 9, 9 does not loop */
+	if (cfg->repeat_window > 0 && !choice) {
+		struct store_msg_filter f = { 0 };
+		struct prev_in prev = { 0, false, NULL };
+		int answered = 0;
+		f.phone = in->phone;
+		f.channel = in->channel; /* a USSD step before this SMS is no loop */
+		f.since = c->now - cfg->repeat_window;
+		f.newest_first = true;
+		f.limit = 3;
+		/* the same as the last message, and that text was answered twice within the window
+		 * (not only the last one: a loop would otherwise get every other message answered) */
+		if (store_msg_each(c->st, &f, take_prev, &prev) == 0 && prev.text && strcmp(prev.text, text) == 0 &&
+		    store_same_text_since(c->st, in->phone, text, f.since, 0, &answered) == 0 && answered >= 2) {
 			free(prev.text);
+			return "the same text again within limits.repeat_window";
 		}
+		free(prev.text);
 	}
+	if (asked)
+		return NULL;
 	if (cfg->replies_per_minute > 0 || cfg->replies_per_day > 0) {
 		int minute = 0, day = 0;
-		if (store_replies_two(c->st, in->phone, c->now - 86400, c->now - 60, &minute, &day) == 0 &&
-		    ((cfg->replies_per_minute > 0 && minute >= cfg->replies_per_minute) ||
-			(cfg->replies_per_day > 0 && day >= cfg->replies_per_day)))
-			goto limited;
+		if (store_replies_two(c->st, in->phone, c->now - 86400, c->now - 60, &minute, &day) < 0)
+			return NULL;
+		if (cfg->replies_per_day > 0 && day >= cfg->replies_per_day) {
+			*hit = day_hit;
+			return "over limits.replies_per_day";
+		}
+		if (cfg->replies_per_minute > 0 && minute >= cfg->replies_per_minute) {
+			*hit = minute_hit;
+			return "over limits.replies_per_minute";
+		}
 	}
 	return NULL;
-limited:
-	if (store_notices_since(c->st, in->phone, c->now - 86400, &n) == 0 && n == 0)
-		*notice = true;
-	return "over the reply limits (limits.replies_per_minute, limits.replies_per_day)";
 }
 
 /* Carry out what the engine asked; fills eo->reply. */
@@ -202,7 +237,7 @@ static int run_action(struct ctx *c, const struct inbound *in, struct session *s
 		if (rc == 0) {
 			struct menu_var v[] = { { "case.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text(c->menu, "case_created"), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "case_created", strcmp(in->channel, "ussd") == 0), v, 1);
 			session_form_reset(s);
 			if (node && node->parent >= 0)
 				snprintf(s->node, sizeof(s->node), "%s", menu_node_at(c->menu, node->parent)->id);
@@ -213,7 +248,7 @@ static int run_action(struct ctx *c, const struct inbound *in, struct session *s
 		if (rc == 0) {
 			struct menu_var v[] = { { "feedback.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text(c->menu, "feedback_ack"), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "feedback_ack", strcmp(in->channel, "ussd") == 0), v, 1);
 		}
 		break;
 	case ENGINE_CALLBACK: {
@@ -223,7 +258,7 @@ static int run_action(struct ctx *c, const struct inbound *in, struct session *s
 		if (rc == 0) {
 			struct menu_var v[] = { { "case.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text(c->menu, "callback_ack"), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "callback_ack", strcmp(in->channel, "ussd") == 0), v, 1);
 		}
 		break;
 	}
@@ -251,18 +286,12 @@ static char *known_place(void *arg)
 	return cases_known_place(q->c, q->phone);
 }
 
-/*
- * Today as days since 1970-01-01 on the machine's local calendar (the
- * bureau's zone while hotlined runs with the bureau's TZ; a `timezone`
- * setting can take its place here).
- */
-static long dispatch_today(int64_t now)
+/* Today as days since 1970-01-01 on the bureau's calendar (config timezone). */
+static long dispatch_today(const struct config *cfg, int64_t now)
 {
-	time_t t = (time_t)now;
 	struct tm tm;
 
-	if (localtime_r(&t, &tm) == NULL)
-		return 0;
+	tz_civil(cfg->tz, now, &tm);
 	return lunar_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
@@ -272,6 +301,8 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	struct session s;
 	struct engine_out eo;
 	bool changed, notice = false, handled = false;
+	struct limit_hit hit = { NULL, NULL, 0 };
+	bool asked = false;
 	char *text = sanitize(in->text, in->len, &changed);
 	char key[160];
 	const char *why;
@@ -299,22 +330,6 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	m.created_at = c->now;
 	metrics_message(in->channel, "in");
 
-	/* decide first, then store the message once, with its outcome */
-	why = silence_reason(c, in);
-	if (why == NULL)
-		why = flood_reason(c, in, text, 0, &notice);
-	if (why != NULL) {
-		res->why_silent = why;
-		m.status = notice ? "limited" : "ignored";
-		if (store_msg_add(c->st, &m, &res->in_id) < 0)
-			goto out;
-		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, "rate_limited"), NOTIFY_NOTICE,
-		    res->in_id, NULL, NULL) < 0)
-			goto out;
-		rc = 0;
-		goto out;
-	}
-
 	/* the text used for matching: long texts are cut (the stored copy is whole) */
 	size_t mlen = strlen(text);
 	if (mlen > (size_t)c->cfg->max_text) {
@@ -324,13 +339,46 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	}
 
 	if (strcmp(in->channel, "ussd") == 0)
-		snprintf(key, sizeof(key), "ussd:%s", in->ussd_session ? in->ussd_session : in->phone);
+		dispatch_ussd_session_key(in->ussd_session ? in->ussd_session : "-", in->phone, key, sizeof(key));
 	else
 		dispatch_sms_session_key(in->phone, key, sizeof(key));
 	session_init(&s, key, in->phone, in->channel);
-	if (store_session_load(c->st, key, c->now,
-	    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, &s) < 0)
+
+	/* decide first, then store the message once, with its outcome */
+	why = silence_reason(c, in);
+	if (why == NULL) {
+		if (store_session_load(c->st, key, c->now,
+		    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, &s) < 0)
+			goto out_session;
+		char *norm = norm_dup(text, mlen, 0);
+		char digits[8];
+		bool choice = menu_digit_choice(c->menu, norm, digits, sizeof(digits));
+		free(norm);
+		/* an answer to what we asked, and its reply, never count against the limits */
+		asked = strcmp(in->channel, "sms") == 0 && answers_us(&s, choice);
+		m.asked = asked;
+		why = flood_reason(c, in, text, choice, asked, &hit);
+	}
+	if (why != NULL) {
+		int n = 0;
+		res->why_silent = why;
+		if (hit.node && store_notices_since(c->st, in->phone, c->now - hit.window, hit.node, &n) == 0 && n == 0)
+			notice = true;
+		m.status = notice ? "limited" : "ignored";
+		if (store_msg_add(c->st, &m, &res->in_id) < 0)
+			goto out_session;
+		if (hit.node) {
+			metrics_event(METRIC_LIMITED);
+			log_debug("dispatch", "message %lld not answered: %s", (long long)res->in_id, why);
+		}
+		/* one notice per kind and window: which limit, and when to write again; the session (a
+		 * half-filled form) is left as it was */
+		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, hit.text), NOTIFY_NOTICE,
+		    res->in_id, hit.node, NULL) < 0)
+			goto out_session;
+		rc = 0;
 		goto out_session;
+	}
 
 	if (cases_command(c, in->phone, text, mlen, &handled, &reply) < 0)
 		goto out_session;
@@ -344,7 +392,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		struct place_q pq = { c, in->phone };
 		struct engine_in ei = {
 			.text = text, .len = mlen, .phone = in->phone, .country = c->cfg->phone_country,
-			.today = dispatch_today(c->now), .known_place = known_place, .place_arg = &pq,
+			.today = dispatch_today(c->cfg, c->now), .known_place = known_place, .place_arg = &pq,
 		};
 		engine_step(c->menu, &s, &ei, &eo);
 		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
@@ -380,7 +428,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		goto out_session;
 
 	if (strcmp(in->channel, "sms") == 0) {
-		if (dispatch_queue_sms(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, NULL) < 0)
+		if (queue_sms(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, asked, NULL) < 0)
 			goto out_session;
 	} else {
 		/* USSD: the answer goes back in the HTTP response; keep it in the log as sent */
@@ -407,7 +455,6 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	rc = 0;
 out_session:
 	session_clear(&s);
-out:
 	engine_out_free(&eo);
 	free(reply);
 	free(text);

@@ -74,6 +74,13 @@ int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum 
 
 /* The key of an SMS conversation with phone, normalised ("sms:+8613912345678"). */
 void dispatch_sms_session_key(const char *phone, char *out, size_t outlen);
+/*
+ * The key of a USSD session: the aggregator's sessionId and the caller's
+ * number ("ussd:<sessionId> 13912345678"), so a session belongs to one
+ * phone. A sessionId never holds a space, so every key of one sessionId
+ * sorts between "ussd:<sessionId> " and "ussd:<sessionId>!" (store_ussd.h).
+ */
+void dispatch_ussd_session_key(const char *session_id, const char *phone, char *out, size_t outlen);
 
 /*
  * The outbox's backoff for every channel: seconds before the next try of a

@@ -31,12 +31,18 @@ static void set_node(const struct menu *m, struct session *s, int idx)
 	s->screen = 0;
 }
 
+/* Is the conversation on USSD? Texts that differ by channel are chosen by it. */
+static bool on_ussd(const struct session *s)
+{
+	return strcmp(s->channel, "ussd") == 0;
+}
+
 const char *engine_current_page(const struct menu *m, const struct session *s)
 {
 	const struct menu_node *n = menu_node_at(m, node_index(m, s));
 	size_t p = (size_t)s->page < n->npages ? (size_t)s->page : 0;
 
-	return n->pages[p];
+	return menu_page_for(n, p, on_ussd(s));
 }
 
 static void reply_text(struct engine_out *out, const char *text)
@@ -45,9 +51,10 @@ static void reply_text(struct engine_out *out, const char *text)
 	out->reply = xstrdup(text);
 }
 
-static void reply_named(const struct menu *m, struct engine_out *out, const char *name)
+/* A system text, in its USSD variant on USSD (menus/README.md, "Texts by channel"). */
+static void reply_named(const struct menu *m, const struct session *s, struct engine_out *out, const char *name)
 {
-	reply_text(out, menu_text(m, name));
+	reply_text(out, menu_text_for(m, name, on_ussd(s)));
 }
 
 /* The i-th of the space-separated words of a text (lunar_days: "初一 初二 …"), into out. */
@@ -177,7 +184,7 @@ static void enter_in(const struct menu *m, struct session *s, int idx, struct en
 		if (s->last_reply && *s->last_reply)
 			reply_text(out, s->last_reply);
 		else
-			reply_named(m, out, "repeat_none");
+			reply_named(m, s, out, "repeat_none");
 		return;
 	case MENU_ACT_FORM:
 		set_node(m, s, idx);
@@ -185,7 +192,7 @@ static void enter_in(const struct menu *m, struct session *s, int idx, struct en
 		s->mode = SESSION_FORM;
 		s->form_step = FORM_NAME;
 		free(out->reply);
-		out->reply = xasprintf("%s\n%s", n->pages[0], menu_text(m, "form_name"));
+		out->reply = xasprintf("%s\n%s", menu_page_for(n, 0, on_ussd(s)), menu_text_for(m, "form_name", on_ussd(s)));
 		return;
 	case MENU_ACT_STATUS:
 		set_node(m, s, idx);
@@ -201,7 +208,7 @@ static void enter_in(const struct menu *m, struct session *s, int idx, struct en
 	case MENU_ACT_FEEDBACK:
 		set_node(m, s, idx);
 		s->mode = SESSION_FEEDBACK;
-		reply_text(out, n->pages[0]);
+		reply_text(out, menu_page_for(n, 0, on_ussd(s)));
 		return;
 	case MENU_ACT_MARKET: {
 		static const struct engine_in none = { 0 };
@@ -216,7 +223,7 @@ static void enter_in(const struct menu *m, struct session *s, int idx, struct en
 	}
 	set_node(m, s, idx);
 	s->mode = SESSION_MENU;
-	reply_text(out, n->pages[0]);
+	reply_text(out, menu_page_for(n, 0, on_ussd(s)));
 }
 
 static void unknown(const struct menu *m, struct session *s, struct engine_out *out)
@@ -225,7 +232,7 @@ static void unknown(const struct menu *m, struct session *s, struct engine_out *
 	s->mode = SESSION_MENU;
 	out->node = menu_root(m);
 	out->unknown = true;
-	reply_named(m, out, "unknown");
+	reply_named(m, s, out, "unknown");
 }
 
 /* A digit choice at node `at`. */
@@ -243,6 +250,9 @@ static void choose(const struct menu *m, struct session *s, const char *digits, 
 		enter(m, s, n->parent >= 0 ? n->parent : menu_root(m), out);
 		return;
 	}
+	/* on USSD, 98 pages on everywhere: past a page's last screen, to the next page */
+	if (on_ussd(s) && strcmp(digits, "98") == 0)
+		digits = n->npages > 1 && n->options[9] < 0 ? "9" : digits;
 	if (strlen(digits) == 1) {
 		int d = digits[0] - '0';
 		int target = n->options[d];
@@ -251,7 +261,7 @@ static void choose(const struct menu *m, struct session *s, const char *digits, 
 				s->page++;
 				s->screen = 0;
 				out->node = at;
-				reply_text(out, n->pages[s->page]);
+				reply_text(out, menu_page_for(n, (size_t)s->page, on_ussd(s)));
 				return;
 			}
 		}
@@ -269,7 +279,7 @@ static void choose(const struct menu *m, struct session *s, const char *digits, 
 		}
 	}
 	out->node = at;
-	reply_named(m, out, "bad_option");
+	reply_named(m, s, out, "bad_option");
 }
 
 /* ---- the home-visit request form --------------------------------------------------- */
@@ -351,7 +361,8 @@ static void ask_confirm(const struct menu *m, struct session *s, struct engine_o
 		{ "form.need", s->form_need }, { "form.phone", s->form_phone },
 	};
 	free(out->reply);
-	out->reply = menu_render(menu_text(m, again ? "form_confirm_again" : "form_confirm"), vars, ARRAY_LEN(vars));
+	out->reply = menu_render(menu_text_for(m, again ? "form_confirm_again" : "form_confirm", on_ussd(s)), vars,
+	    ARRAY_LEN(vars));
 	s->form_step = FORM_CONFIRM;
 }
 
@@ -367,13 +378,41 @@ static void form_cancel(const struct menu *m, struct session *s, struct engine_o
 	}
 	set_node(m, s, n->parent >= 0 ? n->parent : menu_root(m));
 	out->node = at;
-	reply_named(m, out, "form_cancelled");
+	reply_named(m, s, out, "form_cancelled");
 }
 
-static void form_step(const struct menu *m, struct session *s, const struct engine_in *in, const char *digits,
-    struct engine_out *out)
+/* The node that records a call-back request (action "callback"), -1 when the menus have none. */
+static int callback_node(const struct menu *m)
+{
+	for (size_t i = 0; i < menu_count(m); i++)
+		if (menu_node_at(m, (int)i)->action == MENU_ACT_CALLBACK)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Someone who cannot type answers the name or the address with 人工, 不会打字
+ * (the call-back node's keywords, as the whole message) or 9 (form_name says
+ * so): that is no name, it is a request for a call.
+ */
+static bool wants_callback(const struct menu *m, const struct session *s, const char *norm, const char *digits)
+{
+	struct menu_match mm;
+
+	if (s->form_step != FORM_NAME && s->form_step != FORM_PLACE)
+		return false;
+	if (digits)
+		return strcmp(digits, "9") == 0;
+	menu_match(m, norm, strlen(norm), -1, &mm);
+	return mm.node >= 0 && menu_node_at(m, mm.node)->action == MENU_ACT_CALLBACK && mm.via == MENU_VIA_KEYWORD &&
+	    mm.text_chars <= mm.chars + 1;
+}
+
+static void form_step(const struct menu *m, struct session *s, const struct engine_in *in, const char *norm,
+    const char *digits, struct engine_out *out)
 {
 	char *v = NULL;
+	int cb;
 
 	out->node = node_index(m, s);
 	if (digits && strcmp(digits, "0") == 0) {
@@ -382,6 +421,11 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 	}
 	if (digits && strcmp(digits, "00") == 0) {
 		form_cancel(m, s, out, true);
+		return;
+	}
+	if ((cb = callback_node(m)) >= 0 && wants_callback(m, s, norm, digits)) {
+		session_form_reset(s);
+		enter(m, s, cb, out);
 		return;
 	}
 	switch (s->form_step) {
@@ -416,25 +460,25 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 					session_set(&s->form_place, pl);
 					free(pl);
 					s->form_step = FORM_NEED;
-					reply_named(m, out, "form_need");
+					reply_named(m, s, out, "form_need");
 				} else {
 					s->form_step = FORM_PLACE;
-					reply_named(m, out, "form_place");
+					reply_named(m, s, out, "form_place");
 				}
 				break;
 			}
 			free(nm);
 		}
-		reply_named(m, out, "form_name_again");
+		reply_named(m, s, out, "form_name_again");
 		break;
 	case FORM_PLACE:
 		v = clean_field(in->text, in->len, PLACE_MAX_CHARS);
 		if (v && utf8_chars(v, strlen(v)) >= 2 && has_name_char(v)) {
 			session_set(&s->form_place, v);
 			s->form_step = FORM_NEED;
-			reply_named(m, out, "form_need");
+			reply_named(m, s, out, "form_need");
 		} else {
-			reply_named(m, out, "form_place_again");
+			reply_named(m, s, out, "form_place_again");
 		}
 		break;
 	case FORM_NEED:
@@ -442,9 +486,9 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 		if (v && utf8_chars(v, strlen(v)) >= 2) {
 			session_set(&s->form_need, v);
 			s->form_step = FORM_PHONE;
-			reply_named(m, out, "form_phone");
+			reply_named(m, s, out, "form_phone");
 		} else {
-			reply_named(m, out, "form_need_again");
+			reply_named(m, s, out, "form_need_again");
 		}
 		break;
 	case FORM_PHONE: {
@@ -456,7 +500,7 @@ static void form_step(const struct menu *m, struct session *s, const struct engi
 			session_set(&s->form_phone, num);
 			ask_confirm(m, s, out, false);
 		} else {
-			reply_named(m, out, "form_phone_again");
+			reply_named(m, s, out, "form_phone_again");
 		}
 		break;
 	}
@@ -488,7 +532,7 @@ void engine_step(const struct menu *m, struct session *s, const struct engine_in
 	out->node = node_index(m, s);
 
 	if (s->mode == SESSION_FORM) {
-		form_step(m, s, in, is_digit ? digits : NULL, out);
+		form_step(m, s, in, norm, is_digit ? digits : NULL, out);
 		goto done;
 	}
 	if (s->mode == SESSION_FEEDBACK && !(is_digit && (strcmp(digits, "0") == 0 || strcmp(digits, "00") == 0))) {

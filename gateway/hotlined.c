@@ -171,6 +171,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO, true);
+	if (getenv("HOTLINE_TEST_CLOCK")) {
+		/* tests play conversations at a person's pace on a clock they move (util.h) */
+		util_set_clock_file(getenv("HOTLINE_TEST_CLOCK"));
+		log_warnx("main", "test clock: the time is taken from %s", getenv("HOTLINE_TEST_CLOCK"));
+	}
 
 	diag_init(&d);
 	w = world_load(path, &d);

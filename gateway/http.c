@@ -97,6 +97,7 @@ struct req {
 	struct ussd_callback cb;
 	struct ussd_reply rep;
 	int rc;                 /* the step's outcome, once done */
+	int64_t at;             /* when the step arrived: its time, however long it waits */
 	atomic_bool done;
 	char body[]; /* cap + 1 bytes: the parser NUL-terminates in place */
 };
@@ -415,7 +416,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct req *batch, *r;
 		bool queued = false, committed;
-		int64_t now = now_unix();
+		int64_t now;
 
 		pthread_mutex_lock(&h->wlock);
 		while (h->queue == NULL && !h->stopping)
@@ -425,10 +426,12 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&h->wlock);
 		if (batch == NULL)
 			break; /* stopping, and nothing left */
+		now = now_unix();
 
 		committed = h->wst != NULL && store_begin(h->wst) == 0;
 		for (r = batch; committed && r != NULL; r = r->next) {
-			struct ctx c = { h->wst, r->w->cfg, r->w->menu, now, NULL, 0 };
+			/* every step is timed when it came, not when the batch began or the writer last woke */
+			struct ctx c = { h->wst, r->w->cfg, r->w->menu, r->at, NULL, 0 };
 			r->rc = -1;
 			if (store_savepoint(h->wst) < 0)
 				continue;
@@ -471,6 +474,7 @@ static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, c
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
 		r->conn = conn;
 		r->next = NULL;
+		r->at = now_unix();
 		pthread_mutex_lock(&h->wlock);
 		if (h->stopping || h->wst == NULL) {
 			pthread_mutex_unlock(&h->wlock);

@@ -51,6 +51,7 @@ struct pattern {
 struct menu_text {
 	const char *name;
 	char *text;
+	char *ussd; /* the USSD variant; NULL: text */
 	const char *file;
 	int line;
 };
@@ -108,7 +109,7 @@ static void strv_free(struct strv *s)
 
 struct rnode {
 	char *id, *title, *parent_id, *action;
-	struct strv pages, keywords, cues;
+	struct strv pages, ussd_pages, keywords, cues;
 	char *opt_target[MENU_DIGITS];
 	int opt_line[MENU_DIGITS];
 	bool exact, keep;
@@ -152,8 +153,9 @@ struct loader {
 	size_t nsitu;
 	struct {
 		char *text;
+		char *ussd;      /* its USSD variant, NULL when the same text serves both */
 		const char *file;
-		int line;
+		int line, ussd_line;
 	} raw_texts[ARRAY_LEN(text_defs)];
 };
 
@@ -243,6 +245,51 @@ static const char *get_string(struct loader *L, const config_setting_t *s, const
 	return config_setting_get_string(s);
 }
 
+/*
+ * A text that may differ by channel: either "..." (the same on SMS and
+ * USSD) or { sms = "..."; ussd = "..."; } (menus/README.md, "Texts by
+ * channel"); for pages, [ ... ] or { sms = [ ... ]; ussd = [ ... ]; }. The
+ * SMS form goes to *sms, the USSD one (if any) to *ussd, with their lines.
+ * False (reported) when it is neither.
+ */
+static bool get_variants(struct loader *L, const config_setting_t *s, const char *file, const char *what, bool list,
+    struct strv *sms, struct strv *ussd)
+{
+	if (!config_setting_is_group(s)) {
+		if (list) {
+			get_strings(L, s, file, what, sms);
+		} else {
+			const char *v = get_string(L, s, file, what);
+			if (v == NULL)
+				return false;
+			strv_add(sms, v, line_of(s));
+		}
+		return sms->n > 0 || list;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *c = config_setting_get_elem(s, (unsigned)i);
+		const char *cn = config_setting_name(c);
+		struct strv *to = strcmp(cn, "sms") == 0 ? sms : strcmp(cn, "ussd") == 0 ? ussd : NULL;
+		if (to == NULL) {
+			diag_error(L->d, file, line_of(c), "%s: a channel is \"sms\" or \"ussd\", not '%s'", what, cn);
+			continue;
+		}
+		if (list) {
+			get_strings(L, c, file, what, to);
+		} else {
+			const char *v = get_string(L, c, file, what);
+			if (v != NULL)
+				strv_add(to, v, line_of(c));
+		}
+	}
+	if (sms->n == 0) {
+		diag_error(L->d, file, line_of(s), "%s: give the SMS form too ({ sms = ...; ussd = ...; })", what);
+		return false;
+	}
+	return true;
+}
+
+
 static void load_node(struct loader *L, const config_setting_t *g, const char *file)
 {
 	struct rnode r;
@@ -275,15 +322,13 @@ static void load_node(struct loader *L, const config_setting_t *g, const char *f
 			if ((v = get_string(L, s, file, "action")) != NULL)
 				r.action = xstrdup(v);
 		} else if (strcmp(name, "text") == 0) {
-			if ((v = get_string(L, s, file, "text")) != NULL) {
-				strv_add(&r.pages, v, line);
+			if (get_variants(L, s, file, "text", false, &r.pages, &r.ussd_pages))
 				r.pages_line = line;
-			}
 			if (has_text)
 				diag_error(L->d, file, line, "give either text or pages, not both");
 			has_text = true;
 		} else if (strcmp(name, "pages") == 0) {
-			get_strings(L, s, file, "pages", &r.pages);
+			get_variants(L, s, file, "pages", true, &r.pages, &r.ussd_pages);
 			r.pages_line = line;
 			if (has_text)
 				diag_error(L->d, file, line, "give either text or pages, not both");
@@ -619,18 +664,26 @@ static void load_file(struct loader *L, const char *path, const char *file)
 					diag_error(L->d, file, line_of(t), "unknown text '%s'", tn);
 					continue;
 				}
-				if (config_setting_type(t) != CONFIG_TYPE_STRING) {
-					diag_error(L->d, file, line_of(t), "text '%s' must be a string", tn);
-					continue;
-				}
 				if (L->raw_texts[idx].text) {
 					diag_error(L->d, file, line_of(t), "text '%s' is also defined in %s:%d", tn,
 					    L->raw_texts[idx].file, L->raw_texts[idx].line);
 					continue;
 				}
-				L->raw_texts[idx].text = xstrdup(config_setting_get_string(t));
+				struct strv sms = { 0 }, ussd = { 0 };
+				if (!get_variants(L, t, file, tn, false, &sms, &ussd)) {
+					strv_free(&sms);
+					strv_free(&ussd);
+					continue;
+				}
+				L->raw_texts[idx].text = xstrdup(sms.v[0]);
 				L->raw_texts[idx].file = file;
-				L->raw_texts[idx].line = line_of(t);
+				L->raw_texts[idx].line = sms.line[0];
+				if (ussd.n) {
+					L->raw_texts[idx].ussd = xstrdup(ussd.v[0]);
+					L->raw_texts[idx].ussd_line = ussd.line[0];
+				}
+				strv_free(&sms);
+				strv_free(&ussd);
 			}
 		} else if (strcmp(name, "situations") == 0) {
 			load_situations(L, s, file);
@@ -1366,6 +1419,11 @@ static void build_pages_and_texts(struct loader *L)
 		    L->raw_texts[t].line, what);
 		m->texts[t].file = L->raw_texts[t].file;
 		m->texts[t].line = L->raw_texts[t].line;
+		if (L->raw_texts[t].ussd) {
+			snprintf(what, sizeof(what), "the USSD text '%s'", text_defs[t].name);
+			m->texts[t].ussd = expand(L, L->raw_texts[t].ussd, text_defs[t].vars, L->raw_texts[t].file,
+			    L->raw_texts[t].ussd_line, what);
+		}
 	}
 	for (size_t i = 0; i < m->nnodes; i++) {
 		struct menu_node *n = &m->nodes[i];
@@ -1388,6 +1446,21 @@ static void build_pages_and_texts(struct loader *L)
 				    "(its last line: 回复0返回, 回复9下一页 ...)", what);
 			if (p + 1 < n->npages && !strchr(n->pages[p], '9'))
 				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say that 9 shows the next page", what);
+		}
+		if (r->ussd_pages.n == 0)
+			continue;
+		/* USSD pages: as many as the SMS ones (9 and 98 page through both alike) */
+		if (r->ussd_pages.n != r->pages.n)
+			diag_error(L->d, r->file, r->ussd_pages.line[0], "\"%s\" has %zu SMS page(s) but %zu USSD page(s): "
+			    "give one USSD variant for each page", n->id, r->pages.n, r->ussd_pages.n);
+		n->nussd_pages = r->ussd_pages.n < n->npages ? r->ussd_pages.n : n->npages;
+		n->ussd_pages = xcalloc(n->nussd_pages + 1, sizeof(char *));
+		for (size_t p = 0; p < n->nussd_pages; p++) {
+			char what[160];
+			snprintf(what, sizeof(what), "the USSD page %zu of \"%s\"", p + 1, n->id);
+			n->ussd_pages[p] = expand(L, r->ussd_pages.v[p], "", r->file, r->ussd_pages.line[p], what);
+			check_budget(L, n->ussd_pages[p], r->file, r->ussd_pages.line[p], what, true);
+			check_glossary(L, n->ussd_pages[p], r->file, r->ussd_pages.line[p], what);
 		}
 	}
 }
@@ -1414,6 +1487,13 @@ static void check_texts(struct loader *L)
 		check_budget(L, r, m->texts[t].file, m->texts[t].line, what, false);
 		check_glossary(L, r, m->texts[t].file, m->texts[t].line, what);
 		free(r);
+		if (m->texts[t].ussd) {
+			r = menu_render(m->texts[t].ussd, sample_vars, ARRAY_LEN(sample_vars));
+			snprintf(what, sizeof(what), "the USSD text '%s'", text_defs[t].name);
+			check_budget(L, r, m->texts[t].file, L->raw_texts[t].ussd_line, what, false);
+			check_glossary(L, r, m->texts[t].file, L->raw_texts[t].ussd_line, what);
+			free(r);
+		}
 	}
 	/* the market answer at its longest: the head, three days, the tail */
 	{
@@ -1536,6 +1616,7 @@ static void free_loader(struct loader *L)
 		free(r->parent_id);
 		free(r->action);
 		strv_free(&r->pages);
+		strv_free(&r->ussd_pages);
 		strv_free(&r->keywords);
 		strv_free(&r->cues);
 		for (int d = 0; d < MENU_DIGITS; d++)
@@ -1559,8 +1640,10 @@ static void free_loader(struct loader *L)
 		strv_free(&L->situ[g].words);
 	}
 	free(L->situ);
-	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++) {
 		free(L->raw_texts[t].text);
+		free(L->raw_texts[t].ussd);
+	}
 }
 
 /* The line of `key` inside the config's office = { ... } group (0 when not found). */
@@ -1693,11 +1776,16 @@ void menu_free(struct menu *m)
 		for (size_t p = 0; p < m->nodes[i].npages; p++)
 			free(m->nodes[i].pages[p]);
 		free(m->nodes[i].pages);
+		for (size_t p = 0; p < m->nodes[i].nussd_pages; p++)
+			free(m->nodes[i].ussd_pages[p]);
+		free(m->nodes[i].ussd_pages);
 	}
 	free(m->nodes);
 	free(m->by_id);
-	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++)
+	for (size_t t = 0; t < ARRAY_LEN(text_defs); t++) {
 		free(m->texts[t].text);
+		free(m->texts[t].ussd);
+	}
 	for (size_t i = 0; i < m->nfillers; i++)
 		free(m->fillers[i]);
 	free(m->fillers);
@@ -1746,6 +1834,22 @@ const char *menu_text(const struct menu *m, const char *name)
 	int idx = text_index(name);
 
 	return idx < 0 ? NULL : m->texts[idx].text;
+}
+
+const char *menu_text_for(const struct menu *m, const char *name, bool ussd)
+{
+	int idx = text_index(name);
+
+	if (idx < 0)
+		return NULL;
+	return ussd && m->texts[idx].ussd ? m->texts[idx].ussd : m->texts[idx].text;
+}
+
+const char *menu_page_for(const struct menu_node *n, size_t p, bool ussd)
+{
+	if (p >= n->npages)
+		p = 0;
+	return ussd && p < n->nussd_pages ? n->ussd_pages[p] : n->pages[p];
 }
 
 const char *const *menu_files(const struct menu *m)

@@ -36,6 +36,8 @@ struct menu_node {
 	int depth;             /* root 0, dibao 1, dibao.apply 2 */
 	char **pages;          /* placeholders of config and values filled in */
 	size_t npages;
+	char **ussd_pages;     /* their USSD variants (menus/README.md, "Texts by channel"); NULL when none */
+	size_t nussd_pages;
 	int options[MENU_DIGITS]; /* digit -> node index, -1 for none */
 	enum menu_action action;
 	bool exact;            /* keywords count only as the whole message */
@@ -104,6 +106,9 @@ bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t
  * menu_render(). Never NULL for a name in texts.def (the loader requires
  * them); NULL for an unknown name.
  */
+/* The USSD variant of a text or a page when asked for and given, else the text itself. */
+const char *menu_text_for(const struct menu *m, const char *name, bool ussd);
+const char *menu_page_for(const struct menu_node *n, size_t page, bool ussd);
 const char *menu_text(const struct menu *m, const char *name);
 
 /* A runtime value for menu_render(). */

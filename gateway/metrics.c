@@ -15,6 +15,22 @@ static const char *const dir_names[DIR_N] = { "in", "out" };
 static _Atomic uint64_t messages[CH_N][DIR_N];
 static _Atomic uint64_t sends_ok, sends_failed, sends_perm, retries, unknown_in, silenced;
 static _Atomic uint64_t http_2xx, http_4xx, http_5xx;
+static _Atomic uint64_t events[METRIC_EVENT_N];
+static const char *const event_names[METRIC_EVENT_N][2] = {
+	{ "ussd_session_phone_mismatch", "USSD steps whose phone was not the session's (a fresh session)." },
+	{ "sms_rereads", "Inbox parts dropped as already stored (read again after a crash or failed delete)." },
+	{ "sms_limited", "SMS not answered because of limits.replies_per_minute or replies_per_day." },
+};
+
+void metrics_event(enum metrics_event e)
+{
+	atomic_fetch_add(&events[e], 1);
+}
+
+uint64_t metrics_event_count(enum metrics_event e)
+{
+	return atomic_load(&events[e]);
+}
 
 #define MAX_NODES 512
 #define MAX_MODEMS 16
@@ -165,6 +181,10 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 			"hotline_http_requests_total{code=\"5xx\"} %llu\n",
 	    (unsigned long long)atomic_load(&http_2xx), (unsigned long long)atomic_load(&http_4xx),
 	    (unsigned long long)atomic_load(&http_5xx));
+	for (int e = 0; e < METRIC_EVENT_N; e++)
+		buf_printf(out, "# HELP hotline_%s_total %s\n# TYPE hotline_%s_total counter\nhotline_%s_total %llu\n",
+		    event_names[e][0], event_names[e][1], event_names[e][0], event_names[e][0],
+		    (unsigned long long)atomic_load(&events[e]));
 	if (g) {
 		buf_printf(out, "# HELP hotline_outbox_depth SMS waiting to be sent.\n"
 				"# TYPE hotline_outbox_depth gauge\n"
@@ -217,6 +237,8 @@ void metrics_reset(void)
 	atomic_store(&retries, 0);
 	atomic_store(&unknown_in, 0);
 	atomic_store(&silenced, 0);
+	for (int e = 0; e < METRIC_EVENT_N; e++)
+		atomic_store(&events[e], 0);
 	pthread_mutex_lock(&lock);
 	nnodes = 0;
 	nmodems = 0;

@@ -21,6 +21,18 @@ void metrics_silenced(void);
 void metrics_http_request(int status);
 /* A modem's state: connected (0/1), signal percent (-1 unknown), resets so far, balance (NaN unknown). */
 void metrics_modem(const char *name, bool connected, int signal, int resets, double balance);
+/*
+ * Events worth a counter of their own (rendered as hotline_<name>_total;
+ * names in metrics.c).
+ */
+enum metrics_event {
+	METRIC_USSD_PHONE_MISMATCH, /* a USSD step whose phone is not its session's: a fresh session */
+	METRIC_SMS_REREAD,          /* an inbox part dropped as one already stored (read again) */
+	METRIC_LIMITED,             /* an SMS not answered because of limits.replies_per_* */
+	METRIC_EVENT_N
+};
+void metrics_event(enum metrics_event e);
+uint64_t metrics_event_count(enum metrics_event e);
 /* Gauges filled by the caller at scrape time. */
 struct metrics_gauges {
 	int outbox_depth;

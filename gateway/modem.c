@@ -249,6 +249,12 @@ static int run_message(struct ctx *c, const char *sender, const char *text, size
 	return 0;
 }
 
+/* Where a part sits on the phone, as one number (folder and place): part of its key. */
+static int modem_place(const struct gsm_part *p)
+{
+	return p->folder * 100000 + p->location;
+}
+
 /*
  * Store the parts and run every message they complete, in one transaction.
  * Returns 0 when committed (the parts may now be deleted from the phone).
@@ -278,6 +284,7 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 		sp.text_len = p->text ? p->text_len : 0;
 		sp.kind = part_kind(p);
 		sp.received_at = c.now;
+		sp.location = modem_place(p);
 		if (single) {
 			/* a lone SMS: the key decides whether it was handled before; its part row is
 			 * written once, after its message, already linked to it */
@@ -287,6 +294,7 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 			if (seen) {
 				log_debug("modem", "%s: message at %d/%d was stored before (read again after a restart)",
 				    m->cfg.name, p->folder, p->location);
+				metrics_event(METRIC_SMS_REREAD);
 				continue;
 			}
 			m->h.received++;
@@ -299,6 +307,7 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 		if (!inserted) {
 			log_debug("modem", "%s: part at %d/%d was stored before (read again after a restart)", m->cfg.name,
 			    p->folder, p->location);
+			metrics_event(METRIC_SMS_REREAD);
 			continue;
 		}
 		m->h.received++;
@@ -337,6 +346,17 @@ static void normalise_number(char *number, size_t size, const struct config *cfg
 	snprintf(number, size, "%s", norm);
 }
 
+/*
+ * The parts deleted from the phone free their places: a new message there,
+ * even the same text in the same second, is a new message. Should this fail,
+ * only such a twin would be taken for a re-read.
+ */
+static void mark_gone(struct modem *m, const int *places, size_t n)
+{
+	if (store_parts_gone(m->st, m->cfg.name, places, n) < 0)
+		log_warnx("modem", "%s: could not note %zu deleted part(s)", m->cfg.name, n);
+}
+
 /* Read, store, delete. Returns the parts taken, or -1 when the phone went away. */
 static int receive(struct modem *m, const struct world *w)
 {
@@ -365,9 +385,12 @@ static int receive(struct modem *m, const struct world *w)
 		gsm_parts_free(parts, n);
 		return 0;
 	}
+	int gone[READ_BATCH];
+	size_t ngone = 0;
 	for (size_t i = 0; i < n; i++) {
 		rc = gsm_delete(m->g, &parts[i]);
 		if (rc == GSM_NOCONN) {
+			mark_gone(m, gone, ngone);
 			gsm_parts_free(parts, n);
 			disconnect(m, MODEM_BACKOFF, gsm_error(m->g));
 			return -1;
@@ -375,7 +398,10 @@ static int receive(struct modem *m, const struct world *w)
 		if (rc != GSM_OK)
 			log_warnx("modem", "%s: cannot delete a stored part (%s): it will be read again and skipped",
 			    m->cfg.name, gsm_error(m->g));
+		else
+			gone[ngone++] = modem_place(&parts[i]);
 	}
+	mark_gone(m, gone, ngone);
 	gsm_parts_free(parts, n);
 	return (int)n;
 }

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "tz.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -180,13 +181,12 @@ void report_pad(FILE *f, const char *s, int width)
 		fputc(' ', f);
 }
 
-static void day_text(int64_t t, char *buf, size_t len)
+static void day_text(const struct config *cfg, int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
+	tz_civil(cfg->tz, t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 struct out {
@@ -237,13 +237,13 @@ static void row_days(const struct out *o, const char *section, double d)
 void report_write(FILE *f, const struct report *r, const struct config *cfg, bool csv)
 {
 	struct out o = { f, csv };
-	char from[16] = "", to[16] = "";
+	char from[48] = "", to[48] = "";
 
 	/* the column headers and row names of the report are the bureau's words */
 	if (r->from > 0)
-		day_text(r->from, from, sizeof(from));
+		day_text(cfg, r->from, from, sizeof(from));
 	if (r->to > 0)
-		day_text(r->to - 1, to, sizeof(to));
+		day_text(cfg, r->to - 1, to, sizeof(to));
 	if (csv) {
 		ctl_csv_bom(f);
 		fputs("项目,分项,数值\r\n", f);

@@ -20,7 +20,7 @@ enum session_mode {
 enum form_step { FORM_NAME = 0, FORM_PLACE, FORM_NEED, FORM_PHONE, FORM_CONFIRM };
 
 struct session {
-	char key[128];          /* "sms:13912345678" or "ussd:<sessionId>" */
+	char key[144];          /* "sms:13912345678" or "ussd:<sessionId> <phone>" (dispatch.h) */
 	char phone[48];         /* as the network gave it */
 	char channel[8];        /* "sms" | "ussd" */
 	char node[MENU_ID_MAX]; /* where the sender is */
@@ -33,6 +33,7 @@ struct session {
 	char *ussd_text;        /* owned: the aggregator's text seen last (USSD only) */
 	int64_t updated_at;
 	bool fresh;             /* no session before this message, or it had expired */
+	bool ussd_ended;        /* USSD: answered with END; what follows gets that answer again */
 };
 
 /* Zero the session and set its key fields. Never fails. */

@@ -327,6 +327,43 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS broadcast_recipients_todo ON broadcast_recipients(broadcast_id, status, seq);"
 	"CREATE INDEX IF NOT EXISTS messages_broadcast_sent ON messages(modem, sent_at) WHERE kind = 'broadcast';",
+	/*
+	 * 9: messages that answer what the hotline asked (a form field, a menu digit
+	 * in a live conversation) and their replies: they do not count against the
+	 * reply limits, and a report counts questions, not these. A USSD session
+	 * answered with END: a repeated or continued step gets that answer again.
+	 * An inbox part is told apart by where it sits on the phone too (two "1"
+	 * in the same second are two messages), and `gone` (its own id once
+	 * deleted from the phone) lets that place be used again.
+	 */
+	("ALTER TABLE messages ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE sessions ADD COLUMN ussd_end INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE TABLE inbox_parts_new ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  modem TEXT NOT NULL,"
+	 "  sender TEXT NOT NULL,"
+	 "  smsc_time INTEGER NOT NULL,"
+	 "  ref INTEGER NOT NULL,"
+	 "  ref_bits INTEGER NOT NULL,"
+	 "  total INTEGER NOT NULL,"
+	 "  seq INTEGER NOT NULL,"
+	 "  digest INTEGER NOT NULL,"
+	 "  text TEXT NOT NULL,"
+	 "  raw BLOB,"
+	 "  kind TEXT NOT NULL,"
+	 "  received_at INTEGER NOT NULL,"
+	 "  message_id INTEGER REFERENCES messages(id),"
+	 "  location INTEGER NOT NULL DEFAULT -1,"
+	 "  gone INTEGER NOT NULL DEFAULT 0,"
+	 "  UNIQUE (modem, sender, smsc_time, ref, seq, digest, location, gone)"
+	 ");"
+	 "INSERT INTO inbox_parts_new (id, modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text, raw, kind,"
+	 "  received_at, message_id) SELECT id, modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text, raw,"
+	 "  kind, received_at, message_id FROM inbox_parts;"
+	 "DROP TABLE inbox_parts;"
+	 "ALTER TABLE inbox_parts_new RENAME TO inbox_parts;"
+	 "CREATE INDEX inbox_parts_open ON inbox_parts(modem, sender, ref, ref_bits, total) WHERE message_id IS NULL;"
+	 "CREATE INDEX inbox_parts_place ON inbox_parts(modem, location) WHERE gone = 0;"),
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */
@@ -462,9 +499,12 @@ static int migrate(struct store *st, int target)
 		}
 		if (exec(st, "COMMIT") < 0)
 			return -1;
-		if (have > 0 || v > 0)
+		/* a new file is created, not migrated: one line for it, below */
+		if (have > 0)
 			log_info("store", "migrated %s to schema version %d", st->path, v + 1);
 	}
+	if (have == 0)
+		log_info("store", "created %s at schema version %d", st->path, store_schema_version());
 	return 0;
 }
 
@@ -666,8 +706,8 @@ int store_ping(struct store *st)
 
 static const char SQL_MSG_ADD[] =
     "INSERT INTO messages (channel, direction, phone, phone_key, text, raw, parts, modem, status, node,"
-    " kind, session, error, reply_to, smsc_time, msg_ref, created_at, updated_at, sent_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18)";
+    " kind, session, error, reply_to, smsc_time, msg_ref, created_at, updated_at, sent_at, asked)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19)";
 
 int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
 {
@@ -698,6 +738,7 @@ int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
 	sqlite3_bind_int64(s, 17, m->created_at ? m->created_at : now_unix());
 	if (m->sent_at > 0)
 		sqlite3_bind_int64(s, 18, m->sent_at);
+	sqlite3_bind_int(s, 19, m->asked ? 1 : 0);
 	if (store_exec_stmt(st, SQL_MSG_ADD, s) < 0)
 		return -1;
 	if (id)
@@ -829,7 +870,7 @@ static int count_for_phone(struct store *st, const char *sql, const char *phone,
 
 static const char SQL_REPLIES_SINCE[] =
     "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind = 'reply' AND channel = 'sms'";
+    " AND kind = 'reply' AND channel = 'sms' AND asked = 0";
 
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
 {
@@ -838,7 +879,7 @@ int store_replies_since(struct store *st, const char *phone, int64_t since, int 
 
 static const char SQL_REPLIES_TWO[] =
     "SELECT coalesce(sum(created_at >= ?3), 0), count(*) FROM messages WHERE phone_key = ?1"
-    " AND direction = 'out' AND created_at >= ?2 AND kind = 'reply' AND channel = 'sms'";
+    " AND direction = 'out' AND created_at >= ?2 AND kind = 'reply' AND channel = 'sms' AND asked = 0";
 
 int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
     int *short_count, int *long_count)
@@ -862,11 +903,18 @@ int store_replies_two(struct store *st, const char *phone, int64_t since_long, i
 
 static const char SQL_NOTICES_SINCE[] =
     "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind = 'notice'";
+    " AND kind = 'notice' AND (?3 IS NULL OR node = ?3)";
 
-int store_notices_since(struct store *st, const char *phone, int64_t since, int *count)
+int store_notices_since(struct store *st, const char *phone, int64_t since, const char *node, int *count)
 {
-	return count_for_phone(st, SQL_NOTICES_SINCE, phone, since, count);
+	sqlite3_stmt *s = store_stmt(st, SQL_NOTICES_SINCE);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	sqlite3_bind_int64(s, 2, since);
+	store_bind_text(s, 3, node);
+	return count_query(st, SQL_NOTICES_SINCE, s, count);
 }
 
 static const char SQL_SAME_TEXT[] =
@@ -874,21 +922,18 @@ static const char SQL_SAME_TEXT[] =
     " AND text = ?3 AND id <> ?4 AND status = 'answered'";
 
 int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
-    int64_t exclude_id, bool *seen)
+    int64_t exclude_id, int *answered)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_SAME_TEXT);
-	int n = 0;
 
+	*answered = 0;
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, phone);
 	sqlite3_bind_int64(s, 2, since);
 	store_bind_text(s, 3, text);
 	sqlite3_bind_int64(s, 4, exclude_id);
-	if (count_query(st, SQL_SAME_TEXT, s, &n) < 0)
-		return -1;
-	*seen = n > 0;
-	return 0;
+	return count_query(st, SQL_SAME_TEXT, s, answered);
 }
 
 /* ---- outbox ------------------------------------------------------------------------ */
@@ -1141,11 +1186,11 @@ int store_outbox_next_due(struct store *st, int64_t now, int64_t *wait)
 
 static const char SQL_PART_ADD[] =
     "INSERT OR IGNORE INTO inbox_parts (modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text,"
-    " raw, kind, received_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " raw, kind, received_at, message_id, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 static const char SQL_PART_SEEN[] =
     "SELECT count(*) FROM inbox_parts WHERE modem = ?1 AND sender = ?2 AND smsc_time = ?3 AND ref = ?4"
-    " AND seq = ?5 AND digest = ?6";
+    " AND seq = ?5 AND digest = ?6 AND location = ?7 AND gone = 0";
 
 static int64_t part_digest(const struct store_part *p)
 {
@@ -1167,6 +1212,7 @@ int store_part_seen(struct store *st, const struct store_part *p, bool *seen)
 	sqlite3_bind_int(s, 4, p->ref);
 	sqlite3_bind_int(s, 5, p->seq);
 	sqlite3_bind_int64(s, 6, part_digest(p));
+	sqlite3_bind_int(s, 7, p->location);
 	if (count_query(st, SQL_PART_SEEN, s, &n) < 0)
 		return -1;
 	*seen = n > 0;
@@ -1194,10 +1240,35 @@ int store_part_add(struct store *st, const struct store_part *p, bool *inserted)
 	sqlite3_bind_int64(s, 12, p->received_at ? p->received_at : now_unix());
 	if (p->message_id > 0)
 		sqlite3_bind_int64(s, 13, p->message_id);
+	sqlite3_bind_int(s, 14, p->location);
 	if (store_exec_stmt(st, SQL_PART_ADD, s) < 0)
 		return -1;
 	*inserted = sqlite3_changes(st->db) > 0;
 	return 0;
+}
+
+static const char SQL_PART_GONE[] =
+    "UPDATE inbox_parts SET gone = id WHERE modem = ?1 AND location = ?2 AND gone = 0";
+
+int store_parts_gone(struct store *st, const char *modem, const int *locations, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (store_begin(st) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = store_stmt(st, SQL_PART_GONE);
+		if (s == NULL)
+			goto fail;
+		store_bind_text(s, 1, modem);
+		sqlite3_bind_int(s, 2, locations[i]);
+		if (store_exec_stmt(st, SQL_PART_GONE, s) < 0)
+			goto fail;
+	}
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 static const char SQL_GROUP_LOAD[] =
@@ -1304,7 +1375,7 @@ void store_group_free(struct store_group *g)
 
 static const char SQL_SESSION_LOAD[] =
     "SELECT node, page, screen, mode, form_step, form_name, form_place, form_need, form_phone, last_reply,"
-    " ussd_text, updated_at FROM sessions WHERE key = ?1";
+    " ussd_text, updated_at, ussd_end FROM sessions WHERE key = ?1";
 
 static char *col_dup(sqlite3_stmt *s, int i)
 {
@@ -1335,6 +1406,7 @@ int store_session_load(struct store *st, const char *key, int64_t now, int timeo
 			ses->form_need = col_dup(s, 7);
 			ses->form_phone = col_dup(s, 8);
 			ses->ussd_text = col_dup(s, 10);
+			ses->ussd_ended = sqlite3_column_int(s, 12) != 0;
 			ses->fresh = false;
 		}
 	} else if (rc != SQLITE_DONE) {
@@ -1347,11 +1419,11 @@ int store_session_load(struct store *st, const char *key, int64_t now, int timeo
 
 static const char SQL_SESSION_SAVE[] =
     "INSERT INTO sessions (key, phone, channel, node, page, screen, mode, form_step, form_name, form_place,"
-    " form_need, form_phone, last_reply, ussd_text, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    " form_need, form_phone, last_reply, ussd_text, updated_at, ussd_end)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     " ON CONFLICT (key) DO UPDATE SET node = ?4, page = ?5, screen = ?6, mode = ?7, form_step = ?8,"
     " form_name = ?9, form_place = ?10, form_need = ?11, form_phone = ?12, last_reply = ?13,"
-    " ussd_text = ?14, updated_at = ?15";
+    " ussd_text = ?14, updated_at = ?15, ussd_end = ?16";
 
 int store_session_save(struct store *st, const struct session *ses)
 {
@@ -1374,6 +1446,7 @@ int store_session_save(struct store *st, const struct session *ses)
 	store_bind_text(s, 13, ses->last_reply);
 	store_bind_text(s, 14, ses->ussd_text);
 	sqlite3_bind_int64(s, 15, ses->updated_at ? ses->updated_at : now_unix());
+	sqlite3_bind_int(s, 16, ses->ussd_ended ? 1 : 0);
 	return store_exec_stmt(st, SQL_SESSION_SAVE, s);
 }
 
@@ -1444,7 +1517,9 @@ int store_session_count(struct store *st, const char *channel, int64_t since, in
 	return count_query(st, SQL_SESSION_COUNT, s, count);
 }
 
-static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE channel = ?1 AND updated_at < ?2";
+/* half-filled forms stay for the idle-forms job (cases_jobs.c), whatever other traffic comes */
+static const char SQL_SESSION_PURGE[] =
+    "DELETE FROM sessions WHERE channel = ?1 AND updated_at < ?2 AND mode <> 1";
 
 int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n)
 {

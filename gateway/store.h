@@ -74,6 +74,7 @@ struct store_msg {
 	int64_t created_at;    /* 0: now */
 	int64_t sent_at;
 	int msg_ref;
+	bool asked;            /* answers what the hotline asked, or the reply to such an answer */
 };
 
 int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id) WARN_UNUSED;
@@ -95,16 +96,16 @@ int store_msg_each(struct store *st, const struct store_msg_filter *f,
 /* Messages matching f (phone, channel, since, until), not counting exclude_id. */
 int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
 /* SMS replies sent or queued to this phone since t (rate limits: answers to what it sent, not
- * notifications, alerts or USSD answers). */
+ * notifications, alerts, USSD answers or replies to answers to our own questions (asked)). */
 int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
 /* Both at once: SMS replies since since_short and since since_long (one query per message). */
 int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
     int *short_count, int *long_count);
-/* Was the same text from this phone already answered since t (auto-responder loops)? */
+/* How often the same text from this phone was answered since t (auto-responder loops)? */
 int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
-    int64_t exclude_id, bool *seen);
-/* Limit notices sent to this phone since t. */
-int store_notices_since(struct store *st, const char *phone, int64_t since, int *count);
+    int64_t exclude_id, int *answered);
+/* Limit notices sent to this phone since t (of one kind: the notice's node; NULL: any). */
+int store_notices_since(struct store *st, const char *phone, int64_t since, const char *node, int *count);
 
 /* ---- outbox ------------------------------------------------------------------- */
 
@@ -162,13 +163,21 @@ struct store_part {
 	const char *kind;  /* text|flash|binary|status-report */
 	int64_t received_at;
 	int64_t message_id; /* the message it already is (a lone SMS stored after its message), 0 when none yet */
+	int location;       /* where it sits on the phone (folder and place, gsm.h); -1 unknown */
 };
 /*
  * Store one part unless the same part (modem, sender, SMSC time, reference,
- * part number, text digest) is already stored: *inserted says which. This is
- * what makes a part read again after a crash a no-op.
+ * part number, text digest, place on the phone) is stored and not yet deleted
+ * from the phone: *inserted says which. This is what makes a part read again
+ * after a crash a no-op, while two identical texts sent in the same second
+ * (two places on the phone) stay two messages.
  */
 int store_part_add(struct store *st, const struct store_part *p, bool *inserted) WARN_UNUSED;
+/*
+ * The parts at these places of a modem were deleted from the phone: their
+ * places may hold new messages (one transaction of its own).
+ */
+int store_parts_gone(struct store *st, const char *modem, const int *locations, size_t n) WARN_UNUSED;
 /* Is this very part (the same key) stored already? */
 int store_part_seen(struct store *st, const struct store_part *p, bool *seen) WARN_UNUSED;
 
@@ -208,7 +217,7 @@ int store_session_idle_forms(struct store *st, int64_t cutoff,
     int (*fn)(struct session *s, void *arg), void *arg);
 /* Sessions updated since t on a channel (USSD sessions active). */
 int store_session_count(struct store *st, const char *channel, int64_t since, int *count);
-/* Drop USSD sessions idle since before cutoff; *n how many. */
+/* Drop USSD sessions idle since before cutoff, not half-filled forms (cases_jobs drops those); *n how many. */
 int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n) WARN_UNUSED;
 
 /*

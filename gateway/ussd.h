@@ -27,7 +27,7 @@
 struct sockaddr;
 
 /* Longest value accepted per field, in bytes after decoding. */
-#define USSD_SESSION_ID_MAX   100  /* fits "ussd:<id>" in session.key */
+#define USSD_SESSION_ID_MAX   100  /* fits "ussd:<id> <phone>" in session.key */
 #define USSD_PHONE_MAX        24
 #define USSD_SERVICE_CODE_MAX 40   /* "*123*45#" */
 #define USSD_NETWORK_MAX      16   /* "46000" */

@@ -10,11 +10,15 @@
 #include "session.h"
 #include "store_ussd.h"
 
-static void limits_of(const struct ctx *c, struct ussd_limits *lim)
+/* The screen limits, and the footer of a screen with more after it: the main menu's has no 0返回. */
+static void limits_of(const struct ctx *c, const char *node, struct ussd_limits *lim)
 {
+	const char *top = menu_text(c->menu, "ussd_more_top");
+	bool root = node && strcmp(node, menu_node_at(c->menu, menu_root(c->menu))->id) == 0;
+
 	lim->gsm7 = (size_t)c->cfg->ussd_gsm7_limit;
 	lim->ucs2 = (size_t)c->cfg->ussd_ucs2_limit;
-	lim->more = menu_text(c->menu, "ussd_more");
+	lim->more = root && top && *top ? top : menu_text(c->menu, "ussd_more");
 }
 
 /*
@@ -84,6 +88,38 @@ static bool plain_step(const struct session *s, enum ussd_input_kind kind, const
 	return false;
 }
 
+/*
+ * A dial string with several inputs (*123*6*1# arrives as text=6*1 in a new
+ * session): every input in turn, as if sent one by one, up to the one before
+ * the last (the caller then runs the whole text). Stops early at an END.
+ * *ended says whether one did (out then holds that answer).
+ */
+static int walk_inputs(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out, bool *ended)
+{
+	*ended = false;
+	for (size_t i = 0; i < rq->text_len; i++) {
+		struct ussd_callback sub = *rq;
+		char *prefix;
+		int rc;
+
+		if (rq->text[i] != '*')
+			continue;
+		prefix = xstrndup(rq->text, i);
+		sub.text = prefix;
+		sub.text_len = i;
+		rc = ussd_session_step_in(c, &sub, out);
+		free(prefix);
+		if (rc < 0)
+			return -1;
+		if (out->end) {
+			*ended = true;
+			return 0;
+		}
+		ussd_reply_free(out);
+	}
+	return 0;
+}
+
 int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct ussd_reply *out)
 {
 	struct session s;
@@ -93,19 +129,53 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 	char key[sizeof(s.key)];
 	size_t off, inlen, screen = 0;
 	const char *input;
-	bool queued = false;
+	bool queued = false, ended_before = false;
 
 	memset(out, 0, sizeof(*out));
 	memset(&res, 0, sizeof(res));
-	limits_of(c, &lim);
-	snprintf(key, sizeof(key), "ussd:%s", rq->session_id);
+	dispatch_ussd_session_key(rq->session_id, rq->phone, key, sizeof(key));
 	session_init(&s, key, rq->phone, "ussd");
 	if (store_session_load(c->st, key, c->now, c->cfg->ussd_timeout, &s) < 0)
 		goto fail;
+	limits_of(c, s.fresh ? NULL : s.node, &lim);
 	kind = ussd_new_input(s.fresh ? NULL : s.ussd_text, rq->text, rq->text_len, &off, &inlen);
 	input = rq->text + off;
+	if (s.fresh && kind != USSD_INPUT_FIRST) {
+		/* a session belongs to its caller: another phone's live session under this id stays its own,
+		 * and this phone starts at the main menu, as if it had just dialled */
+		bool other = false;
+		if (store_ussd_other_owner(c->st, rq->session_id, key, c->now - c->cfg->ussd_timeout, &other) < 0)
+			goto fail;
+		if (other) {
+			char pb[LOG_PHONE_BUF];
+			log_warnx("ussd", "session %.32s: a step from %s, not the session's phone: a fresh session for it",
+			    rq->session_id, log_phone(rq->phone, pb, sizeof(pb)));
+			metrics_event(METRIC_USSD_PHONE_MISMATCH);
+			kind = USSD_INPUT_FIRST;
+			input = rq->text + rq->text_len;
+			inlen = 0;
+		} else if (off > 0) {
+			/* *123*6*1#: walk 6, then 1 */
+			bool ended;
+			session_clear(&s);
+			if (walk_inputs(c, rq, out, &ended) < 0)
+				goto fail_walk;
+			if (ended)
+				return 0;
+			return ussd_session_step_in(c, rq, out);
+		}
+	}
+	ended_before = !s.fresh && s.ussd_ended && kind != USSD_INPUT_FIRST;
 
-	if (plain_step(&s, kind, input, inlen, &lim, &screen)) {
+	if (ended_before) {
+		/* the session ended with END: a retry, or a step after it, gets the same answer, once more, and
+		 * never starts anything again (a second form, a second case) */
+		out->body = ussd_answer(s.last_reply ? s.last_reply : menu_text(c->menu, "unknown"), &lim, 0, true,
+		    &out->end, &out->screens);
+		snprintf(out->node, sizeof(out->node), "%s", s.node);
+		if (log_plain_step(c, rq, input, inlen, s.node, out->body + 4, &out->in_id) < 0)
+			goto fail;
+	} else if (plain_step(&s, kind, input, inlen, &lim, &screen)) {
 		out->body = ussd_answer(s.last_reply, &lim, screen, false, &out->end, &out->screens);
 		snprintf(out->node, sizeof(out->node), "%s", s.node);
 		if (log_plain_step(c, rq, input, inlen, s.node, out->body + 4, &out->in_id) < 0)
@@ -124,6 +194,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 		out->engine = true;
 		out->in_id = res.in_id;
 		snprintf(out->node, sizeof(out->node), "%s", res.node);
+		limits_of(c, res.node, &lim);
 		out->body = ussd_answer(reply, &lim, 0, res.keep, &out->end, &out->screens);
 		if (res.keep && c->cfg->ussd_sms_copy) {
 			if (dispatch_queue_sms(c, rq->phone, reply, NOTIFY_REPLY, res.in_id, res.node, NULL) < 0)
@@ -134,8 +205,9 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 		queued = res.keep;
 	}
 	out->screen = screen;
-	/* the session was saved with the text by dispatch, unless no menu step ran */
-	if ((!out->engine || res.why_silent) && store_ussd_mark(c->st, key, rq->text, (int)screen, c->now) < 0)
+	/* the session was saved with the text by dispatch, unless no menu step ran; an END is kept */
+	if ((!out->engine || res.why_silent || out->end) &&
+	    store_ussd_mark(c->st, key, rq->text, (int)screen, out->end, c->now) < 0)
 		goto fail;
 	out->queued = queued;
 	dispatch_result_free(&res);
@@ -144,6 +216,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 fail:
 	dispatch_result_free(&res);
 	session_clear(&s);
+fail_walk:
 	ussd_reply_free(out);
 	return -1;
 }
@@ -196,7 +269,7 @@ int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	m.session = ev->session_id;
 	m.error = *ev->error ? ev->error : NULL;
 	m.created_at = c->now;
-	snprintf(key, sizeof(key), "ussd:%s", ev->session_id);
+	dispatch_ussd_session_key(ev->session_id, ev->phone, key, sizeof(key));
 	if (store_begin(c->st) < 0)
 		goto fail_tx;
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_session_delete(c->st, key) < 0) {

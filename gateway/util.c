@@ -155,12 +155,40 @@ void buf_free(struct buf *b)
 }
 
 static _Atomic int64_t time_override;
+static char clock_file[256];
+
+void util_set_clock_file(const char *path)
+{
+	snprintf(clock_file, sizeof(clock_file), "%s", path ? path : "");
+}
+
+static int64_t clock_offset(void)
+{
+	char b[32];
+	long long v = 0;
+	ssize_t n;
+	int fd = open(clock_file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = '\0';
+	if (sscanf(b, "%lld", &v) != 1)
+		return 0;
+	return (int64_t)v;
+}
 
 int64_t now_unix(void)
 {
 	int64_t t = atomic_load(&time_override);
 
-	return t ? t : (int64_t)time(NULL);
+	if (t)
+		return t;
+	t = (int64_t)time(NULL);
+	return *clock_file ? t + clock_offset() : t;
 }
 
 void util_set_time_override(int64_t t)
@@ -174,21 +202,6 @@ int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-const char *fmt_iso8601(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char tz[8];
-	size_t n;
-
-	localtime_r(&tt, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	strftime(tz, sizeof(tz), "%z", &tm); /* +0800 -> +08:00 */
-	if (n + 7 <= len && strlen(tz) == 5)
-		snprintf(buf + n, len - n, "%.3s:%.2s", tz, tz + 3);
-	return buf;
 }
 
 char *path_resolve(const char *dir, const char *p)

@@ -42,10 +42,15 @@ void buf_free(struct buf *b);
 /* Wall clock, unix seconds. Tests may pin it with util_set_time_override(). */
 int64_t now_unix(void);
 void util_set_time_override(int64_t t); /* 0: real time again */
+/*
+ * Tests only: take the clock's offset (whole seconds added to the real time)
+ * from a file that holds one integer, read at every now_unix(), so a test can
+ * play a conversation at a person's pace without waiting for it. hotlined
+ * calls this with $HOTLINE_TEST_CLOCK when set; NULL: real time.
+ */
+void util_set_clock_file(const char *path);
 /* Monotonic milliseconds, for timeouts and durations. */
 int64_t mono_ms(void);
-/* "2026-11-28T15:46:03+08:00" in local time; buf at least 32 bytes. */
-const char *fmt_iso8601(int64_t t, char *buf, size_t len);
 
 /* Path p resolved against dir unless p is absolute. Caller frees. */
 char *path_resolve(const char *dir, const char *p);

@@ -84,9 +84,11 @@ static int setup_quiet(void **state)
 	struct tm tm;
 	char group[200];
 
-	localtime_r(&now, &tm);
+	/* on the bureau's clock (timezone), here UTC whatever the machine's zone */
+	gmtime_r(&now, &tm);
 	int m = tm.tm_hour * 60 + tm.tm_min, a = (m + 1440 - 1) % 1440, b = (m + 120) % 1440;
-	snprintf(group, sizeof(group), "cases = { quiet_hours = \"%02d:%02d-%02d:%02d\"; digest_time = \"\"; };", a / 60,
+	snprintf(group, sizeof(group),
+	    "timezone = \"UTC\";\ncases = { quiet_hours = \"%02d:%02d-%02d:%02d\"; digest_time = \"\"; };", a / 60,
 	    a % 60, b / 60, b % 60);
 	return start(state, group);
 }

@@ -152,6 +152,8 @@ static void db_counts(struct hl *h, struct db_counts *c)
 	c->outbox = hl_int(h, "SELECT count(*) FROM outbox");
 }
 
+static double metric(const char *text, const char *prefix);
+
 /* ---- fixtures ------------------------------------------------------------------------------- */
 
 static int setup_default(void **state)
@@ -223,7 +225,7 @@ static void test_walk_to_dibao_amount(void **state)
 			      " AND direction='in' ORDER BY id)");
 	assert_string_equal(in, "|1|2");
 	free(in);
-	char *st = hl_text(h, "SELECT node || ' ' || ussd_text FROM sessions WHERE key='ussd:walk1'");
+	char *st = hl_text(h, "SELECT node || ' ' || ussd_text FROM sessions WHERE key LIKE 'ussd:walk1 %%'");
 	assert_string_equal(st, "dibao.amount 1*2");
 	free(st);
 	/* nothing of a USSD walk goes out by SMS */
@@ -340,6 +342,57 @@ static void test_home_visit_request(void **state)
 	free(number);
 }
 
+/*
+ * A session belongs to its caller (issue 11 point 2): phone B sending A's
+ * sessionId sees nothing of A's (not the half-filled form, not A's cases),
+ * cannot submit A's form, is logged and counted; A carries on undisturbed.
+ */
+static void test_session_bound_to_phone(void **state)
+{
+	struct hl *h = *state;
+	const char *a = "13800000031", *b = "13800000032";
+	#define FILL "6*1*王秀兰*崆峒镇东关村2组*想问低保"
+	const char *fill = FILL;
+	char resp[65536], *r;
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+	free(ussd(h, "shared1", a, ""));
+	free(ussd(h, "shared1", a, "6"));
+	free(ussd(h, "shared1", a, "6*1"));
+	free(ussd(h, "shared1", a, "6*1*王秀兰"));
+	free(ussd(h, "shared1", a, "6*1*王秀兰*崆峒镇东关村2组"));
+	r = ussd(h, "shared1", a, fill);
+	free(r);
+	/* B continues A's session with A's text: the main menu of a fresh session, nothing of A's */
+	r = ussd(h, "shared1", b, FILL "*1");
+	screen_of(r, "CON ");
+	assert_null(strstr(r, "王秀兰"));
+	assert_null(strstr(r, "东关村"));
+	free(r);
+	r = ussd(h, "shared1", b, FILL "*1*1");
+	assert_null(strstr(r, "王秀兰"));
+	free(r);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM cases WHERE applicant_key='+86%s'", b), 0);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM cases WHERE name='王秀兰'"), 0);
+	assert_true(hl_log_has(h, "not the session's phone"));
+	assert_false(hl_log_has(h, b));
+	assert_int_equal(raw_http(h, req, strlen(req), resp, sizeof(resp)), 200);
+	assert_true(metric(resp, "hotline_ussd_session_phone_mismatch_total") >= 1);
+	/* A's form is still A's: the contact phone, then confirm */
+	free(ussd(h, "shared1", a, FILL "*1"));
+	r = ussd(h, "shared1", a, FILL "*1*1");
+	screen_of(r, "END ");
+	free(r);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM cases WHERE applicant_key='+86%s' AND name='王秀兰'", a), 1);
+	/* B asking for its cases under A's id sees none of A's */
+	r = ussd(h, "shared1", b, "7");
+	char *num = hl_text(h, "SELECT number FROM cases WHERE applicant_key='+86%s'", a);
+	assert_non_null(num);
+	assert_null(strstr(r, num));
+	free(num);
+	free(r);
+}
+
 /* The end-of-session notification is stored, and the session forgotten. */
 static void test_end_notification(void **state)
 {
@@ -349,7 +402,7 @@ static void test_end_notification(void **state)
 
 	free(ussd(h, "end1", PHONE, ""));
 	free(ussd(h, "end1", PHONE, "1"));
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM sessions WHERE key='ussd:end1'"), 1);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM sessions WHERE key LIKE 'ussd:end1 %%'"), 1);
 	snprintf(path, sizeof(path), "/ussd/%s/end", h->secret);
 	a = hl_http(h, "POST", path, "sessionId=end1&serviceCode=%2A123%23&networkCode=46000&phoneNumber=" PHONE
 				     "&status=Success&cost=CNY+0.00&durationInMillis=20345&hopsCount=2&input=1"
@@ -361,7 +414,7 @@ static void test_end_notification(void **state)
 			 " FROM messages WHERE session='end1' AND kind='end'");
 	assert_string_equal(row, "ussd|in|end|ignored|status=Success input=1 duration_ms=20345");
 	free(row);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM sessions WHERE key='ussd:end1'"), 0);
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM sessions WHERE key LIKE 'ussd:end1 %%'"), 0);
 
 	/* the header form of the path; a failure with its message */
 	a = hl_http(h, "POST", "/ussd/end", "sessionId=end2&phoneNumber=" PHONE "&status=Failed&errorMessage=timeout",
@@ -716,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_more_screens),
 		cmocka_unit_test(test_home_visit_request),
 		cmocka_unit_test(test_end_notification),
+		cmocka_unit_test(test_session_bound_to_phone),
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_secret_header),
 		cmocka_unit_test(test_healthz_ok),

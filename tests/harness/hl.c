@@ -160,6 +160,117 @@ int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra)
 	return 0;
 }
 
+/* Replace the one occurrence of `from` in *text with `to`; false when it is not there. */
+static bool swap_once(char **text, const char *from, const char *to)
+{
+	char *at = strstr(*text, from), *out;
+	size_t a, n;
+
+	if (at == NULL) {
+		fprintf(stderr, "hl_setup_shipped: config/hotline.cfg no longer has: %s\n", from);
+		return false;
+	}
+	a = (size_t)(at - *text);
+	n = strlen(*text) - a - strlen(from);
+	out = malloc(a + strlen(to) + n + 1);
+	memcpy(out, *text, a);
+	memcpy(out + a, to, strlen(to));
+	memcpy(out + a + strlen(to), at + strlen(from), n + 1);
+	free(*text);
+	*text = out;
+	return true;
+}
+
+int hl_setup_shipped(struct hl *h)
+{
+	char path[512], menus[600], port[64], console[64], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool ok;
+
+	if (hl_setup(h, 1, NULL, NULL) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/config/hotline.cfg", hl_src_dir());
+	f = fopen(path, "r");
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	{
+		char chunk[4096];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+			text = realloc(text, len + n + 1);
+			memcpy(text + len, chunk, n);
+			len += n;
+			text[len] = '\0';
+		}
+	}
+	fclose(f);
+	if (text == NULL)
+		return -1;
+	snprintf(menus, sizeof(menus), "dir = \"%s/menus\";", hl_src_dir());
+	snprintf(port, sizeof(port), "port = %d;", h->port);
+	snprintf(console, sizeof(console), "port = %d;", free_port());
+	ok = swap_once(&text, "path = \"../var/hotline.db\";", "path = \"var/hotline.db\";") &&
+	    swap_once(&text, "dir = \"../menus\";", menus) && swap_once(&text, "port = 8080;", port) &&
+	    swap_once(&text, "device = \"../var/phone\";", "device = \"phone0\";");
+	/* the staff console, when the shipped config has one, on a free port too */
+	if (ok && strstr(text, "port = 8081;"))
+		ok = swap_once(&text, "port = 8081;", console);
+	if (ok) {
+		f = fopen(h->cfg, "w");
+		ok = f != NULL && fputs(text, f) >= 0 && fputs("\ndaemon = { allow_root = true; };\n", f) >= 0;
+		if (f)
+			fclose(f);
+	}
+	free(text);
+	snprintf(h->secret, sizeof(h->secret), "change-me");
+	return ok ? 0 : -1;
+}
+
+static int write_clock(struct hl *h)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/clock", h->dir);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "%lld\n", (long long)h->clock_offset);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int hl_use_clock(struct hl *h, int64_t start)
+{
+	h->clock = true;
+	h->clock_offset = start ? start - (int64_t)time(NULL) : 0;
+	return write_clock(h);
+}
+
+int hl_advance(struct hl *h, int64_t seconds)
+{
+	h->clock_offset += seconds;
+	return write_clock(h);
+}
+
+int64_t hl_now(struct hl *h)
+{
+	return (int64_t)time(NULL) + h->clock_offset;
+}
+
+int hl_sms_now(struct hl *h, int modem, const char *phone, const char *text)
+{
+	struct gsm_inject_opts o;
+
+	gsm_inject_defaults(&o);
+	o.smsc_time = hl_now(h);
+	return hl_sms(h, modem, phone, text, &o);
+}
+
 int hl_start(struct hl *h, const char *const *extra_args)
 {
 	char bin[512];
@@ -190,6 +301,11 @@ int hl_start(struct hl *h, const char *const *extra_args)
 	}
 	if (pid == 0) {
 		int fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (h->clock) {
+			char clock[400];
+			snprintf(clock, sizeof(clock), "%s/clock", h->dir);
+			setenv("HOTLINE_TEST_CLOCK", clock, 1);
+		}
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);

@@ -32,6 +32,8 @@ struct hl {
 	int port;                    /* HTTP port (a free one, chosen by hl_setup) */
 	pid_t pid;                   /* hotlined, 0 when not running */
 	char secret[64];             /* ussd.secret */
+	bool clock;                  /* hl_use_clock: hotlined runs on the test clock */
+	int64_t clock_offset;        /* seconds the test clock is ahead of the real one */
 };
 
 /* The repository's root ($HOTLINE_SRC, else "."), for fixtures and the shipped files. */
@@ -49,6 +51,23 @@ struct world *hl_load_world(const char *config_path);
  * top-level group names the base leaves out, e.g. "cases,limits").
  */
 int hl_setup(struct hl *h, int nmodems, const char *replace, const char *extra);
+/*
+ * The same folder layout with `make run`'s configuration ($HOTLINE_SRC/config/hotline.cfg)
+ * as shipped, only its paths (database, menus, the dummy phone) and HTTP ports
+ * (USSD, the staff console) moved into the temp folder (and allow_root, for a test run as root).
+ * Secret as shipped ("change-me"). -1 when the shipped file no longer has those lines.
+ */
+int hl_setup_shipped(struct hl *h);
+/*
+ * Run hotlined on a test clock (HOTLINE_TEST_CLOCK, util.h) that starts at
+ * unix time `start` (0: now): call before hl_start. hl_advance moves it on,
+ * so a test plays a person's pace (2 s between messages) without waiting.
+ * hl_now is the daemon's time; hl_sms_at places an SMS stamped with it.
+ */
+int hl_use_clock(struct hl *h, int64_t start);
+int hl_advance(struct hl *h, int64_t seconds);
+int64_t hl_now(struct hl *h);
+int hl_sms_now(struct hl *h, int modem, const char *phone, const char *text);
 /* Start $HOTLINE_BUILD/hotlined -c cfg (extra args may be NULL) and wait until it is ready. */
 int hl_start(struct hl *h, const char *const *extra_args);
 /* Send sig (SIGTERM, SIGKILL...) and wait up to timeout_ms; returns the exit status, -1 on timeout. */

@@ -364,7 +364,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->retry_initial, 30);
 	assert_int_equal(c->retry_max, 3600);
 	assert_int_equal(c->replies_per_minute, 6);
-	assert_int_equal(c->replies_per_day, 60);
+	assert_int_equal(c->replies_per_day, 200);
 	assert_int_equal(c->repeat_window, 600);
 	assert_int_equal(c->max_text, 2000);
 	assert_true(c->http_enabled);

@@ -412,7 +412,11 @@ static void test_repeat_window(void **state)
 	r = sms_at(f, VILLAGER, "低保", T0);
 	assert_non_null(r);
 	free(r);
-	/* the same text again within limits.repeat_window: an auto-responder, not answered */
+	/* the same text again: a person who did not see the answer; answered once more */
+	r = sms_at(f, VILLAGER, "低保", T0 + 5);
+	assert_non_null(r);
+	free(r);
+	/* a third time within limits.repeat_window: an auto-responder, not answered */
 	f->c.now = T0 + 10;
 	s = deliver(f, "sms", VILLAGER, "低保", 6, "text", NULL);
 	assert_null(s.reply);
@@ -463,13 +467,18 @@ static int64_t notices(struct fx *f, const char *phone)
 	return sql_int(f, "SELECT count(*) FROM messages WHERE kind = 'notice' AND phone_key = '%s'", key);
 }
 
+/* Texts a person might send one after another, none the same as the one before. */
+static const char *const asks[] = { "低保", "特困", "临时救助", "高龄补贴" };
+
 static void test_rate_limits(void **state)
 {
 	struct fx *f = *state;
-	const char *limited_text = menu_text(f->w->menu, "rate_limited");
+	const char *day_text = menu_text(f->w->menu, "rate_limited");
+	const char *minute_text = menu_text(f->w->menu, "rate_limited_minute");
 	struct sent s;
 	char *r;
 	int64_t t = T0, answered = 0;
+	int k = 0;
 
 	f->c.flags = 0;
 	/* staff text the hotline all day: never limited */
@@ -481,29 +490,37 @@ static void test_rate_limits(void **state)
 			free(r);
 		}
 	}
-	/* 3 a minute (digits, so that the repeat rule stays out of it) */
+	/* 3 a minute (questions of its own, not answers to ours) */
 	for (int i = 0; i < 3; i++) {
-		r = sms_at(f, VILLAGER, i % 2 ? "0" : "1", t++);
+		r = sms_at(f, VILLAGER, asks[k++ % 4], t++);
 		assert_non_null(r);
 		free(r);
 		answered++;
 	}
 	f->c.now = t++;
-	s = deliver(f, "sms", VILLAGER, "1", 1, "text", NULL);
+	s = deliver(f, "sms", VILLAGER, asks[k % 4], strlen(asks[k % 4]), "text", NULL);
+	k++;
 	assert_null(s.reply);
-	assert_non_null(strstr(s.why, "limits"));
+	assert_non_null(strstr(s.why, "limits.replies_per_minute"));
 	{
 		struct msg m = get_msg(f, s.in_id);
 		assert_string_equal(m.status, "limited");
 		msg_free(&m);
 	}
-	/* one notice, and only one */
+	/* one notice, and only one: it says the minute's limit, not the day's */
 	assert_int_equal(notices(f, VILLAGER), 1);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM messages WHERE kind = 'notice' AND text = '%s'", limited_text),
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM messages WHERE kind = 'notice' AND text = '%s'", minute_text),
 	    1);
+	assert_non_null(strstr(minute_text, "一分钟"));
+	assert_null(strstr(minute_text, "今天"));
+	/* but a menu digit answers what we asked: never limited */
+	r = sms_at(f, VILLAGER, "1", t++);
+	assert_non_null(r);
+	free(r);
 	for (int i = 0; i < 3; i++) {
 		f->c.now = t++;
-		s = deliver(f, "sms", VILLAGER, "0", 1, "text", NULL);
+		s = deliver(f, "sms", VILLAGER, asks[k % 4], strlen(asks[k % 4]), "text", NULL);
+		k++;
 		assert_null(s.reply);
 		struct msg m = get_msg(f, s.in_id);
 		assert_string_equal(m.status, "ignored");
@@ -511,41 +528,69 @@ static void test_rate_limits(void **state)
 	}
 	assert_int_equal(notices(f, VILLAGER), 1);
 	/* others are not held back by this phone */
-	r = sms_at(f, "13700000000", "1", t++);
+	r = sms_at(f, "13700000000", "低保", t++);
 	assert_non_null(r);
 	free(r);
 
-	/* a minute later the minute's limit has passed: up to 10 replies a day */
-	t = T0 + 61;
+	/* two minutes later the minute's limit has passed: up to 10 replies a day */
+	t = T0 + 120;
+	answered = count_out(f, VILLAGER) - 2; /* not the notice, not the answer to our menu */
 	while (answered < 10) {
-		r = sms_at(f, VILLAGER, answered % 2 ? "0" : "1", t);
+		r = sms_at(f, VILLAGER, asks[k++ % 4], t);
 		if (r == NULL)
 			fail_msg("reply %lld of the day was not sent", (long long)answered + 1);
 		free(r);
 		answered++;
 		t += 30; /* two a minute: under the minute's limit */
 	}
-	assert_int_equal(count_out(f, VILLAGER), 10 + 1); /* and the notice */
+	assert_int_equal(count_out(f, VILLAGER), 10 + 2); /* and the notice, and the answer to our menu */
 	f->c.now = t;
-	s = deliver(f, "sms", VILLAGER, "1", 1, "text", NULL);
+	s = deliver(f, "sms", VILLAGER, asks[k % 4], strlen(asks[k % 4]), "text", NULL);
+	k++;
 	assert_null(s.reply);
-	assert_int_equal(notices(f, VILLAGER), 1); /* still one notice that day */
+	assert_non_null(strstr(s.why, "limits.replies_per_day"));
+	/* the day's notice says so */
+	assert_int_equal(notices(f, VILLAGER), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM messages WHERE kind = 'notice' AND text = '%s'", day_text), 1);
 
 	/* the next day: answered again; a new limit, a new notice */
 	t = T0 + 2 * 86400;
 	for (int i = 0; i < 3; i++) {
-		r = sms_at(f, VILLAGER, i % 2 ? "0" : "1", t++);
+		r = sms_at(f, VILLAGER, asks[k++ % 4], t++);
 		assert_non_null(r);
 		free(r);
 	}
 	f->c.now = t++;
-	s = deliver(f, "sms", VILLAGER, "1", 1, "text", NULL);
+	s = deliver(f, "sms", VILLAGER, asks[k % 4], strlen(asks[k % 4]), "text", NULL);
 	assert_null(s.reply);
-	assert_int_equal(notices(f, VILLAGER), 2);
+	assert_int_equal(notices(f, VILLAGER), 3);
 	/* notices go out through any modem, and are queued */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox o JOIN messages m ON m.id = o.message_id"
 				    " WHERE m.kind = 'notice' AND o.modem IS NULL"),
-	    2);
+	    3);
+}
+
+/*
+ * A villager filling in the home-visit form answers faster than the
+ * per-minute limit: every answer is answered and the case is made.
+ */
+static void test_form_not_limited(void **state)
+{
+	struct fx *f = *state;
+	const char *steps[] = { "申请上门", "张桂兰", "崆峒镇东关村5组", "老伴瘫痪在床，想办低保", "1", "1" };
+	char *r = NULL;
+
+	f->c.flags = 0;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		free(r);
+		r = sms_at(f, "13700000009", steps[i], T0 + 5000 + (int64_t)i);
+		if (r == NULL)
+			fail_msg("step %zu (%s) was not answered", i + 1, steps[i]);
+	}
+	assert_non_null(strstr(r, "2026-") ? r : strstr(r, "编号"));
+	free(r);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM cases WHERE applicant_key LIKE '%%13700000009'"), 1);
+	assert_int_equal(notices(f, "13700000009"), 0);
 }
 
 /* ---- whatever the bytes ------------------------------------------------------------------------ */
@@ -827,6 +872,7 @@ int main(void)
 		T(test_kinds),
 		T(test_senders_never_answered),
 		T(test_repeat_window),
+		T(test_form_not_limited),
 		T(test_rate_limits),
 		T(test_invalid_utf8_and_nul),
 		T(test_long_text),

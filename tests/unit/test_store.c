@@ -419,7 +419,7 @@ static void test_messages(void **state)
 	struct collected c;
 	int64_t a, b, d, e;
 	int n = -1;
-	bool seen = true;
+	int seen = -1;
 
 	a = add_msg(st, "in", "+8613912345678", "低保", "received", "text", T0);
 	b = add_msg(st, "out", "+8613912345678", "低保：……", "queued", "reply", T0 + 1);
@@ -484,20 +484,20 @@ static void test_messages(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(store_replies_since(st, "+8613912345678", T0 + 2, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_notices_since(st, "+8613912345678", T0, &n), 0);
+	assert_int_equal(store_notices_since(st, "+8613912345678", T0, NULL, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_notices_since(st, "+8613800000001", T0, &n), 0);
+	assert_int_equal(store_notices_since(st, "+8613800000001", T0, NULL, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_same_text_since(st, "+8613912345678", "低保", T0, 0, &seen), 0);
-	assert_true(seen); /* a answered above */
+	assert_int_equal(seen, 1); /* a answered above */
 	assert_int_equal(store_same_text_since(st, "+8613912345678", "低保", T0, a, &seen), 0);
-	assert_false(seen);
+	assert_int_equal(seen, 0);
 	assert_int_equal(store_same_text_since(st, "+8613800000001", "你好", T0, 0, &seen), 0);
-	assert_false(seen); /* received, not answered */
+	assert_int_equal(seen, 0); /* received, not answered */
 	assert_int_equal(store_same_text_since(st, "+13912345678", "低保", T0, 0, &seen), 0);
-	assert_true(seen); /* its own answered 低保, not the +86 number's */
+	assert_int_equal(seen, 1); /* its own answered 低保, not the +86 number's */
 	assert_int_equal(store_same_text_since(st, "+13912345678", "低保", T0, 5, &seen), 0);
-	assert_false(seen);
+	assert_int_equal(seen, 0);
 }
 
 struct raw_check {
@@ -616,6 +616,21 @@ static void test_part_idempotent(void **state)
 	assert_int_equal(store_part_add(f->st, &p, &inserted), 0);
 	assert_false(inserted);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM inbox_parts"), 5);
+	/* the same text in the same second at another place on the phone: a second message */
+	p = part("13700000001", -1, 1, 1, "1", T0);
+	p.location = 100001;
+	assert_int_equal(store_part_add(f->st, &p, &inserted), 0);
+	assert_true(inserted);
+	p.location = 100002;
+	assert_int_equal(store_part_add(f->st, &p, &inserted), 0);
+	assert_true(inserted);
+	p.location = 100001; /* read again, still on the phone */
+	assert_int_equal(store_part_add(f->st, &p, &inserted), 0);
+	assert_false(inserted);
+	/* deleted from the phone: its place may hold the same text again, a new message */
+	assert_int_equal(store_parts_gone(f->st, "m0", (int[]){ 100001 }, 1), 0);
+	assert_int_equal(store_part_add(f->st, &p, &inserted), 0);
+	assert_true(inserted);
 }
 
 static void test_groups(void **state)
@@ -909,7 +924,7 @@ static void test_sessions(void **state)
 }
 
 struct idle {
-	char keys[8][128];
+	char keys[8][sizeof(((struct session *)0)->key)];
 	int steps[8];
 	size_t n;
 };
@@ -954,9 +969,10 @@ static void test_idle_forms(void **state)
 
 	assert_int_equal(store_session_count(f->st, "sms", T0 - 100, &n), 0);
 	assert_int_equal(n, 1);
+	/* the purge leaves half-filled forms to the idle-forms job (which may send a note) */
 	assert_int_equal(store_session_purge(f->st, "sms", T0 - 100, &n), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sessions"), 2);
 }
 
 static void test_sequences(void **state)

@@ -777,11 +777,12 @@ static void test_step_expiry(void **state)
 	free(step(f, "e1", "13800000005", "", NULL));
 	free(step(f, "e1", "13800000005", "1", &rep));
 	assert_string_equal(rep.node, "dibao");
-	/* idle past ussd.timeout: the session starts again, and the last input counts from the main menu */
+	/* idle past ussd.timeout: the session starts again, and its inputs are walked from the main menu
+	 * (as a dial string *123*1*2# would be) */
 	f->now += f->w->cfg->ussd_timeout + 1;
 	free(step(f, "e1", "13800000005", "1*2", &rep));
 	assert_true(rep.engine);
-	assert_string_equal(rep.node, "tekun");
+	assert_string_equal(rep.node, "dibao.amount");
 	/* purge forgets sessions idle past the timeout, and only USSD ones */
 	f->now += f->w->cfg->ussd_timeout + 1;
 	assert_int_equal(store_session_purge(f->st, "ussd", f->now - f->w->cfg->ussd_timeout, &n), 0);
