@@ -446,6 +446,7 @@ enum case_outcome case_check_change(const struct config *cfg, const struct store
 static int send_about(struct ctx *c, const struct store_case *k, const char *phone, const char *text_name,
     enum notify_kind kind, const struct menu_var *extra, size_t nextra)
 {
+	char node[MENU_ID_MAX];
 	struct menu_var v[CASES_DETAIL_VARS + 6];
 	const char *staff_name, *staff_phone;
 	size_t n = CASES_DETAIL_VARS;
@@ -461,9 +462,29 @@ static int send_about(struct ctx *c, const struct store_case *k, const char *pho
 	for (size_t i = 0; i < nextra && n < ARRAY_LEN(v); i++)
 		v[n++] = extra[i];
 	text = menu_render(menu_text(c->menu, text_name), v, n);
-	rc = dispatch_queue_sms(c, phone, text, kind, 0, NULL, NULL);
+	/* an applicant's notification names its case, so that a newer one can replace it while held */
+	snprintf(node, sizeof(node), "case:%s", k->number);
+	rc = dispatch_queue_sms(c, phone, text, kind, 0, kind == NOTIFY_APPLICANT ? node : NULL, NULL);
 	free(text);
 	return rc;
+}
+
+/*
+ * Held notifications (quiet hours) to phone about case k are replaced by the
+ * newest: only the last status goes out in the morning, and a withdrawal
+ * leaves no "已派单…会打电话跟您约时间" behind it.
+ */
+static int supersede_held(struct ctx *c, const struct store_case *k, const char *phone)
+{
+	char node[MENU_ID_MAX];
+	int n = 0;
+
+	snprintf(node, sizeof(node), "case:%s", k->number);
+	if (store_notify_supersede(c->st, phone, node, c->now, &n) < 0)
+		return -1;
+	if (n > 0)
+		log_debug("cases", "case %s: %d held notification(s) replaced by the newest", k->number, n);
+	return 0;
 }
 
 /* The applicant (unless they asked for the change: their reply says it) and a different contact phone. */
@@ -471,11 +492,15 @@ static int notify_applicant(struct ctx *c, const struct store_case *k, bool appl
 {
 	char name[48];
 
+	bool contact = k->contact_phone && *k->contact_phone && strcmp(k->contact_phone, k->applicant_phone) != 0;
+
 	snprintf(name, sizeof(name), "notify_%s", k->status);
+	/* what still waits for the morning is out of date now, whoever is told of the change */
+	if (supersede_held(c, k, k->applicant_phone) < 0 || (contact && supersede_held(c, k, k->contact_phone) < 0))
+		return -1;
 	if (!applicant_asked && send_about(c, k, k->applicant_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
 		return -1;
-	if (k->contact_phone && *k->contact_phone && strcmp(k->contact_phone, k->applicant_phone) != 0 &&
-	    send_about(c, k, k->contact_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
+	if (contact && send_about(c, k, k->contact_phone, name, NOTIFY_APPLICANT, NULL, 0) < 0)
 		return -1;
 	return 0;
 }

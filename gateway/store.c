@@ -938,6 +938,42 @@ int store_same_text_since(struct store *st, const char *phone, const char *text,
 
 /* ---- outbox ------------------------------------------------------------------------ */
 
+/*
+ * Held notifications (queued, not yet due, not being sent) to a phone about
+ * one case (their node): marked superseded and taken out of the outbox.
+ */
+static const char SQL_NOTIFY_SUPERSEDE[] =
+    "UPDATE messages SET status = 'superseded', updated_at = ?4 WHERE id IN (SELECT m.id FROM messages m"
+    " JOIN outbox o ON o.message_id = m.id WHERE m.phone_key = ?1 AND m.node = ?2 AND m.kind = 'notify'"
+    " AND m.direction = 'out' AND o.sending = 0 AND o.not_before > ?3)";
+static const char SQL_OUTBOX_DROP_SUPERSEDED[] =
+    "DELETE FROM outbox WHERE message_id IN (SELECT id FROM messages WHERE phone_key = ?1 AND node = ?2"
+    " AND status = 'superseded')";
+
+int store_notify_supersede(struct store *st, const char *phone, const char *node, int64_t now, int *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_NOTIFY_SUPERSEDE);
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	store_bind_text(s, 2, node);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, now);
+	if (store_exec_stmt(st, SQL_NOTIFY_SUPERSEDE, s) < 0)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	if (*n == 0)
+		return 0;
+	s = store_stmt(st, SQL_OUTBOX_DROP_SUPERSEDED);
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	store_bind_text(s, 2, node);
+	return store_exec_stmt(st, SQL_OUTBOX_DROP_SUPERSEDED, s);
+}
+
 static const char SQL_OUTBOX_ADD[] =
     "INSERT INTO outbox (message_id, modem, priority, not_before) VALUES (?1, ?2, ?3, ?4)";
 

@@ -202,6 +202,14 @@ int store_group_stale(struct store *st, int64_t cutoff, struct store_group *out,
     size_t *n) WARN_UNUSED;
 void store_group_free(struct store_group *g);
 
+/*
+ * Notifications to phone about one thing (their node, "case:2026-0001") held
+ * for the end of quiet hours and not yet due at now: marked "superseded" and
+ * dropped from the outbox, inside the caller's transaction (a newer one about
+ * the same case replaces them). *n how many.
+ */
+int store_notify_supersede(struct store *st, const char *phone, const char *node, int64_t now, int *n) WARN_UNUSED;
+
 /* ---- sessions ------------------------------------------------------------------ */
 
 /*

@@ -910,6 +910,46 @@ static void test_quiet_hours(void **state)
 	free(number);
 }
 
+/*
+ * Held notifications collapse (issue 13 point 11): four changes in one night
+ * give one text in the morning, the newest; a withdrawal cancels what was
+ * held and leaves one text.
+ */
+static void test_held_notifications_collapse(void **state)
+{
+	struct fx *f = *state;
+	int64_t night = TUE10 + 12 * HOUR + 30 * 60, morning = TUE10 + 22 * HOUR;
+	char *number = request(f, VA, "张桂兰", "白水镇王家村", KIN, night);
+	char cmd[80], *last = NULL;
+	const char *steps[] = { "接", "访", "审", "结" };
+
+	assert_int_equal(due(f, night + 10, LI), 1);
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s 记录", steps[i], number);
+		free(say(f, LI, cmd, night + 600 + 60 * (int64_t)i));
+	}
+	(void)due(f, night + 900, LI);
+	/* the morning: one text each to the applicant and the contact (not four each), the newest: 已办结 */
+	assert_int_equal(due(f, morning - 1, VA), 0);
+	assert_int_equal(outbound(f, VA, "notify", &last), 4);
+	assert_non_null(strstr(last, number));
+	free(last);
+	assert_int_equal(due(f, morning, NULL), 2);
+	free(number);
+
+	/* a withdrawal at night after 接: the held 已派单 is cancelled, one text says withdrawn */
+	number = request(f, VB, "李四", "白水镇李家村", NULL, night + 3600);
+	snprintf(cmd, sizeof(cmd), "接 %s", number);
+	free(say(f, LI, cmd, night + 3700));
+	snprintf(cmd, sizeof(cmd), "撤销 %s", number);
+	char *r = say(f, VB, cmd, night + 3800);
+	assert_non_null(r);
+	free(r);
+	(void)due(f, night + 3900, LI);
+	assert_int_equal(due(f, morning + 3600, VB), 0); /* nothing left waiting: the reply said it at once */
+	free(number);
+}
+
 /* 查进度 answers with the asker's own cases; 撤销 only their own open one. */
 static void test_status_and_withdraw(void **state)
 {
@@ -1365,6 +1405,7 @@ int main(void)
 		T(test_supervisor),
 		T(test_non_staff_command),
 		T(test_quiet_hours),
+		T(test_held_notifications_collapse),
 		T(test_status_and_withdraw),
 		T(test_show_and_list),
 		T(test_office_changes),
