@@ -488,7 +488,7 @@ static void test_staff_traditional_and_list(void **state)
 	assert_non_null(strstr(r, "张桂兰，崆峒镇东关村5组"));
 	assert_non_null(strstr(r, "13700000702"));
 	assert_null(strstr(r, "，\n"));
-	assert_false(r[strlen(r) - 1] == 0x8c && strlen(r) >= 3 && strcmp(r + strlen(r) - 3, "，") == 0);
+	assert_false(strlen(r) >= 3 && strcmp(r + strlen(r) - 3, "，") == 0);
 	free(r);
 	/* 接, then 訪 審 結 as a phone set to traditional characters writes them */
 	say_free(&h, "13900000001", "接 1");
