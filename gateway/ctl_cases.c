@@ -594,7 +594,7 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 		goto usage;
 	if (ctl_store(c) == NULL)
 		return 1;
-	if (report_build(c->st, c->w->menu, from, to, &r) < 0)
+	if (report_build(c->st, c->w->menu, c->w->cfg->tz, from, to, &r) < 0)
 		return 1;
 	report_write(stdout, &r, c->w->cfg, fmt == FMT_CSV);
 	report_free(&r);

@@ -47,6 +47,15 @@ static int print_msg(const struct store_msg *m, void *arg)
 	return 0;
 }
 
+static int lowest_id(const struct store_msg *m, void *arg)
+{
+	int64_t *low = arg;
+
+	if (*low == 0 || m->id < *low)
+		*low = m->id;
+	return 0;
+}
+
 int ctl_messages(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -81,10 +90,11 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 				goto usage;
 			break;
 		case 'n':
-			if (!parse_int(optarg, 1, 10000000, &v))
-				goto usage;
+			if (!parse_int(optarg, 1, 10000000, &v)) {
+				fprintf(stderr, "hotlinectl messages: --limit \"%s\" is not a number from 1 to 10000000\n", optarg);
+				return 2;
+			}
 			f.limit = (int)v;
-			f.newest_first = true;
 			break;
 		case 's':
 			if ((v = ctl_parse_date(optarg)) < 0)
@@ -107,6 +117,18 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 	if (fmt == FMT_CSV) {
 		ctl_csv_bom(stdout);
 		fputs("id,time,channel,direction,phone,status,node,text\r\n", stdout);
+	}
+	if (f.limit > 0) {
+		/* the newest N, shown in the same order as without --limit (oldest first) */
+		struct store_msg_filter newest = f;
+		int64_t low = 0;
+		newest.newest_first = true;
+		if (store_msg_each(c->st, &newest, lowest_id, &low) < 0)
+			return 1;
+		if (low == 0)
+			return 0;
+		f.after_id = low - 1;
+		f.limit = 0;
 	}
 	return store_msg_each(c->st, &f, print_msg, &fmt) < 0 ? 1 : 0;
 usage:

@@ -44,16 +44,21 @@ static const char *topic_title(const struct menu *m, const char *node)
 	return n->title;
 }
 
+/*
+ * A consultation is a conversation: one number, one topic, one day (the
+ * bureau's day). Form steps, menu digits, 重复 and USSD steps within it are
+ * not each a consultation; the main menu alone is none.
+ */
 struct node_acc {
 	const struct menu *m;
+	const struct tz *z;
 	struct report *r;
+	char **seen; /* "day|topic|phone", sorted */
+	size_t nseen, capseen;
 };
 
-static int add_node(const char *node, int64_t count, void *arg)
+static void add_topic(struct report *r, const char *title)
 {
-	struct node_acc *a = arg;
-	struct report *r = a->r;
-	const char *title = topic_title(a->m, node);
 	size_t i;
 
 	for (i = 0; i < r->ntopics; i++)
@@ -65,8 +70,43 @@ static int add_node(const char *node, int64_t count, void *arg)
 		r->topics[i].count = 0;
 		r->ntopics++;
 	}
-	r->topics[i].count += count;
-	r->consultations += count;
+	r->topics[i].count++;
+	r->consultations++;
+}
+
+static int add_message(const char *phone, const char *node, int64_t at, void *arg)
+{
+	struct node_acc *a = arg;
+	const struct menu_node *n = menu_node_at(a->m, menu_find(a->m, node));
+	const char *title;
+	char *key;
+
+	if (n != NULL && menu_find(a->m, node) == menu_root(a->m))
+		return 0; /* the main menu on its own asks nothing */
+	title = topic_title(a->m, node);
+	key = xasprintf("%lld|%s|%s", (long long)tz_day_start(a->z, at), title, phone);
+	/* a binary search over what was seen: a report reads each message once */
+	size_t lo = 0, hi = a->nseen;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(a->seen[mid], key);
+		if (c == 0) {
+			free(key);
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (a->nseen == a->capseen) {
+		a->capseen = a->capseen ? a->capseen * 2 : 64;
+		a->seen = xrealloc(a->seen, a->capseen * sizeof(char *));
+	}
+	memmove(a->seen + lo + 1, a->seen + lo, (a->nseen - lo) * sizeof(char *));
+	a->seen[lo] = key;
+	a->nseen++;
+	add_topic(a->r, title);
 	return 0;
 }
 
@@ -116,9 +156,10 @@ static int count_feedback(const struct store_feedback *f, void *arg)
 	return 0;
 }
 
-int report_build(struct store *st, const struct menu *m, int64_t from, int64_t to, struct report *r)
+int report_build(struct store *st, const struct menu *m, const struct tz *z, int64_t from, int64_t to,
+    struct report *r)
 {
-	struct node_acc na = { m, r };
+	struct node_acc na = { m, z, r, NULL, 0, 0 };
 	struct case_acc ca = { m, r, NULL, NULL, 0, 0 };
 	struct store_case_filter f = { 0 };
 	int rc = -1;
@@ -126,9 +167,15 @@ int report_build(struct store *st, const struct menu *m, int64_t from, int64_t t
 	memset(r, 0, sizeof(*r));
 	r->from = from;
 	r->to = to;
-	if (store_report_nodes(st, from, to, "command", add_node, &na) < 0 ||
-	    store_report_callers(st, from, to, "command", &r->callers) < 0)
+	rc = store_report_each(st, from, to, "command", add_message, &na);
+	for (size_t i = 0; i < na.nseen; i++)
+		free(na.seen[i]);
+	free(na.seen);
+	if (rc < 0 || store_report_callers(st, from, to, "command", &r->callers) < 0) {
+		rc = -1;
 		goto out;
+	}
+	rc = -1;
 	qsort(r->topics, r->ntopics, sizeof(*r->topics), cmp_topic);
 	f.created_from = from;
 	f.created_to = to;
@@ -255,8 +302,9 @@ void report_write(FILE *f, const struct report *r, const struct config *cfg, boo
 		report_pad(f, "项目", 36);
 		fprintf(f, "%8s\n", "数值");
 	}
+	/* what each figure counts, in the report itself */
 	if (!csv)
-		row(&o, "政策咨询（按主题，条）", "", "");
+		row(&o, "政策咨询（按主题，次：同一号码同一天问同一主题算1次）", "", "");
 	for (size_t i = 0; i < r->ntopics; i++)
 		row_int(&o, "政策咨询", r->topics[i].name, r->topics[i].count);
 	row_int(&o, "政策咨询", "合计", r->consultations);

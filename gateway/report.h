@@ -36,7 +36,10 @@ struct report {
 };
 
 /* Count everything over [from, to) (0 = open) on st. -1 on a database error. Free with report_free. */
-int report_build(struct store *st, const struct menu *m, int64_t from, int64_t to, struct report *r);
+struct tz;
+/* consultations: one per number, topic and day of the bureau's clock z (tz.h) */
+int report_build(struct store *st, const struct menu *m, const struct tz *z, int64_t from, int64_t to,
+    struct report *r);
 void report_free(struct report *r);
 
 /* Median of n values (sorts them); -1 when n is 0. Pure. */

@@ -5,13 +5,12 @@
 	" FROM messages WHERE direction = 'in' AND status = 'answered'" \
 	" AND (?1 = 0 OR created_at >= ?1) AND (?2 = 0 OR created_at < ?2) AND coalesce(node, '') <> ?3"
 
-static const char SQL_REPORT_NODES[] =
-    "SELECT coalesce(node, ''), count(*)" ANSWERED_IN " GROUP BY 1 ORDER BY 2 DESC, 1";
+static const char SQL_REPORT_EACH[] = "SELECT phone_key, coalesce(node, ''), created_at" ANSWERED_IN " ORDER BY id";
 
-int store_report_nodes(struct store *st, int64_t from, int64_t to, const char *except_node,
-    int (*fn)(const char *node, int64_t count, void *arg), void *arg)
+int store_report_each(struct store *st, int64_t from, int64_t to, const char *except_node,
+    int (*fn)(const char *phone, const char *node, int64_t at, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_NODES);
+	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_EACH);
 	int rc;
 
 	if (s == NULL)
@@ -20,10 +19,10 @@ int store_report_nodes(struct store *st, int64_t from, int64_t to, const char *e
 	sqlite3_bind_int64(s, 2, to);
 	store_bind_text(s, 3, except_node ? except_node : "");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (fn(store_col_text(s, 0), sqlite3_column_int64(s, 1), arg))
+		if (fn(store_col_text(s, 0), store_col_text(s, 1), sqlite3_column_int64(s, 2), arg))
 			break;
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_NODES);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_EACH);
 }
 
 static const char SQL_REPORT_CALLERS[] = "SELECT count(DISTINCT phone_key)" ANSWERED_IN;

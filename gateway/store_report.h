@@ -10,12 +10,12 @@
 
 /*
  * Inbound messages (SMS, USSD steps, missed calls) that were answered in
- * [from, to) (0: open), per answering node, biggest first, leaving out
- * those answered by except_node (staff commands: "command"). fn gets each
- * node id ("" when none) and its count; non-zero stops.
+ * [from, to) (0: open), leaving out those answered by except_node (staff
+ * commands: "command"), one by one, oldest first: the sender's number, the
+ * answering node ("" when none), the time. fn returning non-zero stops.
  */
-int store_report_nodes(struct store *st, int64_t from, int64_t to, const char *except_node,
-    int (*fn)(const char *node, int64_t count, void *arg), void *arg);
+int store_report_each(struct store *st, int64_t from, int64_t to, const char *except_node,
+    int (*fn)(const char *phone, const char *node, int64_t at, void *arg), void *arg);
 
 /* How many different numbers sent those messages. */
 int store_report_callers(struct store *st, int64_t from, int64_t to, const char *except_node, int64_t *n);

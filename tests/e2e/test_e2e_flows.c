@@ -587,6 +587,14 @@ static void test_readme_sms_walkthroughs(void **state)
 	r = say(&h, "13700000001", "1");
 	assert_true(str_startswith(r, "上门请求已提交，编号2026-0001"));
 	free(r);
+	{
+		/* messages --phone 13700000001 --limit 1: the confirmation, as the README shows */
+		static const char *const last[] = { "messages", "--phone", "13700000001", "--limit", "1", NULL };
+		char *out = ctl(&h, last);
+		assert_non_null(strstr(out, "上门请求已提交，编号2026-0001"));
+		assert_true(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
+		free(out);
+	}
 	/* the staff member's alert, at once */
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE phone_key = '+8615400000001'"
 						  " AND kind = 'staff' AND text LIKE '%%2026-0001%%'"));
@@ -626,6 +634,14 @@ static void test_readme_sms_walkthroughs(void **state)
 		out = ctl(&h, msgs);
 		assert_non_null(strstr(out, "13700000001"));
 		free(out);
+		/* messages sorts the same way with --limit as without: the last lines of the whole log */
+		static const char *const all[] = { "messages", "--phone", "13700000001", NULL };
+		static const char *const two[] = { "messages", "--phone", "13700000001", "--limit", "2", NULL };
+		char *whole = ctl(&h, all), *tail = ctl(&h, two);
+		assert_true(strlen(whole) > strlen(tail));
+		assert_string_equal(whole + strlen(whole) - strlen(tail), tail);
+		free(whole);
+		free(tail);
 	}
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND status <> 'answered'"), 0);
 	hl_cleanup(&h);
