@@ -122,7 +122,19 @@ struct list_opts {
 	enum fmt fmt;
 	const char *town;
 	int n;
+	const struct menu *m;
 };
+
+/* A case's topic as the office says it: 上门帮办, 来电回拨 (every call-back request alike). */
+static const char *topic_name(const struct menu *m, const char *topic)
+{
+	const struct menu_node *n = menu_node_at(m, menu_find(m, topic));
+	const char *cb = menu_text(m, "topic_callback");
+
+	if (cases_is_callback(m, topic) && cb && *cb)
+		return cb;
+	return n ? n->title : topic;
+}
 
 static int print_case(const struct store_case *k, void *arg)
 {
@@ -163,6 +175,7 @@ static int print_case(const struct store_case *k, void *arg)
 		report_pad(stdout, k->number, 11);
 		report_pad(stdout, status_name(k->status), 12);
 		report_pad(stdout, created, 18);
+		report_pad(stdout, topic_name(o->m, k->topic), 10);
 		report_pad(stdout, or_empty(k->name), 10);
 		report_pad(stdout, k->staff ? k->staff : "-", 10);
 		report_pad(stdout, k->applicant_phone, 14);
@@ -179,7 +192,7 @@ static int cases_list(struct ctl *c, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct store_case_filter f = { 0 };
-	struct list_opts o = { FMT_TABLE, NULL, 0 };
+	struct list_opts o = { FMT_TABLE, NULL, 0, NULL };
 	int ch, st;
 
 	optind = 0; /* a full restart of getopt: options may follow the operands */
@@ -210,6 +223,7 @@ static int cases_list(struct ctl *c, int argc, char **argv)
 		goto usage;
 	if (ctl_store(c) == NULL)
 		return 1;
+	o.m = c->w->menu;
 	if (o.fmt == FMT_CSV) {
 		ctl_csv_bom(stdout);
 		fputs("编号,状态代码,状态,受理时间,更新时间,主题,渠道,姓名,住址,事由,申请人电话,联系电话,负责人,原因,"
@@ -223,6 +237,7 @@ static int cases_list(struct ctl *c, int argc, char **argv)
 		report_pad(stdout, "编号", 11);
 		report_pad(stdout, "状态", 12);
 		report_pad(stdout, "受理时间", 18);
+		report_pad(stdout, "主题", 10);
 		report_pad(stdout, "姓名", 10);
 		report_pad(stdout, "负责", 10);
 		report_pad(stdout, "申请人电话", 14);
@@ -481,13 +496,20 @@ int ctl_cases(struct ctl *c, int argc, char **argv)
 
 /* ---- feedback ------------------------------------------------------------------------------------- */
 
+/* A suggestion's status in the office's words. */
+static const char *feedback_status(const char *s)
+{
+	return strcmp(s, "done") == 0 ? "已处理" : "未处理";
+}
+
 static int print_feedback(const struct store_feedback *f, void *arg)
 {
 	enum fmt *fmt = arg;
 	char when[32];
 
 	when_text(f->created_at, when, sizeof(when));
-	const char *cols[] = { f->number, when, f->phone, f->channel, f->status, f->text };
+	const char *cols[] = { f->number, when, f->phone, f->channel, feedback_status(f->status), f->text,
+		f->note ? f->note : "" };
 	if (*fmt == FMT_CSV) {
 		for (size_t i = 0; i < ARRAY_LEN(cols); i++) {
 			if (i)
@@ -506,12 +528,49 @@ static int print_feedback(const struct store_feedback *f, void *arg)
 		}
 		putchar('\n');
 	} else {
-		report_pad(stdout, f->number, 11);
+		report_pad(stdout, f->number, 14);
 		report_pad(stdout, when, 18);
-		report_pad(stdout, f->phone, 14);
+		report_pad(stdout, f->phone, 16);
+		report_pad(stdout, feedback_status(f->status), 8);
 		ctl_tsv_field(stdout, f->text, strlen(f->text));
+		if (f->note && *f->note) {
+			fputs("  处理：", stdout);
+			ctl_tsv_field(stdout, f->note, strlen(f->note));
+		}
 		putchar('\n');
 	}
+	return 0;
+}
+
+/* feedback done YJ2026-0001 [--note TEXT]: the suggestion was handled. */
+static int feedback_done(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "note", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
+	const char *note = NULL;
+	bool found = false;
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		if (ch != 'n') {
+			fprintf(stderr, "用法：hotlinectl feedback done 编号 [--note 处理情况]\n");
+			return 2;
+		}
+		note = optarg;
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "用法：hotlinectl feedback done 编号 [--note 处理情况]\n");
+		return 2;
+	}
+	if (ctl_store(c) == NULL)
+		return 1;
+	if (store_feedback_done(c->st, argv[optind], note, now_unix(), &found) < 0)
+		return 1;
+	if (!found) {
+		fprintf(stderr, "没有编号为 %s 的意见建议\n", argv[optind]);
+		return 1;
+	}
+	printf("%s 已标记为已处理\n", argv[optind]);
 	return 0;
 }
 
@@ -540,6 +599,8 @@ int ctl_feedback(struct ctl *c, int argc, char **argv)
 	int64_t from = 0, to = 0;
 	int ch;
 
+	if (argc >= 2 && strcmp(argv[1], "done") == 0)
+		return feedback_done(c, argc - 1, argv + 1);
 	/* `feedback list ...` and `feedback ...` are the same */
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
 		argc--;
@@ -559,13 +620,20 @@ int ctl_feedback(struct ctl *c, int argc, char **argv)
 		return 1;
 	if (fmt == FMT_CSV) {
 		ctl_csv_bom(stdout);
-		fputs("编号,时间,电话,渠道,状态,内容\r\n", stdout);
+		fputs("编号,时间,电话,渠道,状态,内容,处理情况\r\n", stdout);
 	} else if (fmt == FMT_TSV) {
-		fputs("number\ttime\tphone\tchannel\tstatus\ttext\n", stdout);
+		fputs("number\ttime\tphone\tchannel\tstatus\ttext\tnote\n", stdout);
+	} else {
+		report_pad(stdout, "编号", 14);
+		report_pad(stdout, "时间", 18);
+		report_pad(stdout, "电话", 16);
+		report_pad(stdout, "状态", 8);
+		fputs("内容\n", stdout);
 	}
 	return store_feedback_each(c->st, from, to, print_feedback, &fmt) < 0 ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: hotlinectl [-c FILE] feedback list [--from DATE] [--to DATE] [--format table|tsv|csv]\n");
+	fprintf(stderr, "usage: hotlinectl [-c FILE] feedback list [--from DATE] [--to DATE] [--format table|tsv|csv]\n"
+			"       hotlinectl [-c FILE] feedback done NUMBER [--note TEXT]\n");
 	return 2;
 }
 

@@ -334,7 +334,8 @@ static const char *const migrations[] = {
 	 * answered with END: a repeated or continued step gets that answer again.
 	 * An inbox part is told apart by where it sits on the phone too (two "1"
 	 * in the same second are two messages), and `gone` (its own id once
-	 * deleted from the phone) lets that place be used again.
+	 * deleted from the phone) lets that place be used again. A suggestion can
+	 * be marked handled, with a note.
 	 */
 	("ALTER TABLE messages ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE sessions ADD COLUMN ussd_end INTEGER NOT NULL DEFAULT 0;"
@@ -363,7 +364,9 @@ static const char *const migrations[] = {
 	 "DROP TABLE inbox_parts;"
 	 "ALTER TABLE inbox_parts_new RENAME TO inbox_parts;"
 	 "CREATE INDEX inbox_parts_open ON inbox_parts(modem, sender, ref, ref_bits, total) WHERE message_id IS NULL;"
-	 "CREATE INDEX inbox_parts_place ON inbox_parts(modem, location) WHERE gone = 0;"),
+	 "CREATE INDEX inbox_parts_place ON inbox_parts(modem, location) WHERE gone = 0;"
+	 "ALTER TABLE feedback ADD COLUMN note TEXT;"
+	 "ALTER TABLE feedback ADD COLUMN done_at INTEGER;"),
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */

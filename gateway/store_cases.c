@@ -298,7 +298,7 @@ int store_feedback_add(struct store *st, const struct store_feedback *f, int64_t
 }
 
 static const char SQL_FEEDBACK_EACH[] =
-    "SELECT id, number, phone, channel, text, status, message_id, created_at FROM feedback"
+    "SELECT id, number, phone, channel, text, status, message_id, created_at, note, done_at FROM feedback"
     " WHERE (?1 = 0 OR created_at >= ?1) AND (?2 = 0 OR created_at < ?2) ORDER BY id";
 
 int store_feedback_each(struct store *st, int64_t from, int64_t to,
@@ -315,10 +315,30 @@ int store_feedback_each(struct store *st, int64_t from, int64_t to,
 		struct store_feedback f = {
 			sqlite3_column_int64(s, 0), store_col_text(s, 1), store_col_text(s, 2), store_col_text(s, 3),
 			store_col_text(s, 4), store_col_text(s, 5), sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7),
+			sqlite3_column_type(s, 8) == SQLITE_NULL ? NULL : store_col_text(s, 8), sqlite3_column_int64(s, 9),
 		};
 		if (fn(&f, arg))
 			break;
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_FEEDBACK_EACH);
+}
+
+static const char SQL_FEEDBACK_DONE[] =
+    "UPDATE feedback SET status = 'done', note = ?2, done_at = ?3 WHERE number = ?1";
+
+int store_feedback_done(struct store *st, const char *number, const char *note, int64_t now, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_DONE);
+
+	*found = false;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, number);
+	store_bind_text(s, 2, note);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_exec_stmt(st, SQL_FEEDBACK_DONE, s) < 0)
+		return -1;
+	*found = sqlite3_changes(st->db) > 0;
+	return 0;
 }

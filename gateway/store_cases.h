@@ -59,11 +59,15 @@ int store_case_events(struct store *st, int64_t case_id,
 
 struct store_feedback {
 	int64_t id;
-	const char *number, *phone, *channel, *text, *status;
+	const char *number, *phone, *channel, *text, *status; /* status: "new" | "done" */
 	int64_t message_id, created_at;
+	const char *note;   /* what was done (feedback done --note), NULL when none */
+	int64_t done_at;
 };
 int store_feedback_add(struct store *st, const struct store_feedback *f, int64_t *id) WARN_UNUSED;
 int store_feedback_each(struct store *st, int64_t from, int64_t to,
     int (*fn)(const struct store_feedback *f, void *arg), void *arg);
+/* Mark suggestion `number` handled ("done") with a note (may be NULL); *found says whether it exists. */
+int store_feedback_done(struct store *st, const char *number, const char *note, int64_t now, bool *found) WARN_UNUSED;
 
 #endif

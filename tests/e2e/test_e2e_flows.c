@@ -644,6 +644,32 @@ static void test_readme_sms_walkthroughs(void **state)
 		free(tail);
 	}
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE direction = 'in' AND status <> 'answered'"), 0);
+
+	/* 16: the office's lists: the topic of each request, suggestions with a header, marked handled */
+	say_free(&h, "13700000003", "人工");
+	say_free(&h, "13700000004", "8");
+	say_free(&h, "13700000004", "村里的路灯坏了三个月了，请派人修一修");
+	{
+		static const char *const list[] = { "cases", "list", NULL };
+		static const char *const fb[] = { "feedback", "list", NULL };
+		static const char *const done[] = { "feedback", "done", "YJ2026-0001", "--note", "已转村委会", NULL };
+		char *out = ctl(&h, list);
+		assert_non_null(strstr(out, "主题"));
+		assert_non_null(strstr(out, "上门帮办"));
+		assert_non_null(strstr(out, "来电回拨"));
+		assert_non_null(strstr(out, "+8613700000003"));
+		free(out);
+		out = ctl(&h, fb);
+		assert_true(str_startswith(out, "编号"));
+		assert_non_null(strstr(out, "YJ2026-0001"));
+		assert_non_null(strstr(out, "未处理"));
+		free(out);
+		free(ctl(&h, done));
+		out = ctl(&h, fb);
+		assert_non_null(strstr(out, "已处理"));
+		assert_non_null(strstr(out, "已转村委会"));
+		free(out);
+	}
 	hl_cleanup(&h);
 }
 
