@@ -846,10 +846,10 @@ struct config *config_load(const char *path, struct diag *d)
 	if (c->timezone) {
 		/* the bureau's clock: quiet and working hours, digests, case years, times shown to people */
 		const config_setting_t *tzs = config_setting_get_member(root, "timezone");
-		char err[300];
-		c->tz = tz_load(c->timezone, err, sizeof(err));
+		char tzerr[300];
+		c->tz = tz_load(c->timezone, tzerr, sizeof(tzerr));
 		if (c->tz == NULL)
-			diag_error(d, path, tzs ? config_setting_source_line(tzs) : 0, "timezone: %s", err);
+			diag_error(d, path, tzs ? config_setting_source_line(tzs) : 0, "timezone: %s", tzerr);
 	}
 	config_destroy(&cf);
 	free(L.line_at);

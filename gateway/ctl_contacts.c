@@ -62,7 +62,7 @@ static int print_contact(const struct store_contact *k, void *arg)
 		k->opted_out ? "opted-out" : "", when };
 
 	if (k->opted_out)
-		fmt_iso8601(k->opted_out_at, when, sizeof(when));
+		ctl_iso(k->opted_out_at, when, sizeof(when));
 	if (*f == FMT_TABLE) {
 		printf("%-12s %-8s %-10s %-10s %-20s %-9s %s\n", k->phone, *k->name ? k->name : "-",
 		    *k->town ? k->town : "-", *k->village ? k->village : "-", *k->groups ? k->groups : "-", k->source,
@@ -139,10 +139,10 @@ static int show_one(const struct store_contact *k, void *arg)
 	*(int *)arg += 1;
 	printf("phone:    %s\nname:     %s\ntown:     %s\nvillage:  %s\ngroups:   %s\nsource:   %s\n", k->phone,
 	    k->name, k->town, k->village, k->groups, k->source);
-	printf("added:    %s\n", fmt_iso8601(k->created_at, when, sizeof(when)));
-	printf("updated:  %s\n", fmt_iso8601(k->updated_at, when, sizeof(when)));
+	printf("added:    %s\n", ctl_iso(k->created_at, when, sizeof(when)));
+	printf("updated:  %s\n", ctl_iso(k->updated_at, when, sizeof(when)));
 	if (k->opted_out)
-		printf("opted out: %s\n", fmt_iso8601(k->opted_out_at, when, sizeof(when)));
+		printf("opted out: %s\n", ctl_iso(k->opted_out_at, when, sizeof(when)));
 	else
 		printf("opted out: no\n");
 	return 1;
