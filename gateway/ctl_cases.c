@@ -34,8 +34,10 @@ static bool parse_fmt(const char *s, enum fmt *f)
 		*f = FMT_TSV;
 	else if (strcmp(s, "csv") == 0)
 		*f = FMT_CSV;
-	else
+	else {
+		fprintf(stderr, "hotlinectl: --format \"%s\" 不认识：可用 table、tsv 或 csv\n", s);
 		return false;
+	}
 	return true;
 }
 
@@ -307,7 +309,7 @@ static int cases_show(struct ctl *c, int argc, char **argv)
 		return 1;
 	number = find_number(c, argv[1]);
 	if (number == NULL || store_case_get(c->st, number, &k, &found) < 0 || !found) {
-		fprintf(stderr, "hotlinectl cases show: no case %s\n", argv[1]);
+		fprintf(stderr, "hotlinectl cases show: 没有编号为 %s 的请求\n", argv[1]);
 		free(number);
 		return 1;
 	}
@@ -346,19 +348,19 @@ static int cases_show(struct ctl *c, int argc, char **argv)
 static const char *outcome_text(enum case_outcome o)
 {
 	switch (o) {
+	/* the office's words: this is what staff read */
 	case CASE_OK:
-		return "done";
+		return "已办好";
 	case CASE_NOT_FOUND:
-		return "no such case";
+		return "没有这个编号的请求";
 	case CASE_NOT_YOURS:
-		return "not this person's case";
+		return "这不是此人的请求";
 	case CASE_BAD_MOVE:
-		return "the case cannot move there from where it is (received -> assigned -> visited -> reviewing -> "
-		       "done; rejected or withdrawn from any open status; nothing after done, rejected, withdrawn)";
+		return "不能从现在的状态改成这样。顺序：已受理→已派单→已上门→审核中→已办结；没结束的请求可改为不符合条件或已撤销";
 	case CASE_NEED_REASON:
-		return "rejected needs the reason the applicant is told: --note TEXT";
+		return "改为不符合条件要写明原因（--note 原因），会告诉申请人";
 	case CASE_NO_STAFF:
-		return "nobody has this case: give it to someone with `cases assign NUMBER STAFF`";
+		return "这个请求还没有负责人：先用 cases assign 编号 姓名 派给一位工作人员";
 	}
 	return "?";
 }
@@ -372,7 +374,7 @@ static int change(struct ctl *c, const char *what, const char *typed,
 	char *number = find_number(c, typed);
 
 	if (number == NULL) {
-		fprintf(stderr, "hotlinectl cases %s: no case %s\n", what, typed);
+		fprintf(stderr, "hotlinectl cases %s: 没有编号为 %s 的请求\n", what, typed);
 		return 1;
 	}
 	if (store_begin(c->st) < 0)
@@ -382,18 +384,31 @@ static int change(struct ctl *c, const char *what, const char *typed,
 		goto fail;
 	}
 	if (o != CASE_OK) {
+		struct store_case k;
+		bool found = false;
 		store_rollback(c->st);
-		fprintf(stderr, "hotlinectl cases %s: %s: %s\n", what, number, outcome_text(o));
+		if (o == CASE_BAD_MOVE && store_case_get(c->st, number, &k, &found) == 0 && found) {
+			int s = case_status_parse(k.status);
+			if (s == CASE_DONE || s == CASE_REJECTED || s == CASE_WITHDRAWN)
+				fprintf(stderr, "hotlinectl cases %s: %s 已经是“%s”：%s的请求不能再改\n", what, number,
+				    status_name(k.status), status_name(k.status));
+			else
+				fprintf(stderr, "hotlinectl cases %s: %s 现在是“%s”：%s\n", what, number, status_name(k.status),
+				    outcome_text(o));
+			store_case_free(&k);
+		} else {
+			fprintf(stderr, "hotlinectl cases %s: %s: %s\n", what, number, outcome_text(o));
+		}
 		free(number);
 		return 1;
 	}
 	if (store_commit(c->st) < 0)
 		goto fail;
-	printf("%s: %s; the SMS are queued for hotlined to send\n", number, what);
+	printf("%s：已改好，给申请人的短信已排队，由 hotlined 发送\n", number);
 	free(number);
 	return 0;
 fail:
-	fprintf(stderr, "hotlinectl cases %s: %s: database error; nothing changed\n", what, number);
+	fprintf(stderr, "hotlinectl cases %s: %s: 数据库出错，什么也没改\n", what, number);
 	free(number);
 	return 1;
 }
@@ -418,7 +433,7 @@ static int cases_assign_cmd(struct ctl *c, int argc, char **argv)
 	if (s == NULL && phone_normalise(argv[2], c->w->cfg->phone_country, phone, sizeof(phone)) == PHONE_E164)
 		s = config_staff_by_phone(c->w->cfg, phone);
 	if (s == NULL) {
-		fprintf(stderr, "hotlinectl cases assign: no staff member '%s' in %s\n", argv[2], c->config_path);
+		fprintf(stderr, "hotlinectl cases assign: %s 里没有叫“%s”的工作人员\n", c->config_path, argv[2]);
 		return 1;
 	}
 	return change(c, "assign", argv[1], do_assign, s);
@@ -579,8 +594,11 @@ static bool parse_period(int ch, const char *arg, int64_t *from, int64_t *to)
 {
 	long long t = ctl_parse_date(arg);
 
-	if (t < 0)
+	if (t < 0) {
+		fprintf(stderr, "hotlinectl: %s \"%s\" 不是日期：请写成 2026-11-28 这样的年-月-日\n", ch == 'F' ? "--from" : "--to",
+		    arg);
 		return false;
+	}
 	if (ch == 'F') {
 		*from = t;
 	} else {
@@ -616,6 +634,10 @@ int ctl_feedback(struct ctl *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		goto usage;
+	if (from > 0 && to > 0 && from >= to) {
+		fprintf(stderr, "hotlinectl: --from 的日期在 --to 之后：没有这样的时段\n");
+		return 2;
+	}
 	if (ctl_store(c) == NULL)
 		return 1;
 	if (fmt == FMT_CSV) {
@@ -658,8 +680,12 @@ int ctl_report(struct ctl *c, int argc, char **argv)
 			continue;
 		goto usage;
 	}
-	if (optind != argc || (from && to && to <= from))
+	if (optind != argc)
 		goto usage;
+	if (from && to && to <= from) {
+		fprintf(stderr, "hotlinectl report: --from 的日期在 --to 之后：没有这样的时段\n");
+		return 2;
+	}
 	if (ctl_store(c) == NULL)
 		return 1;
 	if (report_build(c->st, c->w->menu, c->w->cfg->tz, from, to, &r) < 0)

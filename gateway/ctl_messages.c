@@ -86,19 +86,24 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 				fmt = FMT_CSV;
 			else if (strcmp(optarg, "table") == 0)
 				fmt = FMT_TABLE;
-			else
-				goto usage;
+			else {
+				fprintf(stderr, "hotlinectl messages: --format \"%s\" 不认识：可用 table、tsv 或 csv\n", optarg);
+				return 2;
+			}
 			break;
 		case 'n':
 			if (!parse_int(optarg, 1, 10000000, &v)) {
-				fprintf(stderr, "hotlinectl messages: --limit \"%s\" is not a number from 1 to 10000000\n", optarg);
+				fprintf(stderr, "hotlinectl messages: --limit \"%s\" 不是 1 到 10000000 之间的数\n", optarg);
 				return 2;
 			}
 			f.limit = (int)v;
 			break;
 		case 's':
-			if ((v = ctl_parse_date(optarg)) < 0)
-				goto usage;
+			if ((v = ctl_parse_date(optarg)) < 0) {
+				fprintf(stderr, "hotlinectl messages: --since \"%s\" 不是日期：请写成 2026-11-28 或 2026-11-28 15:00\n",
+				    optarg);
+				return 2;
+			}
 			f.since = v;
 			break;
 		default:

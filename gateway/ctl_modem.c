@@ -5,6 +5,10 @@
  */
 #include "ctl.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +60,36 @@ static int modem_status(struct ctl *c)
 	return 0;
 }
 
+/*
+ * Does a hotlined answer on the configured HTTP address? A refused connection
+ * means none runs, and nobody would ever take the request. True when HTTP is
+ * off (nothing to tell by).
+ */
+static bool daemon_answers(const struct config *cfg)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	bool up = false;
+
+	if (!cfg->http_enabled)
+		return true;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", cfg->http_port);
+	if (getaddrinfo(strcmp(cfg->http_address, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->http_address, port, &hints,
+	    &ai) != 0)
+		return true;
+	for (struct addrinfo *a = ai; a && !up; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		up = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return up;
+}
+
 static int modem_ussd(struct ctl *c, const char *name, const char *code)
 {
 	int64_t id, deadline;
@@ -67,6 +101,11 @@ static int modem_ussd(struct ctl *c, const char *name, const char *code)
 		known |= strcmp(c->w->cfg->modems[i].name, name) == 0;
 	if (!known) {
 		fprintf(stderr, "hotlinectl modem ussd: no modem named %s in %s\n", name, c->config_path);
+		return 1;
+	}
+	if (!daemon_answers(c->w->cfg)) {
+		fprintf(stderr, "hotlinectl modem ussd: hotlined 没有运行（%s:%d 无应答），无法查询。请先启动 hotlined。\n",
+		    c->w->cfg->http_address, c->w->cfg->http_port);
 		return 1;
 	}
 	if (store_modem_request_add(c->st, name, "ussd", code, &id) < 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "log.h"
@@ -49,7 +50,9 @@ int main(int argc, char **argv)
 
 	c.config_path = getenv("HOTLINE_CONFIG") ? getenv("HOTLINE_CONFIG") : HOTLINE_DEFAULT_CONFIG;
 	log_init(LOG_LVL_WARN, true);
-	while ((ch = getopt(argc, argv, "+c:hv")) != -1) {
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+	while ((ch = getopt_long(argc, argv, "+c:hv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			c.config_path = optarg;
@@ -71,6 +74,18 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, argv[optind]) == 0) {
+			/* SUB --help (or -h): the subcommand's usage on stdout, and success */
+			for (int a = optind + 1; a < argc; a++)
+				if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+					char *help_argv[] = { argv[optind], (char *)"--help", NULL };
+					printf("%s: %s\n\n", commands[i].name, commands[i].help);
+					fflush(stdout);
+					if (dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+						return 1;
+					rc = commands[i].fn(&c, 2, help_argv);
+					ctl_done(&c);
+					return rc == 2 || rc == 0 ? 0 : rc;
+				}
 			rc = commands[i].fn(&c, argc - optind, argv + optind);
 			ctl_done(&c);
 			return rc;

@@ -8,6 +8,7 @@
  * "A person's pace" is 2 s between messages on a test clock (hl_use_clock):
  * the daemon sees the time move, the suite does not wait for it.
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -516,14 +517,18 @@ static void test_new_database_one_line(void **state)
 
 /* ---- the README's walk-throughs, on make run's configuration ------------------------------------------ */
 
-/* Run build/hotlinectl -c cfg args... and return its stdout (caller frees); asserts exit 0. */
-static char *ctl(struct hl *h, const char *const *args)
+/*
+ * Run build/hotlinectl -c cfg args...; *status gets its exit status (-1 when
+ * killed after 10 s); returns stdout, and stderr after it when both_streams.
+ */
+static char *ctl_run(struct hl *h, const char *const *args, bool both_streams, int *status)
 {
 	char bin[512], *out = NULL;
 	const char *argv[16];
-	int fds[2], argc = 0, status;
+	int fds[2], argc = 0, st = 0;
 	size_t len = 0;
 	pid_t pid;
+	int64_t deadline = mono_ms() + 10000;
 
 	snprintf(bin, sizeof(bin), "%s/hotlinectl", getenv("HOTLINE_BUILD") ? getenv("HOTLINE_BUILD") : "build");
 	argv[argc++] = bin;
@@ -537,6 +542,8 @@ static char *ctl(struct hl *h, const char *const *args)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
+		if (both_streams)
+			dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
 		execv(bin, (char *const *)argv);
@@ -545,6 +552,10 @@ static char *ctl(struct hl *h, const char *const *args)
 	close(fds[1]);
 	for (;;) {
 		char chunk[4096];
+		struct pollfd p = { fds[0], POLLIN, 0 };
+		int left = (int)(deadline - mono_ms());
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			break;
 		ssize_t n = read(fds[0], chunk, sizeof(chunk));
 		if (n <= 0)
 			break;
@@ -554,10 +565,39 @@ static char *ctl(struct hl *h, const char *const *args)
 		out[len] = '\0';
 	}
 	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("hotlinectl %s exited %d", argv[3], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (mono_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			*status = -1;
+			return out ? out : strdup("");
+		}
+		poll(NULL, 0, 20);
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return out ? out : strdup("");
+}
+
+/* The same, asserting exit 0; stdout only. */
+static char *ctl(struct hl *h, const char *const *args)
+{
+	int status = -1;
+	char *out = ctl_run(h, args, false, &status);
+
+	if (status != 0)
+		fail_msg("hotlinectl %s exited %d", args[0], status);
+	return out;
+}
+
+/* A run expected to fail with `want` status and to say `says` (stdout and stderr together). */
+static void ctl_refuses(struct hl *h, const char *const *args, int want, const char *says)
+{
+	int status = -1;
+	char *out = ctl_run(h, args, true, &status);
+
+	if (status != want || strstr(out, says) == NULL)
+		fail_msg("hotlinectl %s %s: exit %d (wanted %d), said: %s", args[0], args[1] ? args[1] : "", status, want, out);
+	free(out);
 }
 
 /* README "A message, round trip" and "救助直通车: a home visit, from request to done", at 2 s a message. */
@@ -669,6 +709,33 @@ static void test_readme_sms_walkthroughs(void **state)
 		assert_non_null(strstr(out, "已处理"));
 		assert_non_null(strstr(out, "已转村委会"));
 		free(out);
+	}
+
+	/* 15: help, wrong arguments named, the office's words, and no wait for a daemon that is not there */
+	{
+		static const char *const help[] = { "--help", NULL };
+		static const char *const sub_help[] = { "cases", "--help", NULL };
+		static const char *const since[] = { "messages", "--since", "yesterday", NULL };
+		static const char *const limit[] = { "messages", "--limit", "abc", NULL };
+		static const char *const month[] = { "report", "--from", "2026-13-01", NULL };
+		static const char *const order[] = { "report", "--from", "2026-12-01", "--to", "2026-11-01", NULL };
+		static const char *const format[] = { "feedback", "list", "--format", "xls", NULL };
+		static const char *const assign[] = { "cases", "assign", "2026-0001", "演示乙", NULL };
+		static const char *const ussd_q[] = { "modem", "ussd", "dummy", "*100#", NULL };
+		char *out = ctl(&h, help);
+		assert_non_null(strstr(out, "cases"));
+		free(out);
+		out = ctl(&h, sub_help);
+		assert_non_null(strstr(out, "set-status"));
+		free(out);
+		ctl_refuses(&h, since, 2, "yesterday");
+		ctl_refuses(&h, limit, 2, "abc");
+		ctl_refuses(&h, month, 2, "2026-13-01");
+		ctl_refuses(&h, order, 2, "--from");
+		ctl_refuses(&h, format, 2, "xls");
+		ctl_refuses(&h, assign, 1, "已办结的请求不能再改");
+		assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
+		ctl_refuses(&h, ussd_q, 1, "没有运行");
 	}
 	hl_cleanup(&h);
 }
