@@ -740,6 +740,60 @@ static void test_readme_sms_walkthroughs(void **state)
 	hl_cleanup(&h);
 }
 
+/* README "USSD: dialling *code#": both walk-throughs, on make run's configuration, 2 s a step. */
+static void test_readme_ussd_walkthroughs(void **state)
+{
+	struct hl h;
+	const char *form[] = { "", "6", "6*1", "6*1*张桂兰", "6*1*张桂兰*崆峒镇寨子街村3组",
+		"6*1*张桂兰*崆峒镇寨子街村3组*老伴瘫痪在床想办低保", "6*1*张桂兰*崆峒镇寨子街村3组*老伴瘫痪在床想办低保*1" };
+	char *a, *node;
+
+	(void)state;
+	assert_int_equal(hl_setup_shipped(&h), 0);
+	assert_int_equal(hl_use_clock(&h, DAYTIME), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+#define LAST_NODE(sid) hl_text(&h, "SELECT node FROM messages WHERE session = '" sid "' AND direction = 'in' ORDER BY id DESC LIMIT 1")
+	a = ussd(&h, "s1", "13800000001", "");
+	assert_true(str_startswith(a, "CON "));
+	assert_non_null(strstr(a, "1低保"));
+	assert_null(strstr(a, "98更多"));
+	free(a);
+	a = ussd(&h, "s1", "13800000001", "1");
+	assert_true(str_startswith(a, "CON "));
+	free(a);
+	assert_string_equal((node = LAST_NODE("s1")), "dibao");
+	free(node);
+	a = ussd(&h, "s1", "13800000001", "1*2");
+	assert_true(str_startswith(a, "CON "));
+	assert_true(strlen(a) > strlen("98更多 0返回") && strcmp(a + strlen(a) - strlen("98更多 0返回"), "98更多 0返回") == 0);
+	free(a);
+	assert_string_equal((node = LAST_NODE("s1")), "dibao.amount");
+	free(node);
+	a = ussd(&h, "s1", "13800000001", "1*2*98");
+	assert_true(str_startswith(a, "CON "));
+	assert_null(strstr(a, "没有这个数字选项"));
+	free(a);
+	a = ussd(&h, "s1", "13800000001", "1*2*98*0");
+	free(a);
+	assert_string_equal((node = LAST_NODE("s1")), "dibao");
+	free(node);
+	a = ussd(&h, "s1", "13800000001", "1*2*98*0*00");
+	assert_non_null(strstr(a, "1低保"));
+	free(a);
+
+	for (size_t i = 0; i < ARRAY_LEN(form); i++)
+		free(ussd(&h, "s2", "13800000002", form[i]));
+	a = ussd(&h, "s2", "13800000002", "6*1*张桂兰*崆峒镇寨子街村3组*老伴瘫痪在床想办低保*1*1");
+	assert_true(str_startswith(a, "END 上门请求已提交，编号"));
+	free(a);
+	/* the SMS copy and the staff member's alert */
+	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE channel = 'sms' AND direction = 'out'"
+						  " AND phone_key = '+8613800000002'"));
+	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM messages WHERE kind = 'staff'"));
+#undef LAST_NODE
+	hl_cleanup(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_staff_traditional_and_list),
 		cmocka_unit_test(test_new_database_one_line),
 		cmocka_unit_test(test_readme_sms_walkthroughs),
+		cmocka_unit_test(test_readme_ussd_walkthroughs),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
