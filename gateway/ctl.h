@@ -45,6 +45,7 @@ int ctl_user(struct ctl *c, int argc, char **argv);     /* ctl_user.c: the conso
 int ctl_audit(struct ctl *c, int argc, char **argv);    /* ctl_user.c: the console's audit log */
 int ctl_contacts(struct ctl *c, int argc, char **argv); /* ctl_contacts.c */
 int ctl_groups(struct ctl *c, int argc, char **argv);   /* ctl_contacts.c */
+int ctl_broadcast(struct ctl *c, int argc, char **argv); /* ctl_broadcast.c */
 
 /* Write s escaped for one TSV field (\t \n \r \\ as two characters). */
 void ctl_tsv_field(FILE *f, const char *s, size_t len);

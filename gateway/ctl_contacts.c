@@ -22,7 +22,7 @@ static int import(struct ctl *c, int argc, char **argv)
 	char err[512];
 	int ch, rc;
 
-	optind = 1;
+	optind = 0; /* 0: glibc starts afresh (main parsed with "+", which would stop at N) */
 	while ((ch = getopt_long(argc, argv, "g:", opts, NULL)) != -1) {
 		if (ch != 'g')
 			return 2;
@@ -92,7 +92,7 @@ static int list(struct ctl *c, int argc, char **argv, bool export)
 	enum fmt fmt = export ? FMT_CSV : FMT_TABLE;
 	int ch;
 
-	optind = 1;
+	optind = 0; /* 0: glibc starts afresh (main parsed with "+", which would stop at N) */
 	while ((ch = getopt_long(argc, argv, "g:t:v:f:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g':

@@ -6,15 +6,27 @@
 #include <string.h>
 
 #include "phone.h"
+#include "store_kannel.h"
 #include "util.h"
 
 enum fmt { FMT_TABLE, FMT_TSV, FMT_CSV };
 
-static int print_msg(const struct store_msg *m, void *arg)
-{
-	enum fmt *f = arg;
-	char when[40];
+struct out {
+	enum fmt fmt;
+	struct store *st;
+};
 
+static int print_msg(const struct store_msg *msg, void *arg)
+{
+	struct out *o = arg;
+	enum fmt *f = &o->fmt;
+	struct store_msg copy = *msg, *m = &copy;
+	char when[40], delivery[32] = "";
+
+	/* a sent message with a delivery report shows what the report says: delivered, failed … */
+	if (strcmp(m->direction, "out") == 0 && strcmp(m->status, "sent") == 0 &&
+	    store_delivery_get(o->st, m->id, delivery, sizeof(delivery)) == 0 && *delivery)
+		m->status = delivery;
 	ctl_iso(m->created_at, when, sizeof(when));
 	if (*f == FMT_CSV) {
 		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
@@ -65,6 +77,7 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_msg_filter f = { 0 };
+	struct out o = { FMT_TABLE, NULL };
 	enum fmt fmt = FMT_TABLE;
 	char phone[PHONE_LEN];
 	long long v;
@@ -135,10 +148,13 @@ int ctl_messages(struct ctl *c, int argc, char **argv)
 		f.after_id = low - 1;
 		f.limit = 0;
 	}
-	return store_msg_each(c->st, &f, print_msg, &fmt) < 0 ? 1 : 0;
+	o.fmt = fmt;
+	o.st = c->st;
+	return store_msg_each(c->st, &f, print_msg, &o) < 0 ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: hotlinectl [-c FILE] messages [--phone P] [--channel sms|ussd] [--since DATE]\n"
 			"                  [--limit N] [--format table|tsv|csv]\n"
-			"  tsv columns: id, time (ISO 8601), channel, direction (in/out), phone, status, node, text\n");
+			"  tsv columns: id, time (ISO 8601), channel, direction (in/out), phone, status, node, text\n"
+			"  status of a sent SMS with a delivery report: the report's (delivered, failed, buffered, ...)\n");
 	return 2;
 }

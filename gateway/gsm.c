@@ -74,6 +74,7 @@ struct gsm {
 	GSM_SMSC smsc;                 /* the phone's message centre, fetched at the first send */
 	int smsc_state;                /* 0: not asked yet, 1: in smsc, -1: let the driver ask each time */
 	int unreadable;                /* inbox entries libgammu could not read at the last poll */
+	bool report_request;           /* ask the network for a status report of the next sends */
 	char err[256];
 	char dbg[512];                 /* libgammu's debug output, until a whole line is there */
 	size_t dbg_len;
@@ -1057,7 +1058,8 @@ int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm
 		GSM_SMSMessage *m = &g->msms->SMS[i];
 		GSM_Error e;
 
-		m->PDU = SMS_Submit;
+		/* libgammu encodes an SMS_Status_Report PDU to send as a Submit with TP-SRR set (as gammu-smsd does) */
+		m->PDU = g->report_request ? SMS_Status_Report : SMS_Submit;
 		EncodeUnicode(m->Number, phone, strlen(phone));
 		use_smsc(g, m);
 		g->send_done = false;
@@ -1083,6 +1085,11 @@ int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm
 	log_debug(TAG, "%s: sent %d part(s) to %s, reference %d", g->name, res->parts,
 	    log_phone(phone, who, sizeof(who)), res->msg_ref);
 	return GSM_OK;
+}
+
+void gsm_request_reports(struct gsm *g, bool on)
+{
+	g->report_request = on;
 }
 
 /* ---- USSD, status, calls, reset ------------------------------------------------------------ */

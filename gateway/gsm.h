@@ -100,6 +100,13 @@ struct gsm_send_result {
 int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm_send_result *res);
 
 /*
+ * Ask the network for a status report (delivery report) of each part of the
+ * next gsm_send_text() calls (on) or not. Reports arrive in the inbox as
+ * GSM_PART_STATUS_REPORT parts whose status_ref is the part's msg_ref.
+ */
+void gsm_request_reports(struct gsm *g, bool on);
+
+/*
  * Dial a USSD code (e.g. "*100#") and wait up to timeout_ms for the
  * network's answer, copied as UTF-8 into reply.
  */

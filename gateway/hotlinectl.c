@@ -32,6 +32,8 @@ static const struct {
 	{ "audit", ctl_audit, "the console's audit log, newest first [--limit N]" },
 	{ "contacts", ctl_contacts, "contacts import FILE.csv|FILE.xlsx [--group G] | list | show PHONE | export" },
 	{ "groups", ctl_groups, "the contact groups and how many are in each" },
+	{ "broadcast", ctl_broadcast, "broadcast create --text T --to AUDIENCE [--at TIME] --by NAME | preview N | approve N"
+	    " | pause N | resume N | cancel N | list | show N" },
 };
 
 static void usage(FILE *f)

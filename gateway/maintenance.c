@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broadcast.h"
 #include "cases.h"
 #include "health.h"
 #include "log.h"
@@ -97,7 +98,7 @@ int maintenance_purge(struct ctx *c, int *n)
 
 void maintenance_tick(struct ctx *c)
 {
-	static int64_t last_flush, last_alerts, last_purge, last_cases;
+	static int64_t last_flush, last_alerts, last_purge, last_cases, last_broadcast;
 	int n;
 
 	EVERY(5, last_flush, c->now) {
@@ -106,6 +107,18 @@ void maintenance_tick(struct ctx *c)
 	}
 	EVERY(5, last_alerts, c->now) {
 		check_alerts(c);
+	}
+	/* broadcasts: their next recipients into the outbox, at the pace the modems up can send */
+	EVERY(1, last_broadcast, c->now) {
+		struct modem_health mh[16];
+		size_t nm = health_modems(mh, 16);
+		int up = 0, queued = 0;
+		for (size_t i = 0; i < nm && i < 16; i++)
+			up += mh[i].connected;
+		if (broadcast_tick(c, up, &queued) < 0)
+			log_warnx("maintenance", "broadcasts could not be queued; trying again");
+		if (queued > 0)
+			outbox_kick();
 	}
 	/* escalation, the morning digest, forms left idle (cases_jobs.c); their own transactions */
 	EVERY(60, last_cases, c->now) {

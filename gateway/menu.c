@@ -76,6 +76,8 @@ struct menu {
 	int root;
 	/* sorted ids for menu_find */
 	int *by_id;
+	char **value_names, **value_vals; /* the values groups, flattened ("amount.dibao_city") */
+	size_t nvalues;
 };
 
 /* ---- load-time structures ------------------------------------------------- */
@@ -1758,6 +1760,12 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 		m->dwords[i] = norm_dup(eq + 1, strlen(eq + 1), 0);
 	}
 
+	/* the values stay for texts written later (a broadcast's {amount.*}): menu_value() */
+	m->value_names = L.values_name.v;
+	m->value_vals = L.values_val.v;
+	m->nvalues = L.values_name.n;
+	L.values_name.v = L.values_val.v = NULL;
+	L.values_name.n = L.values_val.n = 0;
 	free_loader(&L);
 	if (d->errors > errors_before) {
 		menu_free(m);
@@ -1795,6 +1803,12 @@ void menu_free(struct menu *m)
 	}
 	free(m->dwords);
 	free(m->ddigits);
+	for (size_t i = 0; i < m->nvalues; i++) {
+		free(m->value_names[i]);
+		free(m->value_vals[i]);
+	}
+	free(m->value_names);
+	free(m->value_vals);
 	ac_free(m->ac);
 	free(m->pats);
 	for (size_t i = 0; i < m->nmarkets; i++) {
@@ -2138,4 +2152,12 @@ bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t
 	memcpy(out, norm + a, b - a);
 	out[b - a] = '\0';
 	return true;
+}
+
+const char *menu_value(const struct menu *m, const char *name)
+{
+	for (size_t i = 0; i < m->nvalues; i++)
+		if (strcmp(m->value_names[i], name) == 0)
+			return m->value_vals[i];
+	return NULL;
 }

@@ -111,6 +111,9 @@ const char *menu_text_for(const struct menu *m, const char *name, bool ussd);
 const char *menu_page_for(const struct menu_node *n, size_t page, bool ussd);
 const char *menu_text(const struct menu *m, const char *name);
 
+/* A value of the menus' values groups by its full name ("amount.dibao_city"), or NULL. */
+const char *menu_value(const struct menu *m, const char *name);
+
 /* A runtime value for menu_render(). */
 struct menu_var {
 	const char *name;  /* "case.number" */

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "phone.h"
 #include "store.h"
+#include "store_contacts.h"
 #include "store_modem.h"
 #include "world.h"
 
@@ -256,6 +257,31 @@ static int modem_place(const struct gsm_part *p)
 }
 
 /*
+ * A status report: the message this modem sent to that number with that
+ * reference gets its delivery state (TP-Status: 0x00-0x1F delivered,
+ * 0x20-0x3F the centre still tries, from 0x40 failed). Inside the caller's
+ * transaction; a report nothing matches is only stored.
+ */
+static int match_report(struct modem *m, const struct gsm_part *p, int64_t now)
+{
+	const char *state = p->delivery_status < 0x20 ? "delivered" : p->delivery_status < 0x40 ? "buffered" : "failed";
+	char who[LOG_PHONE_BUF];
+	int64_t matched = 0;
+
+	if (p->status_ref < 0 || p->delivery_status < 0)
+		return 0;
+	if (store_dlr_match(m->st, m->cfg.name, p->sender, p->status_ref, state, now, &matched) < 0)
+		return -1;
+	if (matched)
+		log_info("modem", "%s: message %lld to %s: %s (status report)", m->cfg.name, (long long)matched,
+		    log_phone(p->sender, who, sizeof(who)), state);
+	else
+		log_debug("modem", "%s: a status report (reference %d) matches no message sent", m->cfg.name,
+		    p->status_ref);
+	return 0;
+}
+
+/*
  * Store the parts and run every message they complete, in one transaction.
  * Returns 0 when committed (the parts may now be deleted from the phone).
  */
@@ -299,6 +325,8 @@ static int store_parts(struct modem *m, const struct world *w, const struct gsm_
 			}
 			m->h.received++;
 			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, sp.kind, p->smsc_time, NULL, &sp) < 0)
+				goto fail;
+			if (p->kind == GSM_PART_STATUS_REPORT && match_report(m, p, c.now) < 0)
 				goto fail;
 			continue;
 		}
@@ -428,6 +456,9 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	/* delivery reports for broadcasts and case notifications (a reply's sender is there to see it) */
+	gsm_request_reports(m->g, cfg->bcast_delivery_reports &&
+	    (strcmp(s->kind, "broadcast") == 0 || strcmp(s->kind, "notify") == 0));
 	rc = gsm_send_text(m->g, s->phone, s->text, &r);
 	log_phone(s->phone, who, sizeof(who));
 	if (rc == GSM_OK) {
@@ -486,6 +517,7 @@ static int send_for(struct modem *m, const struct config *cfg, const char *targe
 
 static int send_round(struct modem *m, const struct config *cfg)
 {
+	store_outbox_broadcast_rate(m->st, cfg->bcast_per_modem_per_minute);
 	struct modem_health others[16];
 	size_t no = health_modems(others, 16);
 	int total = 0, k;

@@ -993,9 +993,15 @@ int store_outbox_add(struct store *st, int64_t msg_id, const char *modem, int pr
 	return store_exec_stmt(st, SQL_OUTBOX_ADD, s);
 }
 
+/*
+ * Broadcast messages (kind 'broadcast') are claimed only while the claiming
+ * modem has sent fewer than ?4 of them in the last minute (0: no limit).
+ */
 static const char SQL_OUTBOX_DUE[] =
-    "SELECT o.message_id, m.phone, m.text, o.attempts FROM outbox o JOIN messages m ON m.id = o.message_id"
+    "SELECT o.message_id, m.phone, m.text, o.attempts, m.kind FROM outbox o JOIN messages m ON m.id = o.message_id"
     " WHERE o.sending = 0 AND o.not_before <= ?2 AND (o.modem = ?1 OR (?1 IS NULL AND o.modem IS NULL))"
+    " AND (coalesce(m.kind, '') <> 'broadcast' OR ?4 <= 0 OR (SELECT count(*) FROM messages b WHERE b.kind = 'broadcast'"
+    "  AND b.modem = ?5 AND b.sent_at > ?2 - 60) < ?4)"
     " ORDER BY o.priority DESC, o.not_before, o.message_id LIMIT ?3";
 static const char SQL_OUTBOX_MARK[] =
     "UPDATE outbox SET sending = 1, attempts = attempts + 1, modem = ?2 WHERE message_id = ?1";
@@ -1017,6 +1023,8 @@ int store_outbox_claim(struct store *st, const char *for_modem, const char *by, 
 	store_bind_text(s, 1, for_modem);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+	sqlite3_bind_int(s, 4, st->bcast_rate);
+	store_bind_text(s, 5, by);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
 		struct store_send *o = &out[*n];
 		o->id = sqlite3_column_int64(s, 0);
@@ -1024,6 +1032,7 @@ int store_outbox_claim(struct store *st, const char *for_modem, const char *by, 
 		o->text = xstrndup(store_col_text(s, 2), (size_t)sqlite3_column_bytes(s, 2));
 		snprintf(o->modem, sizeof(o->modem), "%s", by);
 		o->attempts = sqlite3_column_int(s, 3) + 1;
+		snprintf(o->kind, sizeof(o->kind), "%s", store_col_text(s, 4));
 		(*n)++;
 	}
 	sqlite3_reset(s);
@@ -1057,6 +1066,11 @@ fail_nort:
 	store_sends_free(out, *n);
 	*n = 0;
 	return -1;
+}
+
+void store_outbox_broadcast_rate(struct store *st, int per_minute)
+{
+	st->bcast_rate = per_minute;
 }
 
 void store_sends_free(struct store_send *s, size_t n)

@@ -123,6 +123,7 @@ struct store_send {
 	char *text; /* owned: free with store_sends_free */
 	char modem[40];
 	int attempts;
+	char kind[16]; /* the message's kind: reply, notify, staff, notice, broadcast */
 };
 /*
  * Claim up to max queued messages due at now for modem `for_modem` (NULL:
@@ -133,6 +134,14 @@ struct store_send {
 int store_outbox_claim(struct store *st, const char *for_modem, const char *by, int64_t now,
     struct store_send *out, size_t max, size_t *n) WARN_UNUSED;
 void store_sends_free(struct store_send *s, size_t n);
+/*
+ * The broadcast rate for this connection's claims: a broadcast message is
+ * claimed only while the claiming modem has sent fewer than per_minute
+ * broadcast messages in the last 60 s (0: no limit). The modem threads set
+ * it from broadcast.per_modem_per_minute; each modem keeps its own pace, so
+ * the rate spreads over the modems that are up.
+ */
+void store_outbox_broadcast_rate(struct store *st, int per_minute);
 int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now) WARN_UNUSED;
 int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error) WARN_UNUSED;
 int store_outbox_failed(struct store *st, int64_t id, const char *error) WARN_UNUSED;

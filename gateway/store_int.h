@@ -20,6 +20,7 @@ struct store {
 	} cache[STORE_STMT_SLOTS];
 	int in_tx;
 	char country[8]; /* phone.country_code, for hotline_phone() in SQL (migration 6 normalises) */
+	int bcast_rate; /* broadcast SMS a modem may send a minute (0: no limit): store_outbox_broadcast_rate */
 };
 
 /*
