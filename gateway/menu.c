@@ -145,6 +145,7 @@ struct loader {
 	size_t nrn, caprn;
 	struct strv values_name, values_val; /* flattened values, "amount.dibao_city" */
 	const char **values_file;
+	size_t values_file_cap;
 	size_t *values_by_name;               /* indices into values_name, sorted by name (index_values) */
 	size_t nvalues_by_name;
 	struct strv fillers;
@@ -424,7 +425,10 @@ static void flatten_values(struct loader *L, const config_setting_t *g, const ch
 			/* a name given twice is reported by index_values, once every file is read */
 			strv_add(&L->values_name, name, line_of(s));
 			strv_add(&L->values_val, v, line_of(s));
-			L->values_file = xrealloc(L->values_file, L->values_name.cap * sizeof(char *));
+			if (L->values_file_cap < L->values_name.cap) { /* only when it grew: a realloc may copy */
+				L->values_file_cap = L->values_name.cap;
+				L->values_file = xrealloc(L->values_file, L->values_file_cap * sizeof(char *));
+			}
 			L->values_file[L->values_name.n - 1] = file;
 		}
 		free(name);
