@@ -134,6 +134,7 @@ static const struct cfg_key modem_keys[] = {
 	{ "allow", CT_STRLIST, MOFF(allow), MOFF(nallow), "", 0, 0, NULL, 0 },
 	{ "dlr_url", CT_STR, MOFF(dlr_url), 0, "", 0, 0, NULL, 0 },
 	{ "check_interval", CT_INT, MOFF(check_interval), 0, "10", 1, 3600, NULL, 0 },
+	{ "senders", CT_INT, MOFF(senders), 0, "1", 1, 32, NULL, 0 },
 };
 
 static const struct cfg_key staff_keys[] = {

@@ -53,6 +53,7 @@ struct modem_cfg {
 	size_t nallow;
 	char *dlr_url;                     /* how smsbox reaches hotlined for delivery reports */
 	int check_interval;                /* seconds between checks that smsbox answers */
+	int senders;                       /* sendsms calls in flight at once (threads) */
 	int line;                          /* where it is defined, for messages */
 };
 

@@ -1,15 +1,18 @@
 /*
- * kannel: the sender thread of a Kannel link, the one file with libcurl.
+ * kannel: the sender threads of a Kannel link, the one file with libcurl.
  *
- * It drains the outbox like a modem thread (store_outbox_claim one message
- * right before it goes, then store_outbox_sent / _retry / _failed) through
+ * Each of the link's `senders` threads (1 by default) drains the outbox like
+ * a modem thread (store_outbox_claim one message right before it goes, then
+ * store_outbox_sent / _retry / _failed; the claim is a transaction, so two
+ * threads never take the same message) through
  * smsbox's sendsms: UTF-8 with coding 2 (UCS-2 on the air) for anything
  * beyond GSM-7, Kannel splitting and concatenating long texts (the
  * sendsms-user needs max-messages and concatenation), and a dlr-url back to
  * /kannel/<name>/<secret>/dlr?msg=<id> so the reports land on the message.
  * smsbox not answering (it exits when its bearerbox goes) puts the link in
  * BACKOFF: /healthz, /metrics and the supervisor's alert see it as a modem
- * that is down; a check every check_interval seconds brings it back.
+ * that is down; a check every check_interval seconds (by the first sender)
+ * brings it back. The link's state is shared by its senders under a mutex.
  */
 #include "kannel.h"
 
@@ -36,18 +39,30 @@
 #define DOWN_GRACE_S 10 /* another channel down this long: send its messages too */
 #define ANSWER_MAX 512
 
+struct kannel;
+
+/* One sender thread: its own database connection and curl handle. */
+struct sender {
+	struct kannel *k;
+	int index;          /* 0 checks smsbox and owns the link's state transitions at start and stop */
+	pthread_t thread;
+	bool started;
+	struct store *st;
+	CURL *curl;
+	uint64_t bell;
+};
+
 struct kannel {
 	char *name, *url, *user, *password, *from, *dlr_base, *db_path;
 	int check_interval; /* seconds */
 	int timeout;        /* seconds per sendsms call */
-	pthread_t thread;
 	atomic_bool stop;
-	struct store *st;
-	CURL *curl;
+	pthread_mutex_t lock; /* guards h, backoff_s, next_check */
 	struct modem_health h;
 	int backoff_s;
 	int64_t next_check; /* mono ms */
-	uint64_t bell;
+	int nsenders;
+	struct sender *senders;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -58,15 +73,16 @@ static void curl_setup(void)
 		log_errorx("kannel", "libcurl could not start");
 }
 
-static void publish(struct kannel *k)
+/* With k->lock held; st: a connection to record the state in (NULL: none at hand). */
+static void publish_locked(struct kannel *k, struct store *st)
 {
 	health_modem_set(&k->h);
 	metrics_modem(k->name, k->h.connected, -1, k->h.resets, NAN);
-	if (k->st && store_modem_status_set(k->st, &k->h) < 0)
+	if (st && store_modem_status_set(st, &k->h) < 0)
 		log_warnx("kannel", "%s: could not record its state", k->name);
 }
 
-static void enter_state(struct kannel *k, enum modem_state s, const char *why)
+static void enter_state_locked(struct kannel *k, struct store *st, enum modem_state s, const char *why)
 {
 	if (k->h.state != s) {
 		if (s == MODEM_READY || k->h.state == MODEM_READY)
@@ -82,20 +98,42 @@ static void enter_state(struct kannel *k, enum modem_state s, const char *why)
 		snprintf(k->h.error, sizeof(k->h.error), "%s", why);
 	else if (s == MODEM_READY)
 		k->h.error[0] = '\0';
-	publish(k);
+	publish_locked(k, st);
+}
+
+static void enter_state(struct sender *w, enum modem_state s, const char *why)
+{
+	pthread_mutex_lock(&w->k->lock);
+	enter_state_locked(w->k, w->st, s, why);
+	pthread_mutex_unlock(&w->k->lock);
+}
+
+static bool link_ready(struct kannel *k)
+{
+	bool ready;
+
+	pthread_mutex_lock(&k->lock);
+	ready = k->h.state == MODEM_READY;
+	pthread_mutex_unlock(&k->lock);
+	return ready;
 }
 
 /* smsbox did not answer: down, and checked again after a backoff (1 s, 2 s, ... up to check_interval). */
-static void went_down(struct kannel *k, const char *why)
+static void went_down(struct sender *w, const char *why)
 {
-	k->backoff_s = k->backoff_s ? k->backoff_s * 2 : 1;
-	if (k->backoff_s > k->check_interval)
-		k->backoff_s = k->check_interval;
-	if (k->h.state != MODEM_BACKOFF)
+	struct kannel *k = w->k;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->h.state != MODEM_BACKOFF) {
+		k->backoff_s = k->backoff_s ? k->backoff_s * 2 : 1;
+		if (k->backoff_s > k->check_interval)
+			k->backoff_s = k->check_interval;
 		log_warnx("kannel", "%s: smsbox does not answer (%s); checking again every %d s at most", k->name, why,
 		    k->check_interval);
-	k->next_check = mono_ms() + (int64_t)k->backoff_s * 1000;
-	enter_state(k, MODEM_BACKOFF, why);
+		k->next_check = mono_ms() + (int64_t)k->backoff_s * 1000;
+	}
+	enter_state_locked(k, w->st, MODEM_BACKOFF, why);
+	pthread_mutex_unlock(&k->lock);
 }
 
 static size_t keep_answer(char *data, size_t size, size_t n, void *arg)
@@ -112,23 +150,23 @@ static size_t keep_answer(char *data, size_t size, size_t n, void *arg)
  * One GET; returns the HTTP status, or 0 when smsbox did not answer (err
  * says why). The answer's first line goes into answer.
  */
-static long http_get(struct kannel *k, const char *url, char *answer, size_t alen, char *err, size_t elen)
+static long http_get(struct sender *w, const char *url, char *answer, size_t alen, char *err, size_t elen)
 {
 	struct buf b = { 0 };
 	long status = 0;
 	CURLcode rc;
 
-	curl_easy_reset(k->curl);
-	curl_easy_setopt(k->curl, CURLOPT_URL, url);
-	curl_easy_setopt(k->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(k->curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(k->curl, CURLOPT_TIMEOUT, (long)k->timeout);
-	curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, keep_answer);
-	curl_easy_setopt(k->curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(k->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(k->curl);
+	curl_easy_reset(w->curl);
+	curl_easy_setopt(w->curl, CURLOPT_URL, url);
+	curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(w->curl, CURLOPT_TIMEOUT, (long)w->k->timeout);
+	curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, keep_answer);
+	curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(w->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = curl_easy_perform(w->curl);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
 	else
 		snprintf(err, elen, "%s", curl_easy_strerror(rc));
 	snprintf(answer, alen, "%.*s", (int)strcspn(buf_str(&b), "\r\n"), buf_str(&b));
@@ -136,19 +174,41 @@ static long http_get(struct kannel *k, const char *url, char *answer, size_t ale
 	return status;
 }
 
-/* Does smsbox answer at all? Any HTTP status will do (without credentials it says 403). */
-static void check(struct kannel *k)
+/* Does smsbox answer at all? Any HTTP status will do (without credentials it says 403). Sender 0 asks. */
+static void check(struct sender *w)
 {
+	struct kannel *k = w->k;
 	char answer[128], err[CURL_ERROR_SIZE + 64] = "";
+	long status = http_get(w, k->url, answer, sizeof(answer), err, sizeof(err));
 
-	k->next_check = mono_ms() + (int64_t)k->check_interval * 1000;
-	if (http_get(k, k->url, answer, sizeof(answer), err, sizeof(err)) == 0) {
-		went_down(k, err);
-		return;
+	pthread_mutex_lock(&k->lock);
+	if (status == 0) {
+		k->backoff_s = k->backoff_s ? k->backoff_s * 2 : 1;
+		if (k->backoff_s > k->check_interval)
+			k->backoff_s = k->check_interval;
+		if (k->h.state != MODEM_BACKOFF)
+			log_warnx("kannel", "%s: smsbox does not answer (%s); checking again every %d s at most", k->name,
+			    err, k->check_interval);
+		k->next_check = mono_ms() + (int64_t)k->backoff_s * 1000;
+		enter_state_locked(k, w->st, MODEM_BACKOFF, err);
+	} else {
+		k->backoff_s = 0;
+		k->next_check = mono_ms() + (int64_t)k->check_interval * 1000;
+		if (k->h.state != MODEM_READY)
+			enter_state_locked(k, w->st, MODEM_READY, NULL);
 	}
-	k->backoff_s = 0;
-	if (k->h.state != MODEM_READY)
-		enter_state(k, MODEM_READY, NULL);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static bool check_due(struct kannel *k, int64_t *wait_ms)
+{
+	bool due;
+
+	pthread_mutex_lock(&k->lock);
+	*wait_ms = k->next_check - mono_ms();
+	due = *wait_ms <= 0;
+	pthread_mutex_unlock(&k->lock);
+	return due;
 }
 
 static void add_param(struct buf *b, CURL *c, const char *name, const char *value)
@@ -162,25 +222,26 @@ static void add_param(struct buf *b, CURL *c, const char *name, const char *valu
 enum send_rc { SEND_OK, SEND_RETRY, SEND_PERM, SEND_DOWN };
 
 /* The sendsms call for one message. */
-static enum send_rc sendsms(struct kannel *k, const struct store_send *s, char *why, size_t wlen)
+static enum send_rc sendsms(struct sender *w, const struct store_send *s, char *why, size_t wlen)
 {
+	struct kannel *k = w->k;
 	struct buf url = { 0 }, dlr = { 0 };
 	char answer[ANSWER_MAX], err[CURL_ERROR_SIZE + 64] = "";
 	bool gsm7 = sms_is_gsm7(s->text, strlen(s->text));
 	long status;
 
 	buf_adds(&url, k->url);
-	add_param(&url, k->curl, "username", k->user);
-	add_param(&url, k->curl, "password", k->password);
-	add_param(&url, k->curl, "from", k->from);
-	add_param(&url, k->curl, "to", s->phone);
-	add_param(&url, k->curl, "charset", "UTF-8");
-	add_param(&url, k->curl, "coding", gsm7 ? "0" : "2");
-	add_param(&url, k->curl, "text", s->text);
+	add_param(&url, w->curl, "username", k->user);
+	add_param(&url, w->curl, "password", k->password);
+	add_param(&url, w->curl, "from", k->from);
+	add_param(&url, w->curl, "to", s->phone);
+	add_param(&url, w->curl, "charset", "UTF-8");
+	add_param(&url, w->curl, "coding", gsm7 ? "0" : "2");
+	add_param(&url, w->curl, "text", s->text);
 	buf_printf(&dlr, "%s%smsg=%lld&type=%%d", k->dlr_base, strchr(k->dlr_base, '?') ? "&" : "?", (long long)s->id);
-	add_param(&url, k->curl, "dlr-mask", "31");
-	add_param(&url, k->curl, "dlr-url", buf_str(&dlr));
-	status = http_get(k, buf_str(&url), answer, sizeof(answer), err, sizeof(err));
+	add_param(&url, w->curl, "dlr-mask", "31");
+	add_param(&url, w->curl, "dlr-url", buf_str(&dlr));
+	status = http_get(w, buf_str(&url), answer, sizeof(answer), err, sizeof(err));
 	buf_free(&url);
 	buf_free(&dlr);
 	if (status == 0) {
@@ -197,10 +258,11 @@ static enum send_rc sendsms(struct kannel *k, const struct store_send *s, char *
 	return SEND_RETRY;
 }
 
-static void send_one(struct kannel *k, const struct config *cfg, struct store_send *s)
+static void send_one(struct sender *w, const struct config *cfg, struct store_send *s)
 {
+	struct kannel *k = w->k;
 	char why[ANSWER_MAX + 64], who[LOG_PHONE_BUF];
-	enum send_rc rc = sendsms(k, s, why, sizeof(why));
+	enum send_rc rc = sendsms(w, s, why, sizeof(why));
 	struct sms_count cnt;
 
 	log_phone(s->phone, who, sizeof(who));
@@ -208,8 +270,10 @@ static void send_one(struct kannel *k, const struct config *cfg, struct store_se
 		sms_count(s->text, strlen(s->text), &cnt);
 		metrics_send(true, false);
 		metrics_message("sms", "out");
+		pthread_mutex_lock(&k->lock);
 		k->h.sent++;
-		if (store_outbox_sent(k->st, s->id, (int)cnt.segments, -1, now_unix()) < 0)
+		pthread_mutex_unlock(&k->lock);
+		if (store_outbox_sent(w->st, s->id, (int)cnt.segments, -1, now_unix()) < 0)
 			log_errorx("kannel", "%s: message %lld was sent but could not be recorded as sent", k->name,
 			    (long long)s->id);
 		log_debug("kannel", "%s: sent %lld to %s (%zu part%s)", k->name, (long long)s->id, who, cnt.segments,
@@ -221,7 +285,7 @@ static void send_one(struct kannel *k, const struct config *cfg, struct store_se
 		snprintf(final, sizeof(final), "%s%s", rc == SEND_PERM ? "" : "gave up after retries: ", why);
 		metrics_send(false, true);
 		log_warnx("kannel", "%s: message %lld to %s failed for good: %s", k->name, (long long)s->id, who, final);
-		if (store_outbox_failed(k->st, s->id, final) < 0)
+		if (store_outbox_failed(w->st, s->id, final) < 0)
 			log_errorx("kannel", "%s: could not record message %lld as failed", k->name, (long long)s->id);
 		return;
 	}
@@ -230,97 +294,103 @@ static void send_one(struct kannel *k, const struct config *cfg, struct store_se
 	int64_t delay = dispatch_retry_delay(cfg, s->attempts);
 	log_warnx("kannel", "%s: message %lld to %s not sent (%s); retry %d in %lld s", k->name, (long long)s->id, who,
 	    why, s->attempts, (long long)delay);
-	if (store_outbox_retry(k->st, s->id, now_unix() + delay, why) < 0)
+	if (store_outbox_retry(w->st, s->id, now_unix() + delay, why) < 0)
 		log_errorx("kannel", "%s: could not requeue message %lld", k->name, (long long)s->id);
 	if (rc == SEND_DOWN)
-		went_down(k, why);
+		went_down(w, why);
 }
 
 /* Send what is due for `target` (NULL: no channel named), one claim at a time. */
-static int send_for(struct kannel *k, const struct config *cfg, const char *target)
+static int send_for(struct sender *w, const struct config *cfg, const char *target)
 {
 	int tried = 0;
 
-	while (tried < SEND_ROUND && k->h.state == MODEM_READY && !atomic_load(&k->stop)) {
+	while (tried < SEND_ROUND && link_ready(w->k) && !atomic_load(&w->k->stop)) {
 		struct store_send one;
 		size_t n = 0;
-		if (store_outbox_claim(k->st, target, k->name, now_unix(), &one, 1, &n) < 0 || n == 0)
+		if (store_outbox_claim(w->st, target, w->k->name, now_unix(), &one, 1, &n) < 0 || n == 0)
 			break;
 		tried++;
-		send_one(k, cfg, &one);
+		send_one(w, cfg, &one);
 		store_sends_free(&one, 1);
 	}
 	return tried;
 }
 
-static int send_round(struct kannel *k, const struct config *cfg)
+static int send_round(struct sender *w, const struct config *cfg)
 {
 	struct modem_health others[16];
 	size_t no = health_modems(others, 16);
-	int total = send_for(k, cfg, k->name);
+	const char *name = w->k->name;
+	int total = send_for(w, cfg, name);
 
-	total += send_for(k, cfg, NULL);
+	total += send_for(w, cfg, NULL);
 	/* a channel that is down: its conversations go out through this one */
 	for (size_t i = 0; i < no && i < 16; i++) {
-		if (strcmp(others[i].name, k->name) == 0 || others[i].connected ||
-		    now_unix() - others[i].since < DOWN_GRACE_S)
+		if (strcmp(others[i].name, name) == 0 || others[i].connected || now_unix() - others[i].since < DOWN_GRACE_S)
 			continue;
-		total += send_for(k, cfg, others[i].name);
+		total += send_for(w, cfg, others[i].name);
 	}
 	return total;
 }
 
-static void nap(struct kannel *k, int ms)
+static void nap(struct sender *w, int ms)
 {
-	while (ms > 0 && !atomic_load(&k->stop)) {
+	while (ms > 0 && !atomic_load(&w->k->stop)) {
 		int step = ms > 200 ? 200 : ms;
-		if (outbox_wait(&k->bell, step))
+		if (outbox_wait(&w->bell, step))
 			return;
 		ms -= step;
 	}
 }
 
-static void *kannel_main(void *arg)
+static void *sender_main(void *arg)
 {
-	struct kannel *k = arg;
+	struct sender *w = arg;
+	struct kannel *k = w->k;
 	struct store_opts so = { 0 };
 	char err[512];
 	struct world *w0 = world_get();
 
 	so.synchronous = w0 ? w0->cfg->db_synchronous : "full";
 	world_release(w0);
-	if (store_open(k->db_path, &so, &k->st, err, sizeof(err)) < 0) {
-		log_errorx("kannel", "%s: %s; this link stays down", k->name, err);
-		enter_state(k, MODEM_DOWN, err);
+	if (store_open(k->db_path, &so, &w->st, err, sizeof(err)) < 0) {
+		log_errorx("kannel", "%s: %s; this sender stays down", k->name, err);
+		if (w->index == 0)
+			enter_state(w, MODEM_DOWN, err);
 		return NULL;
 	}
-	k->curl = curl_easy_init();
-	if (k->curl == NULL) {
-		log_errorx("kannel", "%s: libcurl could not start; this link stays down", k->name);
-		enter_state(k, MODEM_DOWN, "libcurl could not start");
-		store_close(k->st);
-		k->st = NULL;
+	w->curl = curl_easy_init();
+	if (w->curl == NULL) {
+		log_errorx("kannel", "%s: libcurl could not start; this sender stays down", k->name);
+		if (w->index == 0)
+			enter_state(w, MODEM_DOWN, "libcurl could not start");
+		store_close(w->st);
+		w->st = NULL;
 		return NULL;
 	}
-	enter_state(k, MODEM_CONNECTING, NULL);
+	if (w->index == 0)
+		enter_state(w, MODEM_CONNECTING, NULL);
 	while (!atomic_load(&k->stop)) {
 		int sent = 0;
-		if (mono_ms() >= k->next_check)
-			check(k);
-		if (k->h.state == MODEM_READY) {
-			struct world *w = world_get();
-			sent = send_round(k, w->cfg);
-			world_release(w);
+		int64_t wait;
+		if (check_due(k, &wait) && w->index == 0)
+			check(w);
+		if (link_ready(k)) {
+			struct world *wd = world_get();
+			sent = send_round(w, wd->cfg);
+			world_release(wd);
 		}
 		if (sent == 0) {
-			int64_t wait = k->next_check - mono_ms();
-			nap(k, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait);
+			check_due(k, &wait);
+			nap(w, w->index != 0 || wait > 1000 ? 1000 : wait < 0 ? 0 : (int)wait);
 		}
 	}
-	enter_state(k, MODEM_DOWN, "stopping");
-	curl_easy_cleanup(k->curl);
-	store_close(k->st);
-	k->st = NULL;
+	if (w->index == 0)
+		enter_state(w, MODEM_DOWN, "stopping");
+	curl_easy_cleanup(w->curl);
+	store_close(w->st);
+	w->st = NULL;
 	return NULL;
 }
 
@@ -333,13 +403,14 @@ static void kannel_free(struct kannel *k)
 	free(k->from);
 	free(k->dlr_base);
 	free(k->db_path);
+	free(k->senders);
+	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
 
 int kannel_start(const struct modem_cfg *mc, const struct config *cfg, struct kannel **out)
 {
 	struct kannel *k = xcalloc(1, sizeof(*k));
-	int rc;
 
 	pthread_once(&curl_once, curl_setup);
 	k->name = xstrdup(mc->name);
@@ -360,6 +431,7 @@ int kannel_start(const struct modem_cfg *mc, const struct config *cfg, struct ka
 	k->check_interval = mc->check_interval;
 	k->timeout = mc->send_timeout;
 	atomic_init(&k->stop, false);
+	pthread_mutex_init(&k->lock, NULL);
 	snprintf(k->h.name, sizeof(k->h.name), "%s", mc->name);
 	k->h.signal = -1;
 	k->h.battery = -1;
@@ -367,12 +439,24 @@ int kannel_start(const struct modem_cfg *mc, const struct config *cfg, struct ka
 	k->h.state = MODEM_DOWN;
 	k->h.since = k->h.down_since = now_unix();
 	health_modem_set(&k->h);
-	rc = pthread_create(&k->thread, NULL, kannel_main, k);
-	if (rc != 0) {
-		errno = rc;
-		log_error("kannel", "%s: cannot start its thread", mc->name);
-		kannel_free(k);
-		return -1;
+	k->nsenders = mc->senders > 0 ? mc->senders : 1;
+	k->senders = xcalloc((size_t)k->nsenders, sizeof(*k->senders));
+	for (int i = 0; i < k->nsenders; i++) {
+		struct sender *w = &k->senders[i];
+		int rc;
+		w->k = k;
+		w->index = i;
+		rc = pthread_create(&w->thread, NULL, sender_main, w);
+		if (rc != 0) {
+			errno = rc;
+			log_error("kannel", "%s: cannot start sender %d", mc->name, i + 1);
+			if (i == 0) {
+				kannel_free(k);
+				return -1;
+			}
+			break;
+		}
+		w->started = true;
 	}
 	*out = k;
 	return 0;
@@ -387,6 +471,8 @@ void kannel_join(struct kannel *k)
 {
 	if (k == NULL)
 		return;
-	pthread_join(k->thread, NULL);
+	for (int i = 0; i < k->nsenders; i++)
+		if (k->senders[i].started)
+			pthread_join(k->senders[i].thread, NULL);
 	kannel_free(k);
 }

@@ -4,7 +4,8 @@
 # fakesmsc, where X is
 #   hotlined   one hotlined per county with a Kannel link (its own SQLite,
 #              the shipped menus, synchronous=full as shipped), answering
-#              through sendsms;
+#              through sendsms (senders = 1, the default);
+#   hotlined-s4  the same with senders = 4 (four sendsms calls in flight), 1 county;
 #   echo       smsbox's own sms-service answering every message from a static
 #              `text` (the answer hotlined gives to 低保, the same length):
 #              Kannel alone, what hotlined costs is the difference;
@@ -13,6 +14,7 @@
 # can (-i 0), from one villager's number with a distinct number at the end of
 # each text (-z 4); hotlined's per-phone limits are off. The clock runs from
 # the first fakesmsc's start to the last answer's first part.
+# KANNEL_SYNC=normal runs hotlined with database.synchronous = "normal".
 # Prints, per mode and county count:
 #   kannel MODE counties=C n=N wall_s=… rt_per_s=… answered=…
 # and "kannel ratio c1=… c4=…" (hotlined / echo, same run).
@@ -73,7 +75,8 @@ print(n)'
 
 # run MODE C: one measurement
 run() {
-	local mode=$1 c=$2 d="$W/$1-$2" i
+	local mode=$1 c=$2 d="$W/$1-$2" i senders=1
+	[ "$mode" = hotlined-s4 ] && senders=4
 	local admin box
 	mkdir -p "$d"
 	admin=$(free_port)
@@ -119,10 +122,10 @@ run() {
 		/usr/sbin/smsbox -v 2 "$d/smsbox-$i.conf" >"$d/smsbox-$i.out" 2>&1 &
 		PIDS+=($!)
 		wait_port "${sendsms[i]}" $!
-		if [ "$mode" = hotlined ]; then
+		if [ "$mode" != echo ]; then
 			mkdir -p "$d/h$i"
 			cat >"$d/h$i/hotline.cfg" <<CONF
-database = { path = "hotline.db"; };
+database = { path = "hotline.db"; synchronous = "${KANNEL_SYNC:-full}"; };
 menus = { dir = "$SRC/menus"; };
 log = { level = "warn"; };
 office = { name = "崆峒区民政局"; };
@@ -133,7 +136,7 @@ cases = { quiet_hours = ""; };
 modems = (
   { name = "c$i"; kind = "kannel"; sendsms_url = "http://127.0.0.1:${sendsms[i]}/cgi-bin/sendsms";
     sendsms_user = "hotline"; sendsms_password = "bench"; numbers = ["1234$i"];
-    secret = "bench-secret"; allow = ["127.0.0.1"]; }
+    secret = "bench-secret"; allow = ["127.0.0.1"]; senders = $senders; }
 );
 CONF
 			# shellcheck disable=SC2046
@@ -175,6 +178,7 @@ R=$(
 	run echo 1
 	run hotlined 4
 	run echo 4
+	run hotlined-s4 1
 )
 echo "$R"
 echo "$R" | awk '

@@ -99,6 +99,7 @@ ROWS = [
     ("7 Kannel MO->MT, hotlined, 4 counties", "rt/s", g("kannel hotlined", "rt_per_s", counties="4"), None),
     ("7 Kannel MO->MT, smsbox echo (text), 4 counties", "rt/s", g("kannel echo", "rt_per_s", counties="4"), None),
     ("7 Kannel ratio hotlined / echo, 4 counties (same run)", "x", g("kannel ratio", "c4"), None),
+    ("7   (info) hotlined with senders = 4, 1 county", "rt/s", g("kannel hotlined-s4", "rt_per_s", counties="1"), None),
 ]
 
 

@@ -55,7 +55,7 @@ static char *county_config(const struct kb *k, int i, bool with_closed_link)
 	    "modems = (\n"
 	    "  { name = \"k%d\"; kind = \"kannel\"; sendsms_url = \"http://127.0.0.1:%d/cgi-bin/sendsms\";\n"
 	    "    sendsms_user = \"hotline\"; sendsms_password = \"kb-pass\"; numbers = [\"%s\"];\n"
-	    "    secret = \"%s\"; allow = [\"127.0.0.1\"]; check_interval = 1; send_timeout = 5; }%s\n",
+	    "    secret = \"%s\"; allow = [\"127.0.0.1\"]; check_interval = 1; send_timeout = 5; senders = 2; }%s\n",
 	    i + 1, k->box[i].sendsms_port, k->box[i].number, i == 0 ? SECRET1 : SECRET2, with_closed_link ? "," : "");
 	if (with_closed_link)
 		buf_printf(&b,
