@@ -249,6 +249,30 @@ static void test_retried_call_answered_once(void **state)
 	assert_true(hl_log_has(h, "came again (Kannel id seen before)"));
 }
 
+/*
+ * smsbox's get-url form: the text in a `text` argument, here UCS-2 bytes as
+ * %b gives them (低保 as UTF-16BE), stored as UTF-8 and answered.
+ */
+static void test_get_url_ucs2(void **state)
+{
+	struct fx *f = *state;
+	struct hl *h = &f->c[0].h;
+	int status = 0;
+	char *body = hl_http(h, "GET", "/kannel/k1/" SECRET1 "?id=get-1&from=13800000007&to=12349&coding=2&text=ON%4F%DD",
+	    NULL, NULL, &status);
+
+	assert_int_equal(status, 202);
+	free(body);
+	char *in = hl_text(h, "SELECT text FROM messages WHERE direction = 'in' AND phone = '+8613800000007'");
+	assert_non_null(in);
+	assert_string_equal(in, "低保");
+	char *reply = hl_wait_reply(h, "13800000007", 1, WAIT_MS);
+	assert_non_null(reply);
+	assert_non_null(strstr(reply, "低保"));
+	free(in);
+	free(reply);
+}
+
 /* Wrong secrets, a missing one, a caller not allowed, a number not served: refused, nothing stored. */
 static void test_refusals_store_nothing(void **state)
 {
@@ -449,6 +473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_reply_concatenated, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_report, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_retried_call_answered_once, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_get_url_ucs2, setup_one, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_store_nothing, setup_closed, teardown),
 		cmocka_unit_test_setup_teardown(test_two_counties, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_bearerbox_killed_mid_burst, setup_one, teardown),
