@@ -1,7 +1,10 @@
 /*
  * kannel: an MO's text as UTF-8 from what Kannel says of its bytes (coding
  * and charset: GSM, UCS-2, UTF-8, Latin-1), and Kannel's delivery report
- * types as the message's delivery state. Pure functions.
+ * types as the message's delivery state (pure functions); and a link whose
+ * smsbox does not answer: the real sender thread (libcurl against a closed
+ * loopback port) puts it down, and the supervisor is alerted after
+ * monitor.down_alert_minutes exactly as for a dead modem.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
+#include "dispatch.h"
+#include "health.h"
+#include "hl.h"
 #include "kannel.h"
+#include "maintenance.h"
+#include "store.h"
 #include "util.h"
+#include "world.h"
 
 static char *decode(const char *coding, const char *charset, const char *in, size_t len, bool *binary)
 {
@@ -94,6 +110,100 @@ static void test_dlr_states(void **state)
 	assert_null(kannel_dlr_state(3, &final));
 }
 
+/* A loopback port nobody listens on (bound, never listened, closed). */
+static int closed_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static bool down_with_error(const char *name)
+{
+	struct modem_health mh[16];
+	size_t n = health_modems(mh, 16);
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (strcmp(mh[i].name, name) == 0)
+			return mh[i].state == MODEM_BACKOFF && !mh[i].connected && mh[i].error[0] != '\0';
+	return false;
+}
+
+static void test_link_down_alerts_like_a_modem(void **state)
+{
+	char dir[] = "/tmp/test_kannel-XXXXXX", db[PATH_MAX], cfgpath[PATH_MAX], url[128], err[512];
+	struct store_opts o = { 0 };
+	struct store *st = NULL;
+	struct kannel *k = NULL;
+	struct world *w;
+	struct modem_cfg mc;
+	char *numbers[] = { "12349", NULL };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/hotline.db", dir);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/tests/data/hotline-test.cfg", hl_src_dir());
+	w = hl_load_world(cfgpath);
+	assert_non_null(w);
+	o.create = true;
+	o.migrate = true;
+	o.synchronous = "normal";
+	assert_int_equal(store_open(db, &o, &st, err, sizeof(err)), 0);
+
+	struct config cfg = *w->cfg;
+	cfg.db_path = db;
+	memset(&mc, 0, sizeof(mc));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cgi-bin/sendsms", closed_port());
+	mc.name = "k1";
+	mc.kind = CHANNEL_KANNEL;
+	mc.sendsms_url = url;
+	mc.sendsms_user = "hotline";
+	mc.sendsms_password = "x";
+	mc.numbers = numbers;
+	mc.nnumbers = 1;
+	mc.secret = "kannel-secret";
+	mc.dlr_url = "";
+	mc.check_interval = 1;
+	mc.send_timeout = 2;
+	mc.senders = 1;
+	health_reset();
+	assert_int_equal(kannel_start(&mc, &cfg, &k), 0);
+	bool down = false;
+	for (int i = 0; i < 500 && !(down = down_with_error("k1")); i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_true(down);
+	assert_false(health_any_connected());
+
+	/* down longer than monitor.down_alert_minutes: the supervisor (13900000003) gets one SMS naming it */
+	struct ctx c = { st, &cfg, w->menu, now_unix() + (int64_t)cfg.down_alert_minutes * 60 + 120, NULL, 0 };
+	maintenance_tick(&c);
+	struct store_msg_filter f = { 0 };
+	int n = 0;
+	f.phone = "+8613900000003";
+	assert_int_equal(store_msg_count(st, &f, 0, &n), 0);
+	assert_int_equal(n, 1);
+
+	kannel_request_stop(k);
+	kannel_join(k);
+	health_reset();
+	store_close(st);
+	world_release(w);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_gsm),
 		cmocka_unit_test(test_binary_kept),
 		cmocka_unit_test(test_dlr_states),
+		cmocka_unit_test(test_link_down_alerts_like_a_modem),
 	};
 
 	return cmocka_run_group_tests_name("kannel", tests, NULL, NULL);
