@@ -29,7 +29,7 @@ endif
 MAINS     := gateway/hotlined.c gateway/hotlinectl.c
 LIB_SRCS  := $(filter-out $(MAINS), $(sort $(wildcard gateway/*.c)))
 # The console's templates and stylesheet, embedded in the binary (scripts/embed-assets)
-CONSOLE_ASSETS := $(sort $(wildcard console/templates/*.html console/static/*.css))
+CONSOLE_ASSETS := $(sort $(wildcard console/templates/*.html console/templates/*.svg console/static/*.css))
 LIB_OBJS  := $(LIB_SRCS:gateway/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/console_assets.o
 LIB       := $(BUILD)/libhotline.a
 

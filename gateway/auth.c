@@ -126,6 +126,7 @@ bool auth_may(const struct auth_user *u, enum auth_act act, const struct store_c
 		case AUTH_CASE_LIST:
 		case AUTH_EXPORT:
 		case AUTH_DEVICES:
+		case AUTH_MENU:
 			return u->staff != NULL;
 		case AUTH_CASE_VIEW:
 		case AUTH_CASE_ACT:

@@ -72,13 +72,18 @@ enum auth_act {
 	AUTH_USERS,       /* accounts */
 	AUTH_AUDIT,       /* the audit log */
 	AUTH_DEVICES,     /* modem state */
+	AUTH_MESSAGES,    /* 短信记录: anyone's messages */
+	AUTH_FEEDBACK,    /* 意见建议: read, mark handled, answer by SMS */
+	AUTH_MENU,        /* 菜单: the tree and the simulator (no personal data) */
 };
+#define AUTH_ACT_LAST AUTH_MENU
 
 /*
  * May u do act (on case k, for the case acts)? admin: everything;
  * supervisor: everything but accounts and the audit log; staff: the cases of
  * their areas (a town or village of theirs named in the case's place) and
- * those they have; viewer: the dashboard's figures and reports only.
+ * those they have, the devices and the menus (not everyone's messages or
+ * feedback); viewer: the dashboard's figures and reports only.
  */
 bool auth_may(const struct auth_user *u, enum auth_act act, const struct store_case *k);
 

@@ -14,14 +14,22 @@
 #include "export_xlsx.h"
 #include "health.h"
 #include "log.h"
+#include "phone.h"
+#include "report.h"
+#include "smstext.h"
 #include "store_cases.h"
 #include "store_console.h"
 #include "tmpl.h"
+#include "tz.h"
 
 #define PAGE_ROWS 50
 #define SETUP_VALID (24 * 3600)
 #define AUDIT_ROWS 200
 #define THREAD_ROWS 200
+#define MESSAGE_ROWS 100
+#define FEEDBACK_ROWS 200
+#define SIM_LINES 20
+#define CHART_BUCKETS 26
 
 /* One request being answered. */
 struct page {
@@ -86,34 +94,27 @@ static const struct console_asset *asset(const char *name)
 	return NULL;
 }
 
-/* A time for people: the bureau's local time. */
-static const char *when(int64_t t, char *out, size_t len)
+/* A time for people: on the bureau's clock (cases.timezone), whatever the machine's zone. */
+static const char *when(const struct page *pg, int64_t t, char *out, size_t len)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
 	if (t <= 0) {
 		snprintf(out, len, "-");
 		return out;
 	}
-	localtime_r(&tt, &tm);
+	tz_civil(pg->cfg->tz, t, &tm);
 	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
 	return out;
 }
 
-static int64_t local_midnight(int64_t t)
+static int64_t local_midnight(const struct page *pg, int64_t t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
+	return tz_day_start(pg->cfg->tz, t);
 }
 
-/* "2026-12-01" as local midnight; 0 when empty or not a date. */
-static int64_t parse_day(const char *s)
+/* "2026-12-01" as the bureau's midnight; 0 when empty or not a date. */
+static int64_t parse_day(const struct page *pg, const char *s)
 {
 	struct tm tm;
 	int y, m, d;
@@ -126,8 +127,7 @@ static int64_t parse_day(const char *s)
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
+	return tz_from_civil(pg->cfg->tz, &tm);
 }
 
 /* A case number as it may appear in a path: digits, '-' and letters only. */
@@ -208,6 +208,10 @@ static int page_out(struct page *pg, int status, const char *tmpl, const char *t
 		tv_bool(v, "may_users", auth_may(&pg->u, AUTH_USERS, NULL));
 		tv_bool(v, "may_audit", auth_may(&pg->u, AUTH_AUDIT, NULL));
 		tv_bool(v, "may_devices", auth_may(&pg->u, AUTH_DEVICES, NULL));
+		tv_bool(v, "may_messages", auth_may(&pg->u, AUTH_MESSAGES, NULL));
+		tv_bool(v, "may_feedback", auth_may(&pg->u, AUTH_FEEDBACK, NULL));
+		tv_bool(v, "may_reports", auth_may(&pg->u, AUTH_REPORTS, NULL));
+		tv_bool(v, "may_menu", auth_may(&pg->u, AUTH_MENU, NULL));
 	}
 	if (nav)
 		tv_bool(v, nav, true);
@@ -356,10 +360,10 @@ static int serve_login(struct page *pg)
 	case AUTH_LOGIN_BAD:
 		audit(pg, "login_failed", name, NULL);
 		if (r.locked_now)
-			audit(pg, "lockout", name, when(r.locked_until, until, sizeof(until)));
+			audit(pg, "lockout", name, when(pg, r.locked_until, until, sizeof(until)));
 		break;
 	case AUTH_LOGIN_LOCKED:
-		audit(pg, "login_locked", name, when(r.locked_until, until, sizeof(until)));
+		audit(pg, "login_locked", name, when(pg, r.locked_until, until, sizeof(until)));
 		break;
 	case AUTH_LOGIN_DISABLED:
 		audit(pg, "login_disabled", name, NULL);
@@ -379,7 +383,7 @@ static int serve_login(struct page *pg)
 	tv_bool(pg->v, "bad", r.outcome == AUTH_LOGIN_BAD && !r.locked_now);
 	tv_bool(pg->v, "locked", r.outcome == AUTH_LOGIN_LOCKED || r.locked_now);
 	tv_bool(pg->v, "disabled", r.outcome == AUTH_LOGIN_DISABLED);
-	tv_set(pg->v, "until", when(r.locked_until, until, sizeof(until)));
+	tv_set(pg->v, "until", when(pg, r.locked_until, until, sizeof(until)));
 	return page_out(pg, r.outcome == AUTH_LOGIN_LOCKED || r.locked_now ? 429 : 401, "login.html", "登录", NULL);
 }
 
@@ -407,7 +411,7 @@ static void case_row(struct page *pg, struct tv *it, const struct store_case *k)
 	tv_set(it, "status", status_label(k->status));
 	tv_set(it, "status_code", k->status);
 	tv_set(it, "staff", k->staff ? k->staff : "");
-	tv_set(it, "created", when(k->created_at, t, sizeof(t)));
+	tv_set(it, "created", when(pg, k->created_at, t, sizeof(t)));
 	int64_t age = pg->rq->now - k->created_at;
 	tv_setf(it, "age", "%lld小时%lld分", (long long)(age / 3600), (long long)(age % 3600 / 60));
 	tv_bool(it, "overdue", strcmp(k->status ? k->status : "", "received") == 0 && due > 0 &&
@@ -431,8 +435,8 @@ static void list_args(struct page *pg, struct list_args *a)
 	a->q.place = *arg(pg, "place") ? arg(pg, "place") : NULL;
 	/* a search names a person or a phone: only from a form (POST), never in a URL */
 	a->q.q = is_post(pg) && *form(pg, "q") ? form(pg, "q") : NULL;
-	a->q.from = parse_day(arg(pg, "from"));
-	a->q.to = parse_day(arg(pg, "to"));
+	a->q.from = parse_day(pg, arg(pg, "from"));
+	a->q.to = parse_day(pg, arg(pg, "to"));
 	if (a->q.to)
 		a->q.to += 86400;
 	a->kind = arg(pg, "kind");
@@ -509,8 +513,8 @@ static void export_cells(struct page *pg, const struct store_case *k, char tbuf[
 	cells[6] = k->applicant_phone;
 	cells[7] = k->contact_phone;
 	cells[8] = k->staff;
-	cells[9] = when(k->created_at, tbuf[0], 32);
-	cells[10] = k->closed_at ? when(k->closed_at, tbuf[1], 32) : "";
+	cells[9] = when(pg, k->created_at, tbuf[0], 32);
+	cells[10] = k->closed_at ? when(pg, k->closed_at, tbuf[1], 32) : "";
 	cells[11] = k->reason;
 }
 
@@ -532,9 +536,8 @@ static int export_cases(struct page *pg, const struct collect *c, bool xlsx)
 {
 	char tbuf[2][32], name[64], detail[64], err[160];
 	struct tm tm;
-	time_t tt = (time_t)pg->rq->now;
 
-	localtime_r(&tt, &tm);
+	tz_civil(pg->cfg->tz, pg->rq->now, &tm);
 	strftime(name, sizeof(name), xlsx ? "cases-%Y%m%d-%H%M.xlsx" : "cases-%Y%m%d-%H%M.csv", &tm);
 	snprintf(detail, sizeof(detail), "%s, %zu rows", xlsx ? "xlsx" : "csv", c->n);
 	if (!xlsx) {
@@ -654,10 +657,11 @@ static int serve_cases(struct page *pg)
 
 static int event_row(const struct store_case_event *e, void *arg_)
 {
-	struct tv *it = tv_item(arg_, "events");
+	const struct page *pg = arg_;
+	struct tv *it = tv_item(pg->v, "events");
 	char t[32];
 
-	tv_set(it, "at", when(e->at, t, sizeof(t)));
+	tv_set(it, "at", when(pg, e->at, t, sizeof(t)));
 	tv_set(it, "actor", e->actor);
 	tv_set(it, "from", e->old_status ? status_label(e->old_status) : "");
 	tv_set(it, "to", e->new_status ? status_label(e->new_status) : "");
@@ -667,10 +671,11 @@ static int event_row(const struct store_case_event *e, void *arg_)
 
 static int thread_row(const struct store_msg *m, void *arg_)
 {
-	struct tv *it = tv_item(arg_, "thread");
+	const struct page *pg = arg_;
+	struct tv *it = tv_item(pg->v, "thread");
 	char t[32];
 
-	tv_set(it, "at", when(m->created_at, t, sizeof(t)));
+	tv_set(it, "at", when(pg, m->created_at, t, sizeof(t)));
 	tv_bool(it, "in", strcmp(m->direction, "in") == 0);
 	tv_set(it, "channel", m->channel);
 	tv_set(it, "text", m->text);
@@ -743,13 +748,13 @@ static int show_case(struct page *pg, const char *number, int status, bool print
 	tv_set(pg->v, "status", status_label(k.status));
 	tv_set(pg->v, "staff", k.staff ? k.staff : "");
 	tv_set(pg->v, "reason", k.reason ? k.reason : "");
-	tv_set(pg->v, "created", when(k.created_at, t, sizeof(t)));
+	tv_set(pg->v, "created", when(pg, k.created_at, t, sizeof(t)));
 	tv_set(pg->v, "office_address", pg->cfg->office_address);
 	tv_set(pg->v, "office_phone", pg->cfg->office_phone);
-	tv_set(pg->v, "printed", when(pg->rq->now, t, sizeof(t)));
+	tv_set(pg->v, "printed", when(pg, pg->rq->now, t, sizeof(t)));
 	tv_list(pg->v, "events");
 	tv_list(pg->v, "thread");
-	if (store_case_events(pg->st, k.id, event_row, pg->v) < 0) {
+	if (store_case_events(pg->st, k.id, event_row, pg) < 0) {
 		store_case_free(&k);
 		return error_page(pg, 503, "db");
 	}
@@ -758,7 +763,7 @@ static int show_case(struct page *pg, const char *number, int status, bool print
 		f.phone = k.applicant_phone;
 		f.limit = THREAD_ROWS;
 		f.newest_first = true;
-		if (store_msg_each(pg->st, &f, thread_row, pg->v) < 0) {
+		if (store_msg_each(pg->st, &f, thread_row, pg) < 0) {
 			store_case_free(&k);
 			return error_page(pg, 503, "db");
 		}
@@ -910,11 +915,11 @@ static void modem_rows(struct page *pg)
 		tv_set(it, "network", mh[i].network);
 		if (!isnan(mh[i].balance)) {
 			tv_setf(it, "balance", "%.2f", mh[i].balance);
-			tv_set(it, "balance_at", when(mh[i].balance_at, t, sizeof(t)));
+			tv_set(it, "balance_at", when(pg, mh[i].balance_at, t, sizeof(t)));
 		}
 		tv_setf(it, "sent", "%u", mh[i].sent);
 		tv_setf(it, "received", "%u", mh[i].received);
-		tv_set(it, "since", when(mh[i].since, t, sizeof(t)));
+		tv_set(it, "since", when(pg, mh[i].since, t, sizeof(t)));
 		tv_set(it, "error", mh[i].error);
 	}
 }
@@ -927,7 +932,7 @@ static int serve_dashboard(struct page *pg)
 
 	if (!auth_may(&pg->u, AUTH_DASHBOARD, NULL))
 		return deny(pg, "dashboard", "dashboard");
-	if (store_console_counts(pg->st, local_midnight(pg->rq->now), &in, &created, &closed) < 0 ||
+	if (store_console_counts(pg->st, local_midnight(pg, pg->rq->now), &in, &created, &closed) < 0 ||
 	    store_outbox_stats(pg->st, pg->rq->now, &depth, &oldest) < 0)
 		return error_page(pg, 503, "db");
 	tv_setf(pg->v, "today_in", "%d", in);
@@ -979,7 +984,7 @@ static int user_row(const struct console_account *a, void *arg_)
 	tv_set(it, "role", a->role);
 	tv_set(it, "staff", s ? s->name : (a->staff_phone ? "?" : ""));
 	tv_bool(it, "disabled", a->disabled);
-	tv_set(it, "created", when(a->created_at, t, sizeof(t)));
+	tv_set(it, "created", when(pg, a->created_at, t, sizeof(t)));
 	return 0;
 }
 
@@ -1051,7 +1056,7 @@ static int audit_row(const struct store_audit *a, void *arg_)
 	struct tv *it = tv_item(pg->v, "rows");
 	char t[32];
 
-	tv_set(it, "at", when(a->at, t, sizeof(t)));
+	tv_set(it, "at", when(pg, a->at, t, sizeof(t)));
 	tv_set(it, "who", a->who);
 	tv_set(it, "addr", a->addr);
 	tv_set(it, "action", a->action);
@@ -1073,6 +1078,497 @@ static int serve_audit(struct page *pg)
 	if (store_audit_each(pg->st, before, AUDIT_ROWS, audit_row, pg) < 0)
 		return error_page(pg, 503, "db");
 	return page_out(pg, 200, "audit.html", "审计", "nav_audit");
+}
+
+/* ---- 短信记录 ------------------------------------------------------------------------------------------ */
+
+static int message_row(const struct store_msg *m, void *arg_)
+{
+	struct page *pg = arg_;
+	struct tv *it = tv_item(pg->v, "messages");
+	char t[32];
+
+	tv_set(it, "at", when(pg, m->created_at, t, sizeof(t)));
+	tv_bool(it, "in", strcmp(m->direction, "in") == 0);
+	tv_set(it, "channel", m->channel);
+	tv_set(it, "phone", m->phone);
+	tv_set(it, "text", m->text);
+	tv_set(it, "status", m->status);
+	tv_set(it, "node", m->node);
+	tv_bool(it, "failed", strcmp(m->status, "failed") == 0);
+	return 0;
+}
+
+/* The last 4 digits of a phone, for the audit log's detail. */
+static void phone_tail(const char *phone, char *out, size_t len)
+{
+	size_t n = strlen(phone);
+
+	snprintf(out, len, "…%s", n > 4 ? phone + n - 4 : phone);
+}
+
+static int serve_messages(struct page *pg)
+{
+	struct store_msg_query q = { 0 };
+	const char *thread = form(pg, "thread");
+	char detail[96], tail[16], phone[PHONE_LEN];
+
+	if (!auth_may(&pg->u, AUTH_MESSAGES, NULL))
+		return deny(pg, "messages", "messages");
+	q.limit = MESSAGE_ROWS;
+	/* phone numbers and texts come only in a form (POST): never in a URL; normalised at this edge */
+	if (is_post(pg) && *thread) {
+		(void)phone_normalise(thread, pg->cfg->phone_country, phone, sizeof(phone));
+		q.phone = phone;
+		q.oldest_first = true;
+		q.limit = 500;
+		tv_set(pg->v, "thread", thread);
+		phone_tail(thread, tail, sizeof(tail));
+		snprintf(detail, sizeof(detail), "conversation with %s", tail);
+	} else if (is_post(pg)) {
+		if (phone_normalise(form(pg, "phone"), pg->cfg->phone_country, phone, sizeof(phone)) != PHONE_NONE)
+			q.phone = phone;
+		q.text = *form(pg, "text") ? form(pg, "text") : NULL;
+		q.from = parse_day(pg, form(pg, "from"));
+		q.to = parse_day(pg, form(pg, "to"));
+		if (q.to)
+			q.to += 86400;
+		tv_set(pg->v, "f_phone", form(pg, "phone"));
+		tv_set(pg->v, "f_text", q.text);
+		tv_set(pg->v, "f_from", form(pg, "from"));
+		tv_set(pg->v, "f_to", form(pg, "to"));
+		if (q.phone)
+			phone_tail(q.phone, tail, sizeof(tail));
+		snprintf(detail, sizeof(detail), "search%s%s%s", q.phone ? " phone " : "", q.phone ? tail : "",
+		    q.text ? " text" : "");
+	} else {
+		snprintf(detail, sizeof(detail), "latest %d", MESSAGE_ROWS);
+	}
+	tv_list(pg->v, "messages");
+	if (store_msg_search(pg->st, &q, message_row, pg) < 0)
+		return error_page(pg, 503, "db");
+	audit(pg, "view_messages", NULL, detail);
+	return page_out(pg, 200, "messages.html", "短信记录", "nav_messages");
+}
+
+/* ---- 意见建议 ------------------------------------------------------------------------------------------ */
+
+static int feedback_row(const struct store_feedback_row *f, void *arg_)
+{
+	struct page *pg = arg_;
+	struct tv *it = tv_item(pg->v, "feedback");
+	char t[32];
+
+	tv_set(it, "number", f->number);
+	tv_set(it, "at", when(pg, f->created_at, t, sizeof(t)));
+	tv_set(it, "phone", f->phone);
+	tv_set(it, "channel", f->channel);
+	tv_set(it, "text", f->text);
+	tv_bool(it, "handled", strcmp(f->status, "done") == 0);
+	tv_set(it, "note", f->note);
+	tv_set(it, "handled_at", f->done_at ? when(pg, f->done_at, t, sizeof(t)) : "");
+	return 0;
+}
+
+static int serve_feedback(struct page *pg)
+{
+	if (!auth_may(&pg->u, AUTH_FEEDBACK, NULL))
+		return deny(pg, "feedback", "feedback");
+	if (is_post(pg)) {
+		const char *number = form(pg, "number"), *note = form(pg, "note"), *answer = form(pg, "answer");
+		struct ctx c = { pg->st, pg->cfg, pg->w->menu, pg->rq->now, NULL, 0 };
+		char *phone = NULL;
+		int64_t msg_id = 0;
+		bool found = false;
+		if (*number == '\0' || strlen(note) > 500 || strlen(answer) > 600)
+			return error_page(pg, 400, "bad_request");
+		if (store_begin(pg->st) < 0)
+			return error_page(pg, 503, "db");
+		/* marked done as `hotlinectl feedback done` does; an answer goes out like a case's notification */
+		if (store_feedback_sender(pg->st, number, &phone, &msg_id, &found) < 0 ||
+		    (found && store_feedback_done(pg->st, number, note, pg->rq->now, &found) < 0) ||
+		    (found && *answer && dispatch_queue_sms(&c, phone, answer, NOTIFY_APPLICANT, msg_id, NULL, NULL) < 0)) {
+			store_rollback(pg->st);
+			free(phone);
+			return error_page(pg, 503, "db");
+		}
+		free(phone);
+		if (!found) {
+			store_rollback(pg->st);
+			return error_page(pg, 404, "not_found");
+		}
+		audit(pg, "feedback_handled", number, *answer ? "answered by SMS" : "no SMS");
+		if (store_commit(pg->st) < 0) {
+			store_rollback(pg->st);
+			return error_page(pg, 503, "db");
+		}
+		if (*answer)
+			outbox_kick();
+		return redirect(pg, "/feedback?ok=1");
+	}
+	tv_bool(pg->v, "ok", *arg(pg, "ok") != '\0');
+	tv_list(pg->v, "feedback");
+	if (store_feedback_rows(pg->st, 0, 0, FEEDBACK_ROWS, feedback_row, pg) < 0)
+		return error_page(pg, 503, "db");
+	audit(pg, "view_feedback", NULL, NULL);
+	return page_out(pg, 200, "feedback.html", "意见建议", "nav_feedback");
+}
+
+/* ---- 统计报表 ------------------------------------------------------------------------------------------ */
+
+struct bar {
+	char label[96];
+	int64_t value;
+};
+
+/* A horizontal bar chart as SVG, drawn by the server (chart.svg); labels escaped like any value. */
+static void chart(struct page *pg, const char *name, const char *title, const struct bar *bars, size_t n)
+{
+	struct tv *v = tv_new();
+	struct buf out = { 0 };
+	int64_t max = 1;
+	const int row = 24, label_w = 150, bar_w = 420;
+
+	for (size_t i = 0; i < n; i++)
+		if (bars[i].value > max)
+			max = bars[i].value;
+	tv_set(v, "title", title);
+	tv_setf(v, "height", "%zu", n * (size_t)row + 10);
+	tv_setf(v, "width", "%d", label_w + bar_w + 60);
+	tv_list(v, "bars");
+	for (size_t i = 0; i < n; i++) {
+		struct tv *b = tv_item(v, "bars");
+		int w = (int)(bars[i].value * bar_w / max);
+		tv_setf(b, "y", "%zu", i * (size_t)row + 4);
+		tv_setf(b, "ty", "%zu", i * (size_t)row + 20);
+		tv_setf(b, "x", "%d", label_w);
+		tv_setf(b, "w", "%d", w > 0 ? w : 1);
+		tv_setf(b, "vx", "%d", label_w + (w > 0 ? w : 1) + 6);
+		tv_setf(b, "lx", "%d", label_w - 6);
+		tv_set(b, "label", bars[i].label);
+		tv_setf(b, "value", "%lld", (long long)bars[i].value);
+	}
+	if (render_asset("chart.svg", v, &out) == 0)
+		tv_set(pg->v, name, buf_str(&out));
+	buf_free(&out);
+	tv_free(v);
+}
+
+struct area_count {
+	const struct config *cfg;
+	struct bar *bars;
+	size_t n, cap;
+};
+
+static int count_area(const struct store_case *k, void *arg_)
+{
+	struct area_count *a = arg_;
+	const char *best = NULL;
+	size_t best_len = 0;
+
+	/* the longest area of the config named in the place, as routing does; else 其他 */
+	for (size_t i = 0; k->place && i < a->cfg->nstaff; i++)
+		for (size_t j = 0; j < a->cfg->staff[i].nareas; j++) {
+			const char *area = a->cfg->staff[i].areas[j];
+			if (strlen(area) > best_len && strstr(k->place, area)) {
+				best = area;
+				best_len = strlen(area);
+			}
+		}
+	if (best == NULL)
+		best = "其他";
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->bars[i].label, best) == 0) {
+			a->bars[i].value++;
+			return 0;
+		}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->bars = xrealloc(a->bars, a->cap * sizeof(*a->bars));
+	}
+	snprintf(a->bars[a->n].label, sizeof(a->bars[a->n].label), "%s", best);
+	a->bars[a->n++].value = 1;
+	return 0;
+}
+
+static const char *const report_header[] = { "项目", "分项", "数值" };
+
+/* The rows of a report export; vals owns the numbers the cells point to (report_cells_free). */
+static void report_cells(const struct report *r, char ***vals_out, const char ***cells, size_t *nrows)
+{
+	/* the same rows as `hotlinectl report --format csv`: section, item, value */
+	size_t cap = 16 + r->ntopics + CASE_STATUS_COUNT, n = 0;
+	char **vals = xcalloc(cap, sizeof(char *));
+	const char **c = xcalloc(cap * 3, sizeof(char *));
+#define ROW(sec, item, ...) do { vals[n] = xasprintf(__VA_ARGS__); c[n * 3] = sec; c[n * 3 + 1] = item; \
+	c[n * 3 + 2] = vals[n]; n++; } while (0)
+	ROW("咨询", "咨询人次", "%lld", (long long)r->consultations);
+	ROW("咨询", "来电来信人数", "%lld", (long long)r->callers);
+	for (size_t i = 0; i < r->ntopics; i++)
+		ROW("咨询按主题", r->topics[i].name, "%lld", (long long)r->topics[i].count);
+	ROW("请求", "上门请求", "%lld", (long long)r->requests);
+	ROW("请求", "回电请求", "%lld", (long long)r->callbacks);
+	for (int i = 0; i < CASE_STATUS_COUNT; i++)
+		ROW("请求按状态", case_status_name((enum case_status)i), "%lld", (long long)r->by_status[i]);
+	if (r->median_visit_days >= 0)
+		ROW("时效", "到上门的天数（中位数）", "%.1f", r->median_visit_days);
+	if (r->median_done_days >= 0)
+		ROW("时效", "到办结的天数（中位数）", "%.1f", r->median_done_days);
+	ROW("意见建议", "条数", "%lld", (long long)r->feedback);
+#undef ROW
+	*vals_out = vals;
+	*cells = c;
+	*nrows = n;
+}
+
+static void report_cells_free(char **vals, const char **cells, size_t nrows)
+{
+	for (size_t i = 0; i < nrows; i++)
+		free(vals[i]);
+	free(vals);
+	free(cells);
+}
+
+static int serve_reports(struct page *pg)
+{
+	struct report r;
+	int64_t today = local_midnight(pg, pg->rq->now), from, to;
+	const char *fmt = arg(pg, "format");
+	char t[32];
+
+	if (!auth_may(&pg->u, AUTH_REPORTS, NULL))
+		return deny(pg, "reports", "reports");
+	from = parse_day(pg, arg(pg, "from"));
+	to = parse_day(pg, arg(pg, "to"));
+	if (from == 0)
+		from = today - 83 * 86400; /* twelve weeks to today */
+	to = to ? to + 86400 : today + 86400;
+	if (to <= from)
+		to = from + 86400;
+	if (report_build(pg->st, pg->w->menu, pg->cfg->tz, from, to, &r) < 0)
+		return error_page(pg, 503, "db");
+	if (*fmt) {
+		char **keep;
+		const char **cells;
+		size_t n;
+		char err[160], name[64], detail[64];
+		report_cells(&r, &keep, &cells, &n);
+		buf_reset(&pg->rs->body);
+		snprintf(name, sizeof(name), "report.%s", strcmp(fmt, "xlsx") == 0 ? "xlsx" : "csv");
+		snprintf(detail, sizeof(detail), "report %s", name + 7);
+		if (strcmp(fmt, "xlsx") == 0) {
+			if (export_xlsx("统计报表", report_header, 3, cells, n, &pg->rs->body, err, sizeof(err)) < 0) {
+				report_cells_free(keep, cells, n);
+				report_free(&r);
+				log_errorx("console", "XLSX export: %s", err);
+				return error_page(pg, 500, "export");
+			}
+			pg->rs->type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+		} else {
+			buf_adds(&pg->rs->body, "\xEF\xBB\xBF");
+			for (size_t i = 0; i <= n; i++) {
+				const char *const *row = i == 0 ? report_header : cells + (i - 1) * 3;
+				for (size_t j = 0; j < 3; j++) {
+					buf_adds(&pg->rs->body, j ? "," : "");
+					csv_field(&pg->rs->body, row[j]);
+				}
+				buf_adds(&pg->rs->body, "\r\n");
+			}
+			pg->rs->type = "text/csv; charset=utf-8";
+		}
+		report_cells_free(keep, cells, n);
+		report_free(&r);
+		audit(pg, "export", "reports", detail);
+		pg->rs->status = 200;
+		pg->rs->filename = xstrdup(name);
+		return 0;
+	}
+
+	tv_set(pg->v, "from", when(pg, from, t, sizeof(t)));
+	t[10] = '\0';
+	tv_set(pg->v, "f_from", t);
+	when(pg, to - 86400, t, sizeof(t));
+	t[10] = '\0';
+	tv_set(pg->v, "f_to", t);
+	tv_setf(pg->v, "consultations", "%lld", (long long)r.consultations);
+	tv_setf(pg->v, "callers", "%lld", (long long)r.callers);
+	tv_setf(pg->v, "requests", "%lld", (long long)r.requests);
+	tv_setf(pg->v, "callbacks", "%lld", (long long)r.callbacks);
+	tv_setf(pg->v, "feedback_n", "%lld", (long long)r.feedback);
+	if (r.median_visit_days >= 0)
+		tv_setf(pg->v, "visit_days", "%.1f", r.median_visit_days);
+	if (r.median_done_days >= 0)
+		tv_setf(pg->v, "done_days", "%.1f", r.median_done_days);
+
+	/* consultations by topic */
+	struct bar *bars = xcalloc(r.ntopics + CASE_STATUS_COUNT + CHART_BUCKETS + 1, sizeof(*bars));
+	size_t nb = 0;
+	tv_list(pg->v, "topics");
+	for (size_t i = 0; i < r.ntopics; i++) {
+		struct tv *it = tv_item(pg->v, "topics");
+		tv_set(it, "name", r.topics[i].name);
+		tv_setf(it, "count", "%lld", (long long)r.topics[i].count);
+		if (nb < 15) {
+			snprintf(bars[nb].label, sizeof(bars[nb].label), "%s", r.topics[i].name);
+			bars[nb++].value = r.topics[i].count;
+		}
+	}
+	chart(pg, "chart_topics", "咨询按主题", bars, nb);
+	/* requests by status */
+	tv_list(pg->v, "statuses");
+	for (int i = 0; i < CASE_STATUS_COUNT; i++) {
+		struct tv *it = tv_item(pg->v, "statuses");
+		tv_set(it, "name", case_status_name((enum case_status)i));
+		tv_setf(it, "count", "%lld", (long long)r.by_status[i]);
+		snprintf(bars[i].label, sizeof(bars[i].label), "%s", case_status_name((enum case_status)i));
+		bars[i].value = r.by_status[i];
+	}
+	chart(pg, "chart_status", "请求按状态", bars, CASE_STATUS_COUNT);
+	report_free(&r);
+
+	/* consultations per week (per 30 days over half a year) */
+	int64_t step = to - from > CHART_BUCKETS * 7 * 86400 ? 30 * 86400 : 7 * 86400;
+	nb = 0;
+	for (int64_t b0 = from; b0 < to && nb < CHART_BUCKETS; b0 += step) {
+		struct report w;
+		if (report_build(pg->st, pg->w->menu, pg->cfg->tz, b0, b0 + step < to ? b0 + step : to, &w) < 0) {
+			free(bars);
+			return error_page(pg, 503, "db");
+		}
+		when(pg, b0, bars[nb].label, sizeof(bars[nb].label));
+		bars[nb].label[10] = '\0';
+		strcat(bars[nb].label, step == 7 * 86400 ? " 起一周" : " 起30天");
+		bars[nb++].value = w.consultations;
+		report_free(&w);
+	}
+	chart(pg, "chart_weeks", step == 7 * 86400 ? "每周咨询人次" : "每30天咨询人次", bars, nb);
+	free(bars);
+
+	/* requests by town or village */
+	struct area_count ac = { pg->cfg, NULL, 0, 0 };
+	struct store_case_query q = { 0 };
+	q.from = from;
+	q.to = to;
+	if (store_case_query(pg->st, &q, count_area, &ac) < 0) {
+		free(ac.bars);
+		return error_page(pg, 503, "db");
+	}
+	chart(pg, "chart_areas", "请求按乡镇/村", ac.bars, ac.n);
+	free(ac.bars);
+	return page_out(pg, 200, "reports.html", "统计报表", "nav_reports");
+}
+
+/* ---- 菜单 ---------------------------------------------------------------------------------------------- */
+
+static void menu_rows(struct page *pg, const struct menu *m, int idx, const char *digit, int depth, bool *shown)
+{
+	const struct menu_node *n = menu_node_at(m, idx);
+	struct tv *it;
+	size_t segs = 0;
+
+	if (shown[idx])
+		return;
+	shown[idx] = true;
+	it = tv_item(pg->v, "nodes");
+	tv_setf(it, "indent", "%d", depth * 20);
+	tv_set(it, "digit", digit);
+	tv_set(it, "id", n->id);
+	tv_set(it, "title", n->title);
+	tv_bool(it, "action", n->action != MENU_ACT_NONE);
+	tv_list(it, "pages");
+	for (size_t p = 0; p < n->npages; p++) {
+		struct sms_count sc;
+		struct tv *pi = tv_item(it, "pages");
+		sms_count(n->pages[p], strlen(n->pages[p]), &sc);
+		tv_setf(pi, "chars", "%zu", sc.chars);
+		tv_set(pi, "coding", sc.coding == SMS_CODING_GSM7 ? "GSM-7" : "UCS-2");
+		tv_setf(pi, "segments", "%zu", sc.segments);
+		segs += sc.segments;
+	}
+	tv_setf(it, "sms", "%zu", segs);
+	for (int d = 1; d < MENU_DIGITS; d++) {
+		int t = n->options[d];
+		char dg[12];
+		if (t < 0 || menu_node_at(m, t)->parent != idx)
+			continue;
+		snprintf(dg, sizeof(dg), "%d", d);
+		menu_rows(pg, m, t, dg, depth + 1, shown);
+	}
+	for (size_t k = 0; k < menu_count(m); k++)
+		if (menu_node_at(m, (int)k)->parent == idx && !shown[k])
+			menu_rows(pg, m, (int)k, "*", depth + 1, shown);
+}
+
+/* The simulator: each line through the real dispatch on a throw-away database, as `hotlinectl sim` does. */
+static int simulate(struct page *pg, const char *lines)
+{
+	struct store_opts so = { 0 };
+	struct store *st;
+	char err[256], *copy = xstrdup(lines), *save = NULL;
+	int n = 0, rc = 0;
+
+	so.create = true;
+	so.migrate = true;
+	so.synchronous = "normal";
+	if (store_open(":memory:", &so, &st, err, sizeof(err)) < 0) {
+		free(copy);
+		log_errorx("console", "simulator: %s", err);
+		return -1;
+	}
+	tv_list(pg->v, "sim");
+	for (char *line = strtok_r(copy, "\r\n", &save); line && n < SIM_LINES; line = strtok_r(NULL, "\r\n", &save)) {
+		struct ctx c = { st, pg->cfg, pg->w->menu, pg->rq->now, NULL, CTX_NO_LIMITS };
+		struct inbound in = { "sms", "13800000000", line, strlen(line), 1, "text", 0, NULL, NULL };
+		struct dispatch_result r;
+		if (*line == '\0')
+			continue;
+		if (store_begin(st) < 0 || dispatch_inbound(&c, &in, &r) < 0) {
+			store_rollback(st);
+			rc = -1;
+			break;
+		}
+		if (store_commit(st) < 0) {
+			dispatch_result_free(&r);
+			rc = -1;
+			break;
+		}
+		struct tv *it = tv_item(pg->v, "sim");
+		tv_set(it, "in", line);
+		tv_set(it, "node", r.node);
+		tv_set(it, "reply", r.reply ? r.reply : "");
+		if (r.reply) {
+			struct sms_count sc;
+			sms_count(r.reply, strlen(r.reply), &sc);
+			tv_setf(it, "segments", "%zu", sc.segments);
+		}
+		dispatch_result_free(&r);
+		n++;
+	}
+	store_close(st);
+	free(copy);
+	return rc;
+}
+
+static int serve_menu(struct page *pg)
+{
+	const struct menu *m = pg->w->menu;
+	bool *shown;
+
+	if (!auth_may(&pg->u, AUTH_MENU, NULL))
+		return deny(pg, "menu", "menu");
+	if (is_post(pg)) {
+		const char *lines = form(pg, "lines");
+		if (strlen(lines) > 4000)
+			return error_page(pg, 400, "bad_request");
+		tv_set(pg->v, "lines", lines);
+		if (simulate(pg, lines) < 0)
+			return error_page(pg, 503, "db");
+	}
+	shown = xcalloc(menu_count(m) + 1, sizeof(*shown));
+	tv_list(pg->v, "nodes");
+	menu_rows(pg, m, menu_root(m), "", 0, shown);
+	free(shown);
+	return page_out(pg, 200, "menu.html", "菜单", "nav_menu");
 }
 
 /* ---- the router ------------------------------------------------------------------------------------------- */
@@ -1124,6 +1620,14 @@ static int route(struct page *pg)
 		return serve_audit(pg);
 	if (strcmp(path, "/devices") == 0)
 		return serve_devices(pg);
+	if (strcmp(path, "/messages") == 0)
+		return serve_messages(pg);
+	if (strcmp(path, "/feedback") == 0)
+		return serve_feedback(pg);
+	if (strcmp(path, "/reports") == 0)
+		return serve_reports(pg);
+	if (strcmp(path, "/menu") == 0)
+		return serve_menu(pg);
 	if (str_startswith(path, "/cases/")) {
 		const char *num = path + strlen("/cases/"), *slash = strchr(num, '/');
 		size_t n = slash ? (size_t)(slash - num) : strlen(num);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -177,13 +176,10 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 
 static int print_audit(const struct store_audit *a, void *arg)
 {
-	char t[32];
-	time_t tt = (time_t)a->at;
-	struct tm tm;
+	char t[40];
 
 	(void)arg;
-	localtime_r(&tt, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tm);
+	ctl_iso(a->at, t, sizeof(t));
 	printf("%s\t%s\t%s\t%s\t%s\t%s\n", t, a->who, *a->addr ? a->addr : "-", a->action, *a->target ? a->target : "-",
 	    a->detail);
 	return 0;

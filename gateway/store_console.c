@@ -496,3 +496,110 @@ int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cas
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_COUNTS);
 }
+
+/* ---- 短信记录 ------------------------------------------------------------------------------------------- */
+
+static const char SQL_MSG_SEARCH_NEW[] =
+    "SELECT id, channel, direction, phone, text, parts, modem, status, node, kind, error, reply_to, created_at,"
+    " sent_at FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
+    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) ORDER BY id DESC LIMIT ?5";
+static const char SQL_MSG_SEARCH_OLD[] =
+    "SELECT id, channel, direction, phone, text, parts, modem, status, node, kind, error, reply_to, created_at,"
+    " sent_at FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
+    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) ORDER BY id LIMIT ?5";
+
+int store_msg_search(struct store *st, const struct store_msg_query *q,
+    int (*fn)(const struct store_msg *m, void *arg), void *arg)
+{
+	const char *sql = q->oldest_first ? SQL_MSG_SEARCH_OLD : SQL_MSG_SEARCH_NEW;
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, q->phone);
+	store_bind_text(s, 2, q->text);
+	sqlite3_bind_int64(s, 3, q->from);
+	sqlite3_bind_int64(s, 4, q->to);
+	sqlite3_bind_int(s, 5, q->limit > 0 ? q->limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_msg m;
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(s, 0);
+		m.channel = store_col_text(s, 1);
+		m.direction = store_col_text(s, 2);
+		m.phone = store_col_text(s, 3);
+		m.text = store_col_text(s, 4);
+		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
+		m.parts = sqlite3_column_int(s, 5);
+		m.modem = store_col_text(s, 6);
+		m.status = store_col_text(s, 7);
+		m.node = store_col_text(s, 8);
+		m.kind = store_col_text(s, 9);
+		m.error = store_col_text(s, 10);
+		m.reply_to = sqlite3_column_int64(s, 11);
+		m.created_at = sqlite3_column_int64(s, 12);
+		m.sent_at = sqlite3_column_int64(s, 13);
+		if (fn(&m, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, sql);
+}
+
+/* ---- 意见建议 ------------------------------------------------------------------------------------------- */
+
+static const char SQL_FEEDBACK_ROWS[] =
+    "SELECT id, message_id, created_at, done_at, number, phone, channel, text, status, note FROM feedback"
+    " WHERE (?1 = 0 OR created_at >= ?1) AND (?2 = 0 OR created_at < ?2) ORDER BY id DESC LIMIT ?3";
+
+int store_feedback_rows(struct store *st, int64_t from, int64_t to, int limit,
+    int (*fn)(const struct store_feedback_row *f, void *arg), void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_ROWS);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_feedback_row f = {
+			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+			sqlite3_column_int64(s, 3), store_col_text(s, 4), store_col_text(s, 5), store_col_text(s, 6),
+			store_col_text(s, 7), store_col_text(s, 8), store_col_text(s, 9),
+		};
+		if (fn(&f, arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_FEEDBACK_ROWS);
+}
+
+static const char SQL_FEEDBACK_SENDER[] = "SELECT phone, message_id FROM feedback WHERE number = ?1";
+
+int store_feedback_sender(struct store *st, const char *number, char **phone, int64_t *message_id, bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_SENDER);
+	int rc;
+
+	*found = false;
+	*phone = NULL;
+	*message_id = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, number);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*phone = xstrdup(store_col_text(s, 0));
+		*message_id = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_FEEDBACK_SENDER);
+}

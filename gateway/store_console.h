@@ -79,6 +79,29 @@ struct store_case_query {
 int store_case_query(struct store *st, const struct store_case_query *q,
     int (*fn)(const struct store_case *c, void *arg), void *arg);
 
+/* 短信记录: messages by phone (any form), time and text; fn's strings valid during the call. */
+struct store_msg_query {
+	const char *phone;   /* normalised (phone_normalise); NULL: any */
+	const char *text;    /* a substring; NULL: any */
+	int64_t from, to;    /* created in [from, to); 0: open */
+	int limit;
+	bool oldest_first;   /* a conversation reads oldest first; a search newest first */
+};
+int store_msg_search(struct store *st, const struct store_msg_query *q,
+    int (*fn)(const struct store_msg *m, void *arg), void *arg);
+
+/* 意见建议 as the console lists them (note and done_at: store_feedback_done, migration 9). */
+struct store_feedback_row {
+	int64_t id, message_id, created_at, done_at;
+	const char *number, *phone, *channel, *text, *status, *note;
+};
+/* Newest first, created in [from, to) (0: open), at most limit. */
+int store_feedback_rows(struct store *st, int64_t from, int64_t to, int limit,
+    int (*fn)(const struct store_feedback_row *f, void *arg), void *arg);
+/* Who sent suggestion `number` and in which message (*phone owned), for an answer by SMS. */
+int store_feedback_sender(struct store *st, const char *number, char **phone, int64_t *message_id,
+    bool *found) WARN_UNUSED;
+
 /* Today's figures for the dashboard: messages in, cases created and closed since `since`. */
 int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cases_new, int *cases_closed);
 

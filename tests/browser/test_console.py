@@ -9,7 +9,9 @@ status change to 已办结 queueing the applicant's SMS, a staff account refused
 another town's case (403), a viewer refused personal data, a form POST
 without its CSRF token refused, a <script> name shown as text, the XLSX
 export opened with openpyxl, the print view, and a wrong password locked out
-after 5 tries. Screenshots of each page go to $HOTLINE_BUILD/console-shots/.
+after 5 tries; 短信记录 (a search and one conversation), 意见建议 (handled with
+an SMS answer), 统计报表 (SVG charts, XLSX) and 菜单 (the tree, the simulator).
+Screenshots of each page go to $HOTLINE_BUILD/console-shots/.
 
 Prints cmocka's summary lines so that scripts/run-tests counts it. Every
 wait polls a condition with a deadline; nothing sleeps a fixed time."""
@@ -360,6 +362,70 @@ def main():
         wait_id("modems")
         shot("12-devices")
 
+    def messages_page():
+        d.get(h.url("/messages"))
+        wait_id("m-search")
+        assert VILLAGER in d.find_element(By.ID, "messages").text
+        fill("m-phone", "13700000002")
+        d.find_element(By.ID, "m-search").click()
+        WebDriverWait(d, WAIT).until(lambda _: "13700000002" in d.find_element(By.ID, "m-phone").get_attribute("value"))
+        rows = d.find_elements(By.CSS_SELECTOR, "#messages tbody tr")
+        assert rows and all("13700000002" in r.text for r in rows), [r.text for r in rows]
+        rows[0].find_element(By.CSS_SELECTOR, "button.thread").click()
+        assert "13700000002" in wait_id("thread-title").text
+        assert "13700000002" not in d.current_url and d.current_url.endswith("/messages")  # no phone in a URL
+        texts = d.find_element(By.ID, "messages").text
+        assert texts.index("申请上门") < texts.index("王秀兰")  # a conversation reads oldest first
+        shot("16-messages")
+
+    def feedback_page():
+        for text in ["建议", "村里路灯坏了好久没人修"]:
+            before = h.out_count("13700000003")
+            h.sms("13700000003", text)
+            until("the hotline's answer to " + text, lambda: h.out_count("13700000003") > before)
+        number = h.q("SELECT number FROM feedback")[0][0]
+        d.get(h.url("/feedback"))
+        table = wait_id("feedback").text
+        assert number in table and "路灯" in table
+        form = d.find_element(By.CSS_SELECTOR, "form.fb")
+        form.find_element(By.NAME, "note").send_keys("已转交村委会")
+        form.find_element(By.NAME, "answer").send_keys("您反映的路灯问题已转交村委会，三天内修好。")
+        before = h.out_count("13700000003")
+        form.find_element(By.CSS_SELECTOR, "button.fb-handle").click()
+        wait_id("fb-ok")
+        assert "已转交村委会" in d.find_element(By.ID, "feedback").text
+        assert h.q("SELECT status, handled_by FROM feedback WHERE number = ?", number)[0] == ("handled", "admin")
+        until("the answer SMS", lambda: h.out_count("13700000003") == before + 1)
+        assert "路灯问题已转交" in h.last_out("13700000003")
+        shot("17-feedback")
+
+    def reports_page():
+        d.get(h.url("/reports"))
+        assert int(wait_id("r-consultations").text) > 0
+        assert int(d.find_element(By.ID, "r-requests").text) >= 2
+        for chart in ["chart-weeks", "chart-topics", "chart-status", "chart-areas"]:
+            assert d.find_elements(By.CSS_SELECTOR, "#%s svg rect" % chart), chart
+        assert "崆峒镇" in d.find_element(By.ID, "chart-areas").text
+        shot("18-reports")
+        d.find_element(By.ID, "r-xlsx").click()
+        path = until("the report workbook", lambda: next((os.path.join(downloads, f) for f in os.listdir(downloads)
+                                                          if f.startswith("report") and f.endswith(".xlsx")), None))
+        rows = [[c.value for c in r] for r in openpyxl.load_workbook(path).active.iter_rows()]
+        assert rows[0] == ["项目", "分项", "数值"] and ["请求", "上门请求", "2"] in rows, rows
+
+    def menu_page():
+        before = h.q("SELECT count(*) FROM messages")[0][0]
+        d.get(h.url("/menu"))
+        tree = wait_id("menu-tree").text
+        assert "救助直通车" in tree or "上门" in tree
+        fill("sim-lines", "低保\n1")
+        d.find_element(By.ID, "sim-run").click()
+        WebDriverWait(d, WAIT).until(lambda _: len(d.find_elements(By.CSS_SELECTOR, ".sim-step")) == 2)
+        steps = d.find_elements(By.CSS_SELECTOR, ".sim-step")
+        assert "低保" in steps[0].text and "dibao" in steps[0].text, steps[0].text
+        assert h.q("SELECT count(*) FROM messages")[0][0] == before  # nothing stored, nothing sent
+        shot("19-menu")
+
     def staff_refused():
         login("li", "li-pass-123")
         d.get(h.url("/cases/" + st["number"]))  # 崆峒镇, 王建国's
@@ -370,8 +436,9 @@ def main():
         d.get(h.url("/cases"))
         listed = wait_id("cases").text
         assert st["second"] in listed and st["number"] not in listed, listed
-        d.get(h.url("/users"))
-        wait_id("forbidden")
+        for path in ["/users", "/messages", "/feedback"]:
+            d.get(h.url(path))
+            wait_id("forbidden")
 
     def viewer_refused():
         login("guest", "guest-pass-1")
@@ -379,7 +446,11 @@ def main():
         assert "张<script>x" not in d.page_source and VILLAGER not in d.page_source
         assert "today-new" in d.page_source
         shot("14-viewer-dashboard")
-        for path in ["/cases/" + st["number"], "/cases", "/cases/" + st["number"] + "/print", "/audit"]:
+        d.get(h.url("/reports"))
+        assert int(wait_id("r-consultations").text) > 0  # figures, no personal data
+        assert "张<script>x" not in d.page_source and VILLAGER not in d.page_source
+        for path in ["/cases/" + st["number"], "/cases", "/cases/" + st["number"] + "/print", "/audit",
+                     "/messages", "/feedback", "/menu"]:
             d.get(h.url(path))
             wait_id("forbidden")
             assert "张<script>x" not in d.page_source and VILLAGER not in d.page_source
@@ -414,6 +485,10 @@ def main():
         run.step("XLSX export opened with openpyxl", export_xlsx)
         run.step("the print view (登记表)", print_view)
         run.step("the audit log and the devices page", audit_page)
+        run.step("短信记录: search by phone, one person's conversation", messages_page)
+        run.step("意见建议: mark handled with a note, answer by SMS", feedback_page)
+        run.step("统计报表: figures, SVG charts, XLSX", reports_page)
+        run.step("菜单: the tree and the simulator (nothing sent)", menu_page)
         run.step("a staff account refused another town's case (403)", staff_refused)
         run.step("a viewer refused personal data", viewer_refused)
         run.step("security headers and cookie flags", headers)

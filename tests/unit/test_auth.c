@@ -150,7 +150,7 @@ static void test_roles(void **state)
 	assigned.place = "崆峒镇东关村";
 	assigned.staff = "李秀英";
 
-	for (int a = AUTH_DASHBOARD; a <= AUTH_DEVICES; a++) {
+	for (int a = AUTH_DASHBOARD; a <= AUTH_ACT_LAST; a++) {
 		assert_true(auth_may(&admin, (enum auth_act)a, &other_town));
 		assert_false(auth_may(NULL, (enum auth_act)a, &other_town));
 	}
@@ -171,6 +171,11 @@ static void test_roles(void **state)
 	assert_false(auth_may(&staff, AUTH_CASE_ASSIGN, &in_area));
 	assert_false(auth_may(&staff, AUTH_USERS, NULL));
 	assert_false(auth_may(&staff, AUTH_AUDIT, NULL));
+	assert_false(auth_may(&staff, AUTH_MESSAGES, NULL));
+	assert_false(auth_may(&staff, AUTH_FEEDBACK, NULL));
+	assert_true(auth_may(&staff, AUTH_MENU, NULL));
+	assert_true(auth_may(&sup, AUTH_MESSAGES, NULL));
+	assert_true(auth_may(&sup, AUTH_FEEDBACK, NULL));
 	assert_false(auth_may(&unlinked, AUTH_CASE_LIST, NULL));
 	assert_false(auth_may(&unlinked, AUTH_CASE_VIEW, &in_area));
 
@@ -180,6 +185,9 @@ static void test_roles(void **state)
 	assert_false(auth_may(&viewer, AUTH_CASE_VIEW, &in_area));
 	assert_false(auth_may(&viewer, AUTH_EXPORT, NULL));
 	assert_false(auth_may(&viewer, AUTH_USERS, NULL));
+	assert_false(auth_may(&viewer, AUTH_MESSAGES, NULL));
+	assert_false(auth_may(&viewer, AUTH_FEEDBACK, NULL));
+	assert_false(auth_may(&viewer, AUTH_MENU, NULL));
 
 	assert_int_equal(auth_role_parse("supervisor"), AUTH_SUPERVISOR);
 	assert_int_equal(auth_role_parse("root"), -1);
