@@ -176,7 +176,8 @@ int report_build(struct store *st, const struct menu *m, const struct tz *z, int
 		goto out;
 	}
 	rc = -1;
-	qsort(r->topics, r->ntopics, sizeof(*r->topics), cmp_topic);
+	if (r->ntopics > 1) /* qsort(NULL, 0, ...) is undefined (UBSan): a period without a consultation */
+		qsort(r->topics, r->ntopics, sizeof(*r->topics), cmp_topic);
 	f.created_from = from;
 	f.created_to = to;
 	if (store_case_each(st, &f, add_case, &ca) < 0)
