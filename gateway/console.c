@@ -1510,15 +1510,18 @@ static int simulate(struct page *pg, const char *lines)
 	so.create = true;
 	so.migrate = true;
 	so.synchronous = "normal";
+	so.country = pg->cfg->phone_country;
 	if (store_open(":memory:", &so, &st, err, sizeof(err)) < 0) {
 		free(copy);
 		log_errorx("console", "simulator: %s", err);
 		return -1;
 	}
+	char me[PHONE_LEN];
+	(void)phone_normalise("13800000000", pg->cfg->phone_country, me, sizeof(me)); /* a villager, as sim's */
 	tv_list(pg->v, "sim");
 	for (char *line = strtok_r(copy, "\r\n", &save); line && n < SIM_LINES; line = strtok_r(NULL, "\r\n", &save)) {
 		struct ctx c = { st, pg->cfg, pg->w->menu, pg->rq->now, NULL, CTX_NO_LIMITS };
-		struct inbound in = { "sms", "13800000000", line, strlen(line), 1, "text", 0, NULL, NULL };
+		struct inbound in = { "sms", me, line, strlen(line), 1, "text", 0, NULL, NULL };
 		struct dispatch_result r;
 		if (*line == '\0')
 			continue;

@@ -287,6 +287,7 @@ int http_console_start(const char *db_path, struct http_console **out, char *err
 	}
 	hc = xcalloc(1, sizeof(*hc));
 	so.synchronous = w->cfg->db_synchronous;
+	so.country = w->cfg->phone_country;
 	if (store_open(db_path, &so, &hc->st, serr, sizeof(serr)) < 0) {
 		snprintf(err, errlen, "console: %s", serr);
 		goto fail;
