@@ -394,7 +394,8 @@ def main():
         form.find_element(By.CSS_SELECTOR, "button.fb-handle").click()
         wait_id("fb-ok")
         assert "已转交村委会" in d.find_element(By.ID, "feedback").text
-        assert h.q("SELECT status, handled_by FROM feedback WHERE number = ?", number)[0] == ("handled", "admin")
+        assert h.q("SELECT status, note FROM feedback WHERE number = ?", number)[0] == ("done", "已转交村委会")
+        assert "feedback_handled" in h.audit_actions()
         until("the answer SMS", lambda: h.out_count("13700000003") == before + 1)
         assert "路灯问题已转交" in h.last_out("13700000003")
         shot("17-feedback")
