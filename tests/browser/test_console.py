@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zipfile
 
 import openpyxl
 from selenium import webdriver
@@ -141,6 +142,18 @@ modems = ( {{ name = "m0"; model = "dummy"; connection = "none"; device = "phone
 
     def audit_actions(self):
         return [r[0] for r in self.q("SELECT action FROM console_audit ORDER BY id")]
+
+
+def downloaded(folder, prefix, suffix):
+    """The finished download (Chrome first leaves an empty placeholder and a .crdownload), or None."""
+    names = os.listdir(folder)
+    if any(n.endswith(".crdownload") for n in names):
+        return None
+    for n in names:
+        path = os.path.join(folder, n)
+        if n.startswith(prefix) and n.endswith(suffix) and os.path.getsize(path) > 0 and zipfile.is_zipfile(path):
+            return path
+    return None
 
 
 def browser(download_dir):
@@ -332,8 +345,7 @@ def main():
         assert st["number"] in d.find_element(By.ID, "cases").text
         shot("09-cases")
         d.find_element(By.ID, "export-xlsx").click()
-        path = until("the XLSX download", lambda: next((os.path.join(downloads, f) for f in os.listdir(downloads)
-                                                          if f.endswith(".xlsx")), None))
+        path = until("the XLSX download", lambda: downloaded(downloads, "cases", ".xlsx"))
         wb = openpyxl.load_workbook(path)
         ws = wb.active
         rows = [[c.value for c in r] for r in ws.iter_rows()]
@@ -409,8 +421,7 @@ def main():
         assert "崆峒镇" in d.find_element(By.ID, "chart-areas").text
         shot("18-reports")
         d.find_element(By.ID, "r-xlsx").click()
-        path = until("the report workbook", lambda: next((os.path.join(downloads, f) for f in os.listdir(downloads)
-                                                          if f.startswith("report") and f.endswith(".xlsx")), None))
+        path = until("the report workbook", lambda: downloaded(downloads, "report", ".xlsx"))
         rows = [[c.value for c in r] for r in openpyxl.load_workbook(path).active.iter_rows()]
         assert rows[0] == ["项目", "分项", "数值"] and ["请求", "上门请求", "2"] in rows, rows
 
