@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -384,10 +385,199 @@ void hl_cleanup(struct hl *h)
 		waitpid(h->pid, NULL, 0);
 		h->pid = 0;
 	}
+	for (int i = 0; i < HL_MAX_MODEMS; i++) {
+		if (h->emu_pid[i] <= 0)
+			continue;
+		kill(h->emu_pid[i], SIGTERM);
+		waitpid(h->emu_pid[i], NULL, 0);
+		h->emu_pid[i] = 0;
+	}
 	if (h->dir[0] && strcmp(env_or("HL_KEEP", "0"), "1") != 0)
 		rm_rf(h->dir);
 	else if (h->dir[0])
 		fprintf(stderr, "hl: kept %s\n", h->dir);
+}
+
+static char *vformat(const char *fmt, va_list ap);
+
+/* ---- the AT modem emulator ---------------------------------------------------------------- */
+
+static int emu_start(struct hl *h, int i)
+{
+	char script[512], ready[400];
+	const char *argv[4];
+	pid_t pid;
+
+	{
+		char path[sizeof(h->emu[0])];
+		snprintf(path, sizeof(path), "%s/emu%d", h->dir, i);
+		memcpy(h->emu[i], path, sizeof(path));
+	}
+	mkdir(h->emu[i], 0700);
+	snprintf(script, sizeof(script), "%s/tests/tools/atemu.py", hl_src_dir());
+	argv[0] = "python3";
+	argv[1] = script;
+	argv[2] = h->emu[i];
+	argv[3] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char log[400];
+		snprintf(log, sizeof(log), "%s/atemu.err", h->emu[i]);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	h->emu_pid[i] = pid;
+	/* ready when it wrote its pid file (after the pty link and the control socket) */
+	snprintf(ready, sizeof(ready), "%s/atemu.pid", h->emu[i]);
+	for (int waited = 0; waited < 10000; waited += 10) {
+		if (access(ready, F_OK) == 0)
+			return 0;
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			h->emu_pid[i] = 0;
+			break;
+		}
+		sleep_ms(10);
+	}
+	fprintf(stderr, "hl: the AT emulator in %s did not start\n", h->emu[i]);
+	return -1;
+}
+
+int hl_setup_at(struct hl *h, int nmodems, const char *modem_keys, const char *replace, const char *extra)
+{
+	char *rep = NULL, *ext = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	/* the emulators' folders are known once the temp folder is: write the modems after */
+	if (asprintf(&rep, "%s%smodems", replace ? replace : "", replace && *replace ? "," : "") < 0)
+		return -1;
+	rc = hl_setup(h, nmodems, rep, extra);
+	free(rep);
+	if (rc < 0)
+		return -1;
+	f = open_memstream(&ext, &len);
+	if (f == NULL)
+		return -1;
+	fprintf(f, "modems = (\n");
+	for (int i = 0; i < nmodems; i++) {
+		if (emu_start(h, i) < 0) {
+			fclose(f);
+			free(ext);
+			return -1;
+		}
+		fprintf(f, "  { name = \"m%d\"; connection = \"at\"; device = \"%s/modem\"; %s }%s\n", i, h->emu[i],
+		    modem_keys ? modem_keys : "", i + 1 < nmodems ? "," : "");
+	}
+	fprintf(f, ");\n");
+	fclose(f);
+	f = fopen(h->cfg, "a");
+	if (f == NULL) {
+		free(ext);
+		return -1;
+	}
+	fputs(ext, f);
+	fclose(f);
+	free(ext);
+	return 0;
+}
+
+static char *emu_vask(struct hl *h, int i, const char *fmt, va_list ap)
+{
+	struct sockaddr_un a;
+	char *line = NULL, *out = NULL;
+	size_t len = 0, cap = 0;
+	int fd;
+
+	if (vasprintf(&line, fmt, ap) < 0)
+		return NULL;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/ctl.sock", h->emu[i]);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr, "hl_emu: %s: %s\n", a.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(line);
+		return NULL;
+	}
+	if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
+		close(fd);
+		free(line);
+		return NULL;
+	}
+	free(line);
+	for (;;) {
+		ssize_t n;
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			out = realloc(out, cap);
+		}
+		n = read(fd, out + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (out)
+		out[len] = '\0';
+	return out;
+}
+
+char *hl_emu(struct hl *h, int i, const char *fmt, ...)
+{
+	va_list ap;
+	char *r;
+
+	va_start(ap, fmt);
+	r = emu_vask(h, i, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+long long hl_emu_int(struct hl *h, int i, const char *fmt, ...)
+{
+	va_list ap;
+	char *r;
+	long long n = -1;
+
+	va_start(ap, fmt);
+	r = emu_vask(h, i, fmt, ap);
+	va_end(ap);
+	if (r && strncmp(r, "ok ", 3) == 0)
+		n = atoll(r + 3);
+	else if (r)
+		fprintf(stderr, "hl_emu: %s", r);
+	free(r);
+	return n;
+}
+
+bool hl_emu_wait(struct hl *h, int i, long long want, int timeout_ms, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+
+	va_start(ap, fmt);
+	cmd = vformat(fmt, ap);
+	va_end(ap);
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		if (hl_emu_int(h, i, "%s", cmd) >= want) {
+			free(cmd);
+			return true;
+		}
+		sleep_ms(50);
+	}
+	free(cmd);
+	return false;
 }
 
 int hl_sms(struct hl *h, int modem, const char *phone, const char *text, const struct gsm_inject_opts *opts)

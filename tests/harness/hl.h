@@ -34,6 +34,8 @@ struct hl {
 	char secret[64];             /* ussd.secret */
 	bool clock;                  /* hl_use_clock: hotlined runs on the test clock */
 	int64_t clock_offset;        /* seconds the test clock is ahead of the real one */
+	pid_t emu_pid[HL_MAX_MODEMS];   /* AT modem emulators (hl_setup_at), 0 when none */
+	char emu[HL_MAX_MODEMS][320];   /* their folders: dir/emu0 ... (modem link, ctl.sock, at.log) */
 };
 
 /* The repository's root ($HOTLINE_SRC, else "."), for fixtures and the shipped files. */
@@ -68,6 +70,24 @@ int hl_use_clock(struct hl *h, int64_t start);
 int hl_advance(struct hl *h, int64_t seconds);
 int64_t hl_now(struct hl *h);
 int hl_sms_now(struct hl *h, int modem, const char *phone, const char *text);
+/*
+ * As hl_setup, but modem i is libgammu's real `at` connection to an AT modem
+ * emulator (tests/tools/atemu.py) started here on a pty in dir/emu<i>.
+ * modem_keys is libconfig text added to each modem's entry (e.g.
+ * "op_timeout = 3;"), or NULL. hl_cleanup stops the emulators by PID.
+ */
+int hl_setup_at(struct hl *h, int nmodems, const char *modem_keys, const char *replace, const char *extra);
+/*
+ * One order to emulator i (see tests/tools/atemu.py), printf-style. Returns
+ * its answer ("ok ..." or "error ..."; caller frees), NULL when it cannot be
+ * reached. hl_emu_int: the number after "ok ", -1 on an error.
+ */
+char *hl_emu(struct hl *h, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+long long hl_emu_int(struct hl *h, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Wait until emulator i answers fmt with "ok N", N >= want. */
+bool hl_emu_wait(struct hl *h, int i, long long want, int timeout_ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Start $HOTLINE_BUILD/hotlined -c cfg (extra args may be NULL) and wait until it is ready. */
 int hl_start(struct hl *h, const char *const *extra_args);
 /* Send sig (SIGTERM, SIGKILL...) and wait up to timeout_ms; returns the exit status, -1 on timeout. */
