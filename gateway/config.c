@@ -124,6 +124,8 @@ static const struct cfg_key modem_keys[] = {
 	{ "section", CT_INT, MOFF(section), 0, "0", 0, 99, NULL, 0 },
 	{ "own_number", CT_STR, MOFF(own_number), 0, "", 0, 0, NULL, 0 },
 	{ "send_timeout", CT_INT, MOFF(send_timeout), 0, "60", 1, 600, NULL, 0 },
+	{ "op_timeout", CT_INT, MOFF(op_timeout), 0, "10", 1, 600, NULL, 0 },
+	{ "poll_interval", CT_INT, MOFF(poll_interval), 0, "30", 1, 3600, NULL, 0 },
 	{ "balance_code", CT_STR, MOFF(balance_code), 0, "", 0, 0, NULL, 0 },
 	{ "balance_pattern", CT_STR, MOFF(balance_pattern), 0, "", 0, 0, NULL, 0 },
 	{ "sendsms_url", CT_STR, MOFF(sendsms_url), 0, "", 0, 0, NULL, 0 },

@@ -40,7 +40,9 @@ struct modem_cfg {
 	char *gammurc;                     /* when set: settings come from this gammurc */
 	int section;
 	char *own_number;                  /* the SIM's own number: never answered */
-	int send_timeout;                  /* seconds */
+	int send_timeout;                  /* seconds: the watchdog's deadline for one send */
+	int op_timeout;                    /* seconds: ... and for any other modem operation */
+	int poll_interval;                 /* seconds between inbox polls while +CMTI works */
 	char *balance_code;                /* USSD code that asks the SIM balance, e.g. "*100#" */
 	char *balance_pattern;             /* POSIX ERE; group 1 is the amount */
 	/* kind "kannel" */

@@ -37,6 +37,8 @@ int ctl_messages(struct ctl *c, int argc, char **argv);
 int ctl_menu(struct ctl *c, int argc, char **argv);
 int ctl_dummy_sms(struct ctl *c, int argc, char **argv);
 int ctl_modem(struct ctl *c, int argc, char **argv);
+/* modem scan [DEVICE...] (ctl_scan.c): argv holds the devices only */
+int ctl_modem_scan(struct ctl *c, int argc, char **argv);
 int ctl_purge(struct ctl *c, int argc, char **argv);
 int ctl_cases(struct ctl *c, int argc, char **argv);    /* ctl_cases.c */
 int ctl_feedback(struct ctl *c, int argc, char **argv); /* ctl_cases.c */

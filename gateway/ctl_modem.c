@@ -137,10 +137,16 @@ int ctl_modem(struct ctl *c, int argc, char **argv)
 		return modem_status(c);
 	if (argc == 4 && strcmp(argv[1], "ussd") == 0)
 		return modem_ussd(c, argv[2], argv[3]);
+	if (argc >= 2 && strcmp(argv[1], "scan") == 0)
+		return ctl_modem_scan(c, argc - 2, argv + 2);
 	fprintf(stderr, "usage: hotlinectl [-c FILE] modem status\n"
 			"       hotlinectl [-c FILE] modem ussd NAME CODE   (e.g. modem ussd m1 '*100#')\n"
+			"       hotlinectl modem scan [DEVICE...]\n"
 			"  status: each modem's connection, signal, network, balance, today's messages\n"
-			"  ussd: asks the running hotlined to dial CODE on modem NAME and prints the answer\n");
+			"  ussd: asks the running hotlined to dial CODE on modem NAME and prints the answer\n"
+			"  scan: the serial devices that answer AT (all of /dev/serial/by-id, ttyUSB*, ttyACM*,\n"
+			"        or those given), with the stable by-id name for `device`, maker and model;\n"
+			"        stop hotlined first: it would be disturbed on a port it uses\n");
 	return 2;
 }
 

@@ -55,6 +55,8 @@
 
 #define CALL_QUEUE 16 /* distinct callers remembered between two gsm_take_calls() */
 
+#define WITHHELD_WAIT_MS 1500 /* RING with no +CLIP this long after it: a call without caller ID */
+
 #define USSD_REPLY_MAX (GSM_MAX_USSD_LENGTH * 3 + 1) /* UTF-8 of GSM_MAX_USSD_LENGTH UTF-16 units */
 
 struct rang {
@@ -90,9 +92,14 @@ struct gsm {
 	size_t nrang;
 	unsigned rang_lost;
 	const char *hanging_up;        /* the number whose call GSM_CancelCall is ending right now */
+	bool sms_waiting;              /* +CMTI: a new message was announced */
+	int64_t ring_at;               /* mono ms of a RING that no +CLIP followed yet; 0: none */
+	unsigned withheld;             /* calls without caller ID hung up, not yet taken */
+	bool forward_debug;            /* libgammu's debug lines go to our log */
 };
 
 static void set_err(struct gsm *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int random_ref(bool ref16, const char *text);
 
 static void set_err(struct gsm *g, const char *fmt, ...)
 {
@@ -298,6 +305,18 @@ static void flush_debug(struct gsm *g)
 		return;
 	g->dbg[g->dbg_len] = '\0';
 	g->dbg_len = 0;
+	/*
+	 * libgammu 1.42 has no event for a RING without caller ID: it only says
+	 * so in its debug output. A +CLIP (or a hang-up of ours) ends the wait.
+	 */
+	if (strstr(g->dbg, "Ring detected - waiting for caller ID") != NULL) {
+		if (g->ring_at == 0)
+			g->ring_at = mono_ms();
+	} else if (strstr(g->dbg, "CLIP detected") != NULL || strstr(g->dbg, "Call end detected") != NULL) {
+		g->ring_at = 0;
+	}
+	if (!g->forward_debug)
+		return;
 	if (strstr(g->dbg, "CPIN") != NULL || strstr(g->dbg, "CPWD") != NULL || strstr(g->dbg, "CLCK") != NULL ||
 	    strstr(g->dbg, "ecurity code") != NULL) {
 		log_debug(TAG, "%s: gammu: (a line about a security code, hidden)", g->name);
@@ -392,6 +411,16 @@ static void on_call(GSM_StateMachine *s, GSM_Call *call, void *data)
 		g->rang_lost++;
 }
 
+/* +CMTI and friends: only noted; the owner reads the inbox afterwards. */
+static void on_sms(GSM_StateMachine *s, GSM_SMSMessage *sms, void *data)
+{
+	struct gsm *g = data;
+
+	(void)s;
+	(void)sms;
+	g->sms_waiting = true;
+}
+
 /* ---- connection ---------------------------------------------------------------------------- */
 
 /* The dummy driver reports an empty inbox for a folder that is gone: look ourselves. */
@@ -463,9 +492,12 @@ static int configure(struct gsm *g, const struct gsm_settings *st, char *err, si
 	cfg->UseGlobalDebugFile = FALSE;
 	free(cfg->DebugFile);
 	cfg->DebugFile = strdup("");
-	snprintf(cfg->DebugLevel, sizeof(cfg->DebugLevel), "%s", log_enabled(LOG_LVL_DEBUG) ? "textall" : "nothing");
-	GSM_SetConfigNum(g->s, 1);
 	g->dummy = strcasecmp(cfg->Model, "dummy") == 0;
+	/* a real phone's "text" lines are read for the RING that has no caller ID (flush_debug) */
+	g->forward_debug = log_enabled(LOG_LVL_DEBUG);
+	snprintf(cfg->DebugLevel, sizeof(cfg->DebugLevel), "%s",
+	    g->forward_debug ? "textall" : g->dummy ? "nothing" : "text");
+	GSM_SetConfigNum(g->s, 1);
 	g->device = xstrdup(cfg->Device ? cfg->Device : "");
 	return GSM_OK;
 }
@@ -499,7 +531,7 @@ static int enter_pin(struct gsm *g, const char *pin, char *err, size_t errlen)
 	di = GSM_GetDebug(g->s);
 	GSM_SetDebugLevel("nothing", di);
 	e = GSM_EnterSecurityCode(g->s, &code);
-	GSM_SetDebugLevel(log_enabled(LOG_LVL_DEBUG) ? "textall" : "nothing", di);
+	GSM_SetDebugLevel(g->forward_debug ? "textall" : g->dummy ? "nothing" : "text", di);
 	memset(&code, 0, sizeof(code));
 	if (e == ERR_SECURITYERROR) {
 		/* a wrong PIN must not be tried again and again: the SIM would lock */
@@ -541,6 +573,8 @@ int gsm_open(const struct gsm_settings *st, struct gsm **out, char *err, size_t 
 			goto fail;
 		}
 	}
+	if (st->watch)
+		st->watch(st->watch_arg, g);
 	/* 2 tries per command, as gammu-smsd does: modems drop an answer now and then */
 	e = GSM_InitConnection_Log(g->s, 2, on_gammu_log, g);
 	flush_debug(g);
@@ -559,6 +593,7 @@ int gsm_open(const struct gsm_settings *st, struct gsm **out, char *err, size_t 
 	GSM_SetSendSMSStatusCallback(g->s, on_send_status, g);
 	GSM_SetIncomingUSSDCallback(g->s, on_ussd, g);
 	GSM_SetIncomingCallCallback(g->s, on_call, g);
+	GSM_SetIncomingSMSCallback(g->s, on_sms, g);
 	e = GSM_SetIncomingCall(g->s, TRUE);
 	if (e != ERR_NONE && !unsupported(e))
 		log_warnx(TAG, "%s: incoming calls will not be noticed: %s", g->name, GSM_ErrorString(e));
@@ -568,11 +603,19 @@ int gsm_open(const struct gsm_settings *st, struct gsm **out, char *err, size_t 
 	*out = g;
 	return GSM_OK;
 fail:
+	if (st->watch)
+		st->watch(st->watch_arg, NULL);
 	flush_debug(g);
 	GSM_FreeStateMachine(g->s);
 	free(g->device);
 	free(g);
 	return rc;
+}
+
+void gsm_abort(struct gsm *g)
+{
+	if (g != NULL)
+		(void)GSM_AbortOperation(g->s);
 }
 
 void gsm_close(struct gsm *g)
@@ -1039,11 +1082,18 @@ static int encode_text(struct gsm *g, const char *text, struct gsm_send_result *
 
 int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm_send_result *res)
 {
+	return gsm_send_text_from(g, phone, text, -1, 0, res);
+}
+
+int gsm_send_text_from(struct gsm *g, const char *phone, const char *text, int ref, int first_part,
+    struct gsm_send_result *res)
+{
 	char who[LOG_PHONE_BUF];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	res->msg_ref = -1;
+	res->ref = -1;
 	if (!number_ok(phone))
 		return send_fail(g, res, GSM_PERMFAIL, "not a number to send to: \"%s\"", log_phone(phone, who, sizeof(who)));
 	if (text == NULL)
@@ -1052,9 +1102,22 @@ int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm
 	if (rc != GSM_OK)
 		return rc;
 	res->parts = g->msms->Number;
+	if (res->parts > 1) {
+		/* our own reference, kept by the caller, so that a retry can send only the missing parts */
+		res->ref = ref >= 0 ? ref % 256 : random_ref(false, text);
+		for (int i = 0; i < g->msms->Number; i++) {
+			GSM_SMSMessage *m = &g->msms->SMS[i];
+			m->UDH.ID8bit = res->ref;
+			m->UDH.ID16bit = -1;
+			GSM_EncodeUDHHeader(NULL, &m->UDH);
+		}
+	}
+	if (first_part < 0 || first_part >= res->parts || res->parts == 1)
+		first_part = 0;
+	res->parts_sent = first_part;
 	if (!dummy_alive(g))
 		return send_fail(g, res, GSM_NOCONN, "%.150s", g->err);
-	for (int i = 0; i < g->msms->Number; i++) {
+	for (int i = first_part; i < g->msms->Number; i++) {
 		GSM_SMSMessage *m = &g->msms->SMS[i];
 		GSM_Error e;
 
@@ -1206,12 +1269,27 @@ int gsm_take_calls(struct gsm *g, char (*callers)[48], size_t max, size_t *n)
 	 * wait in the device; the dummy driver reports its incoming-call file
 	 * at the start of any API call, and a cheap one will do.
 	 */
-	if (!g->dummy)
+	if (!g->dummy) {
 		(void)GSM_ReadDevice(g->s, FALSE);
-	e = GSM_GetSignalQuality(g->s, &sig);
-	if (e != ERR_NONE && classify(e) == GSM_NOCONN) {
-		set_err(g, "%s", GSM_ErrorString(e));
-		return GSM_NOCONN;
+	} else {
+		e = GSM_GetSignalQuality(g->s, &sig);
+		if (e != ERR_NONE && classify(e) == GSM_NOCONN) {
+			set_err(g, "%s", GSM_ErrorString(e));
+			return GSM_NOCONN;
+		}
+	}
+	if (g->ring_at != 0 && g->nrang == 0 && mono_ms() - g->ring_at >= WITHHELD_WAIT_MS) {
+		/* RING and no caller ID: nobody to call back, but the phone must stop ringing */
+		g->ring_at = 0;
+		e = GSM_CancelCall(g->s, 0, TRUE);
+		if (classify(e) == GSM_NOCONN) {
+			set_err(g, "hanging up: %s", GSM_ErrorString(e));
+			return GSM_NOCONN;
+		}
+		if (e != ERR_NONE)
+			log_warnx(TAG, "%s: cannot hang up a call without caller ID: %s", g->name, GSM_ErrorString(e));
+		g->withheld++;
+		g->ring_at = 0; /* the RING that came while hanging up */
 	}
 	if (g->rang_lost) {
 		log_warnx(TAG, "%s: %u incoming call notification(s) dropped (more than %d callers at once)", g->name,
@@ -1261,9 +1339,45 @@ int gsm_take_calls(struct gsm *g, char (*callers)[48], size_t max, size_t *n)
 	return GSM_OK;
 }
 
+unsigned gsm_take_withheld(struct gsm *g)
+{
+	unsigned n = g->withheld;
+
+	g->withheld = 0;
+	return n;
+}
+
+int gsm_notify_sms(struct gsm *g)
+{
+	GSM_Error e;
+
+	if (g->dummy)
+		return GSM_PERMFAIL; /* the dummy phone announces nothing */
+	e = GSM_SetIncomingSMS(g->s, TRUE);
+	if (e == ERR_NONE)
+		return GSM_OK;
+	set_err(g, "new-message notification: %s", GSM_ErrorString(e));
+	return classify(e) == GSM_NOCONN ? GSM_NOCONN : GSM_PERMFAIL;
+}
+
+bool gsm_pump(struct gsm *g)
+{
+	bool got;
+
+	if (!g->dummy)
+		(void)GSM_ReadDevice(g->s, FALSE);
+	got = g->sms_waiting;
+	g->sms_waiting = false;
+	return got;
+}
+
 int gsm_reset(struct gsm *g, bool hard)
 {
 	GSM_Error e = GSM_Reset(g->s, hard ? TRUE : FALSE);
+
+	/* the AT driver has only the one reset (AT+CFUN=1,1): a hard reset is that */
+	if (hard && unsupported(e))
+		e = GSM_Reset(g->s, FALSE);
 
 	if (e == ERR_NONE)
 		return GSM_OK;

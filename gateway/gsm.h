@@ -35,6 +35,14 @@ struct gsm_settings {
 	const char *gammurc;    /* when set, device/connection/model come from this file ... */
 	int section;            /* ... and this section: 0 = [gammu], 1 = [gammu1], ... */
 	int send_timeout_ms;    /* how long to wait for the network to answer one part */
+	/*
+	 * The watchdog's hook: gsm_open() calls watch(watch_arg, g) with the new
+	 * handle before it talks to the phone, so that another thread can
+	 * gsm_abort() a connect that hangs, and watch(watch_arg, NULL) before it
+	 * frees a handle that failed to connect. NULL: no hook.
+	 */
+	void (*watch)(void *arg, struct gsm *g);
+	void *watch_arg;
 };
 
 enum gsm_part_kind { GSM_PART_DELIVER, GSM_PART_STATUS_REPORT, GSM_PART_OTHER };
@@ -69,6 +77,13 @@ struct gsm_part {
 int gsm_open(const struct gsm_settings *settings, struct gsm **out, char *err, size_t errlen);
 /* Disconnect and free. NULL is fine. */
 void gsm_close(struct gsm *g);
+/*
+ * Make the operation under way on g give up soon (it returns GSM_NOCONN).
+ * The one function that may be called from another thread than the owner's
+ * (libgammu's GSM_AbortOperation); the handle is spent afterwards: every later
+ * call fails, so the owner closes it and connects again.
+ */
+void gsm_abort(struct gsm *g);
 /* The reason for the last failure on this handle; valid until the next call. */
 const char *gsm_error(const struct gsm *g);
 
@@ -88,6 +103,7 @@ struct gsm_send_result {
 	int parts;        /* parts the text was encoded into */
 	int parts_sent;   /* parts the network accepted */
 	int msg_ref;      /* message reference of the last part accepted, -1 if none */
+	int ref;          /* concatenation reference of a long text, -1 for a lone SMS */
 	char error[160];  /* why, when the send failed */
 };
 /*
@@ -98,6 +114,15 @@ struct gsm_send_result {
  * worth a retry, GSM_NOCONN when the phone stopped answering.
  */
 int gsm_send_text(struct gsm *g, const char *phone, const char *text, struct gsm_send_result *res);
+/*
+ * The same, resuming an earlier attempt: a long text is encoded with
+ * concatenation reference ref (-1: a new one) and its parts before
+ * first_part (0-based) are not sent again, so that the handset puts one
+ * message together. res->ref is the reference used (-1 for a lone SMS) and
+ * res->parts_sent counts the parts accepted before and now.
+ */
+int gsm_send_text_from(struct gsm *g, const char *phone, const char *text, int ref, int first_part,
+    struct gsm_send_result *res);
 
 /*
  * Ask the network for a status report (delivery report) of each part of the
@@ -127,9 +152,27 @@ int gsm_get_status(struct gsm *g, struct gsm_status *st);
  * Incoming calls: gsm_open() enables the notification. gsm_take_calls()
  * lets the phone report pending events, copies the numbers of calls that
  * rang since the last call (at most max, UTF-8) into callers and hangs each
- * one up at once, so that the caller is not charged.
+ * one up at once, so that the caller is not charged. A call that rings
+ * without caller ID (withheld, or a SIM without CLIP: RING and no +CLIP
+ * within 1.5 s) is hung up too and only counted (gsm_take_withheld).
  */
 int gsm_take_calls(struct gsm *g, char (*callers)[48], size_t max, size_t *n);
+
+/*
+ * New messages by notification: ask the modem to announce each new message
+ * (AT+CNMI through libgammu's incoming-SMS support). GSM_OK when it will,
+ * GSM_PERMFAIL when the phone cannot (poll then), GSM_NOCONN when it is gone.
+ */
+int gsm_notify_sms(struct gsm *g);
+/*
+ * Let the phone report what it has to say (new messages, calls) without
+ * asking it anything: no AT command is sent. Returns true when a new message
+ * was announced since the last call. GSM_NOCONN-worthy trouble shows at the
+ * next operation.
+ */
+bool gsm_pump(struct gsm *g);
+/* Calls without caller ID that gsm_take_calls() hung up since the last call. */
+unsigned gsm_take_withheld(struct gsm *g);
 
 /* Soft (hard=false) or hard reset of the phone, where the driver supports it. */
 int gsm_reset(struct gsm *g, bool hard);

@@ -19,7 +19,7 @@ static uint64_t bell_rings;
 
 const char *modem_state_name(enum modem_state s)
 {
-	static const char *const names[] = { "down", "connecting", "ready", "backoff", "resetting" };
+	static const char *const names[] = { "down", "connecting", "ready", "backoff", "resetting", "stalled" };
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }

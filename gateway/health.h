@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum modem_state { MODEM_DOWN = 0, MODEM_CONNECTING, MODEM_READY, MODEM_BACKOFF, MODEM_RESETTING };
+/* STALLED: the watchdog aborted an operation that got no answer in time; the modem reconnects. */
+enum modem_state { MODEM_DOWN = 0, MODEM_CONNECTING, MODEM_READY, MODEM_BACKOFF, MODEM_RESETTING, MODEM_STALLED };
 
 struct modem_health {
 	char name[40];
@@ -25,6 +26,10 @@ struct modem_health {
 	double balance;        /* NaN when unknown */
 	int64_t balance_at;
 	int resets;
+	unsigned stalls;       /* operations aborted by the watchdog */
+	unsigned withheld;     /* calls without caller ID hung up */
+	unsigned delete_failures; /* stored parts the phone would not delete */
+	int64_t delete_failing_since; /* deletes failing since (unix s), 0 when they work */
 	unsigned sent, received; /* since start */
 	char error[160];       /* the last failure */
 };

@@ -23,7 +23,7 @@ static const struct {
 	{ "messages", ctl_messages, "the message log (--phone, --format tsv|csv)" },
 	{ "menu", ctl_menu, "menu check | menu show" },
 	{ "dummy-sms", ctl_dummy_sms, "put an SMS into a dummy modem's inbox: dummy-sms PHONE TEXT" },
-	{ "modem", ctl_modem, "modem status | modem ussd NAME CODE" },
+	{ "modem", ctl_modem, "modem status | modem ussd NAME CODE | modem scan [DEVICE...]" },
 	{ "purge", ctl_purge, "erase message texts older than retention.message_days" },
 	{ "cases", ctl_cases, "cases list | show N | assign N STAFF | set-status N STATUS [--note TEXT]" },
 	{ "feedback", ctl_feedback, "feedback list [--from DATE --to DATE] [--format tsv|csv]" },

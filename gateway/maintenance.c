@@ -68,6 +68,14 @@ static void check_alerts(struct ctx *c)
 		alert(c, "modem_down", h->name,
 		    c->cfg->down_alert_minutes > 0 && !h->connected && down_for >= (int64_t)c->cfg->down_alert_minutes * 60,
 		    "alert_modem_down", dv, 2);
+		/* stored parts the phone will not delete: its storage fills up, and then nothing comes in */
+		int64_t failing_for = h->delete_failing_since ? c->now - h->delete_failing_since : 0;
+		snprintf(mins, sizeof(mins), "%d", (int)(failing_for / 60));
+		struct menu_var xv[] = { { "modem.name", h->name }, { "minutes", mins } };
+		alert(c, "modem_delete", h->name,
+		    c->cfg->down_alert_minutes > 0 && h->delete_failing_since != 0 &&
+		    failing_for >= (int64_t)c->cfg->down_alert_minutes * 60,
+		    "alert_modem_delete", xv, 2);
 		snprintf(bal, sizeof(bal), "%.2f", h->balance);
 		struct menu_var bv[] = { { "modem.name", h->name }, { "modem.balance", bal } };
 		alert(c, "balance", h->name, !isnan(h->balance) && h->balance < c->cfg->balance_threshold,

@@ -46,6 +46,8 @@ static struct {
 	bool connected;
 	int signal, resets;
 	double balance;
+	bool stalled;
+	unsigned stalls, withheld, delete_failures;
 } modems[MAX_MODEMS];
 static size_t nmodems;
 
@@ -128,18 +130,43 @@ void metrics_node_hit(const char *node)
 	pthread_mutex_unlock(&lock);
 }
 
+/* The slot of modem name, made when new; call with lock held. MAX_MODEMS when full. */
+static size_t modem_slot(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nmodems; i++)
+		if (strcmp(modems[i].name, name) == 0)
+			break;
+	if (i == nmodems && nmodems < MAX_MODEMS) {
+		memset(&modems[i], 0, sizeof(modems[i]));
+		snprintf(modems[i].name, sizeof(modems[i].name), "%s", name);
+		nmodems++;
+	}
+	return i;
+}
+
+void metrics_modem_faults(const char *name, bool stalled, unsigned stalls, unsigned withheld, unsigned delete_failures)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	i = modem_slot(name);
+	if (i < MAX_MODEMS) {
+		modems[i].stalled = stalled;
+		modems[i].stalls = stalls;
+		modems[i].withheld = withheld;
+		modems[i].delete_failures = delete_failures;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 void metrics_modem(const char *name, bool connected, int signal, int resets, double balance)
 {
 	size_t i;
 
 	pthread_mutex_lock(&lock);
-	for (i = 0; i < nmodems; i++)
-		if (strcmp(modems[i].name, name) == 0)
-			break;
-	if (i == nmodems && nmodems < MAX_MODEMS) {
-		snprintf(modems[i].name, sizeof(modems[i].name), "%s", name);
-		nmodems++;
-	}
+	i = modem_slot(name);
 	if (i < MAX_MODEMS) {
 		modems[i].connected = connected;
 		modems[i].signal = signal;
@@ -213,6 +240,23 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		      "# TYPE hotline_modem_resets_total counter\n");
 	for (size_t i = 0; i < nmodems; i++)
 		buf_printf(out, "hotline_modem_resets_total{modem=\"%s\"} %d\n", modems[i].name, modems[i].resets);
+	buf_adds(out, "# HELP hotline_modem_stalled Whether the watchdog found the modem stalled (it reconnects).\n"
+		      "# TYPE hotline_modem_stalled gauge\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_stalled{modem=\"%s\"} %d\n", modems[i].name, modems[i].stalled);
+	buf_adds(out, "# HELP hotline_modem_stalls_total Operations the watchdog aborted (no answer in time).\n"
+		      "# TYPE hotline_modem_stalls_total counter\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_stalls_total{modem=\"%s\"} %u\n", modems[i].name, modems[i].stalls);
+	buf_adds(out, "# HELP hotline_calls_withheld_total Calls without caller ID, hung up and not answered.\n"
+		      "# TYPE hotline_calls_withheld_total counter\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_calls_withheld_total{modem=\"%s\"} %u\n", modems[i].name, modems[i].withheld);
+	buf_adds(out, "# HELP hotline_modem_delete_failures_total Stored parts the phone would not delete.\n"
+		      "# TYPE hotline_modem_delete_failures_total counter\n");
+	for (size_t i = 0; i < nmodems; i++)
+		buf_printf(out, "hotline_modem_delete_failures_total{modem=\"%s\"} %u\n", modems[i].name,
+		    modems[i].delete_failures);
 	buf_adds(out, "# HELP hotline_modem_balance Last SIM balance reading.\n"
 		      "# TYPE hotline_modem_balance gauge\n");
 	for (size_t i = 0; i < nmodems; i++)

@@ -33,6 +33,12 @@ enum metrics_event {
 };
 void metrics_event(enum metrics_event e);
 uint64_t metrics_event_count(enum metrics_event e);
+/*
+ * A modem's troubles: whether it is stalled now (the watchdog aborted an
+ * operation and it reconnects), stalls so far, calls without caller ID hung
+ * up, stored parts it could not delete from the phone.
+ */
+void metrics_modem_faults(const char *name, bool stalled, unsigned stalls, unsigned withheld, unsigned delete_failures);
 /* Gauges filled by the caller at scrape time. */
 struct metrics_gauges {
 	int outbox_depth;

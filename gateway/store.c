@@ -367,6 +367,17 @@ static const char *const migrations[] = {
 	 "CREATE INDEX inbox_parts_place ON inbox_parts(modem, location) WHERE gone = 0;"
 	 "ALTER TABLE feedback ADD COLUMN note TEXT;"
 	 "ALTER TABLE feedback ADD COLUMN done_at INTEGER;"),
+
+	/*
+	 * 10: a long reply's progress, so that a retry sends only the parts that
+	 * did not go, with the same concatenation reference (issue 12). A row
+	 * beside the outbox row, gone with it.
+	 */
+	"CREATE TABLE IF NOT EXISTS outbox_progress ("
+	"  message_id INTEGER PRIMARY KEY,"
+	"  concat_ref INTEGER,"
+	"  parts_done INTEGER NOT NULL DEFAULT 0"
+	");",
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */
@@ -998,7 +1009,8 @@ int store_outbox_add(struct store *st, int64_t msg_id, const char *modem, int pr
  * modem has sent fewer than ?4 of them in the last minute (0: no limit).
  */
 static const char SQL_OUTBOX_DUE[] =
-    "SELECT o.message_id, m.phone, m.text, o.attempts, m.kind FROM outbox o JOIN messages m ON m.id = o.message_id"
+    "SELECT o.message_id, m.phone, m.text, o.attempts, m.kind, p.concat_ref, p.parts_done FROM outbox o"
+    " JOIN messages m ON m.id = o.message_id LEFT JOIN outbox_progress p ON p.message_id = o.message_id"
     " WHERE o.sending = 0 AND o.not_before <= ?2 AND (o.modem = ?1 OR (?1 IS NULL AND o.modem IS NULL))"
     " AND (coalesce(m.kind, '') <> 'broadcast' OR ?4 <= 0 OR (SELECT count(*) FROM messages b WHERE b.kind = 'broadcast'"
     "  AND b.modem = ?5 AND b.sent_at > ?2 - 60) < ?4)"
@@ -1033,6 +1045,8 @@ int store_outbox_claim(struct store *st, const char *for_modem, const char *by, 
 		snprintf(o->modem, sizeof(o->modem), "%s", by);
 		o->attempts = sqlite3_column_int(s, 3) + 1;
 		snprintf(o->kind, sizeof(o->kind), "%s", store_col_text(s, 4));
+		o->concat_ref = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 5);
+		o->parts_done = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0 : sqlite3_column_int(s, 6);
 		(*n)++;
 	}
 	sqlite3_reset(s);
@@ -1085,6 +1099,23 @@ static const char SQL_MSG_SENT[] =
     "UPDATE messages SET status = 'sent', parts = ?2, msg_ref = ?3, sent_at = ?4, updated_at = ?4,"
     " error = NULL WHERE id = ?1";
 static const char SQL_OUTBOX_DEL[] = "DELETE FROM outbox WHERE message_id = ?1";
+static const char SQL_PROGRESS_DEL[] = "DELETE FROM outbox_progress WHERE message_id = ?1";
+
+/* The message leaves the outbox, and its progress with it. */
+static int outbox_delete(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s;
+
+	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_PROGRESS_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return store_exec_stmt(st, SQL_PROGRESS_DEL, s);
+}
 
 int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now)
 {
@@ -1101,10 +1132,7 @@ int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int6
 	sqlite3_bind_int64(s, 4, now);
 	if (store_exec_stmt(st, SQL_MSG_SENT, s) < 0)
 		goto fail;
-	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
+	if (outbox_delete(st, id) < 0)
 		goto fail;
 	return store_commit(st);
 fail:
@@ -1117,7 +1145,16 @@ static const char SQL_OUTBOX_REQUEUE[] =
 static const char SQL_MSG_QUEUED[] =
     "UPDATE messages SET status = 'queued', error = ?2, updated_at = ?3 WHERE id = ?1";
 
+static const char SQL_OUTBOX_PROGRESS[] =
+    "INSERT OR REPLACE INTO outbox_progress (message_id, concat_ref, parts_done) VALUES (?1, ?2, ?3)";
+
 int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error)
+{
+	return store_outbox_retry_from(st, id, not_before, error, -2, 0);
+}
+
+int store_outbox_retry_from(struct store *st, int64_t id, int64_t not_before, const char *error, int concat_ref,
+    int parts_done)
 {
 	sqlite3_stmt *s;
 
@@ -1129,6 +1166,16 @@ int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const c
 	sqlite3_bind_int64(s, 2, not_before);
 	if (store_exec_stmt(st, SQL_OUTBOX_REQUEUE, s) < 0)
 		goto fail;
+	if (concat_ref != -2) {
+		if ((s = store_stmt(st, SQL_OUTBOX_PROGRESS)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, id);
+		if (concat_ref >= 0)
+			sqlite3_bind_int(s, 2, concat_ref);
+		sqlite3_bind_int(s, 3, parts_done);
+		if (store_exec_stmt(st, SQL_OUTBOX_PROGRESS, s) < 0)
+			goto fail;
+	}
 	if ((s = store_stmt(st, SQL_MSG_QUEUED)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, id);
@@ -1158,10 +1205,7 @@ int store_outbox_failed(struct store *st, int64_t id, const char *error)
 	sqlite3_bind_int64(s, 3, now_unix());
 	if (store_exec_stmt(st, SQL_MSG_FAILED, s) < 0)
 		goto fail;
-	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
+	if (outbox_delete(st, id) < 0)
 		goto fail;
 	return store_commit(st);
 fail:

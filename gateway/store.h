@@ -124,6 +124,8 @@ struct store_send {
 	char modem[40];
 	int attempts;
 	char kind[16]; /* the message's kind: reply, notify, staff, notice, broadcast */
+	int concat_ref;   /* a long text's concatenation reference from an earlier attempt, -1: none yet */
+	int parts_done;   /* its parts the network accepted already (in order) */
 };
 /*
  * Claim up to max queued messages due at now for modem `for_modem` (NULL:
@@ -144,6 +146,9 @@ void store_sends_free(struct store_send *s, size_t n);
 void store_outbox_broadcast_rate(struct store *st, int per_minute);
 int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now) WARN_UNUSED;
 int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error) WARN_UNUSED;
+/* The same, keeping a long text's progress: its reference (-1: none) and the parts accepted. */
+int store_outbox_retry_from(struct store *st, int64_t id, int64_t not_before, const char *error, int concat_ref,
+    int parts_done) WARN_UNUSED;
 int store_outbox_failed(struct store *st, int64_t id, const char *error) WARN_UNUSED;
 /*
  * At start: messages left "sending" by a crash go back to the queue (they may

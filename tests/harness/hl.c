@@ -402,7 +402,7 @@ static char *vformat(const char *fmt, va_list ap);
 
 /* ---- the AT modem emulator ---------------------------------------------------------------- */
 
-static int emu_start(struct hl *h, int i)
+int hl_emu_start(struct hl *h, int i)
 {
 	char script[512], ready[400];
 	const char *argv[4];
@@ -469,7 +469,7 @@ int hl_setup_at(struct hl *h, int nmodems, const char *modem_keys, const char *r
 		return -1;
 	fprintf(f, "modems = (\n");
 	for (int i = 0; i < nmodems; i++) {
-		if (emu_start(h, i) < 0) {
+		if (hl_emu_start(h, i) < 0) {
 			fclose(f);
 			free(ext);
 			return -1;

@@ -77,6 +77,8 @@ int hl_sms_now(struct hl *h, int modem, const char *phone, const char *text);
  * "op_timeout = 3;"), or NULL. hl_cleanup stops the emulators by PID.
  */
 int hl_setup_at(struct hl *h, int nmodems, const char *modem_keys, const char *replace, const char *extra);
+/* Start emulator i in dir/emu<i> (hl_setup_at does it for each modem; more for tools such as modem scan). */
+int hl_emu_start(struct hl *h, int i);
 /*
  * One order to emulator i (see tests/tools/atemu.py), printf-style. Returns
  * its answer ("ok ..." or "error ..."; caller frees), NULL when it cannot be
