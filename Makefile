@@ -177,7 +177,7 @@ clean:
 .PRECIOUS: $(BUILD)/bench/obj/%.o
 BENCH_DIR  := $(BUILD)/bench
 BENCH_OBJ  := $(BENCH_DIR)/obj/bench_corpus.o
-BENCH_BINS := $(BENCH_DIR)/bench_engine $(BENCH_DIR)/bench_store $(BENCH_DIR)/ussd_bare $(BENCH_DIR)/watch
+BENCH_BINS := $(BENCH_DIR)/bench_engine $(BENCH_DIR)/bench_store $(BENCH_DIR)/bench_console $(BENCH_DIR)/ussd_bare $(BENCH_DIR)/watch
 
 $(BENCH_DIR)/obj/%.o: tests/bench/%.c
 	@mkdir -p $(@D)

@@ -4,7 +4,7 @@
 # and runs it; it is not part of `make check`.
 #
 #   BENCH_RUNS=3                              repeats
-#   BENCH_ONLY="engine store drain ussd mem startup kannel"   a subset
+#   BENCH_ONLY="engine store drain ussd mem startup kannel console"   a subset
 #   BENCH_SECONDS=2                           seconds per engine/store measurement
 #   BENCH_USSD_SECONDS=10                     seconds per wrk measurement
 #   BENCH_N=1000 BENCH_SEED=42                the drain's inbox
@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-engine store drain ussd mem startup kannel}
+ONLY=${BENCH_ONLY:-engine store drain ussd mem startup kannel console}
 SECS=${BENCH_SECONDS:-2}
 USECS=${BENCH_USSD_SECONDS:-10}
 N=${BENCH_N:-1000}
@@ -28,7 +28,7 @@ KANNEL_N=${BENCH_KANNEL_N:-500}
 CORPUS=("$SRC/tests/corpus/villager-corpus.tsv" "$SHARED/samples/villager-messages.tsv")
 CFG=$SRC/config/hotline.cfg
 
-for b in bench_engine bench_store ussd_bare watch; do
+for b in bench_engine bench_store bench_console ussd_bare watch; do
 	[ -x "$BB/$b" ] || die "$BB/$b is missing: run \`make bench\` (or \`make bench-build\`)"
 done
 for t in wrk gammu-smsd sqlite3 python3 cc; do
@@ -93,6 +93,9 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	if wants kannel; then
 		run_one "$run" kannel "$SRC/tests/bench/kannel.sh" "$KANNEL_N"
+	fi
+	if wants console; then
+		run_one "$run" console "$BB/bench_console" -c "$CFG"
 	fi
 done
 

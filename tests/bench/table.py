@@ -100,6 +100,11 @@ ROWS = [
     ("7 Kannel MO->MT, smsbox echo (text), 4 counties", "rt/s", g("kannel echo", "rt_per_s", counties="4"), None),
     ("7 Kannel ratio hotlined / echo, 4 counties (same run)", "x", g("kannel ratio", "c4"), None),
     ("7   (info) hotlined with senders = 4, 1 county", "rt/s", g("kannel hotlined-s4", "rt_per_s", counties="1"), None),
+    ("8 console case list p99, 10,000 cases, 100,000 msgs", "ms", g("console", "list_p99_ms"), ("<", 50)),
+    ("8 console case page p99 (timeline, thread)", "ms", g("console", "case_p99_ms"), ("<", 50)),
+    ("8   (info) console case list p50", "ms", g("console", "list_p50_ms"), None),
+    ("8   (info) console case page p50", "ms", g("console", "case_p50_ms"), None),
+    ("8 console logins (Argon2id, interactive cost)", "/s", g("console", "logins_per_s"), None),
 ]
 
 
