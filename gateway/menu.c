@@ -146,6 +146,9 @@ struct loader {
 	struct strv values_name, values_val; /* flattened values, "amount.dibao_city" */
 	const char **values_file;
 	size_t values_file_cap;
+	const char *text;     /* the file load_file is reading, whole, and where each line starts */
+	size_t *line_at;
+	size_t nlines;
 	size_t *values_by_name;               /* indices into values_name, sorted by name (index_values) */
 	size_t nvalues_by_name;
 	struct strv fillers;
@@ -194,22 +197,23 @@ static bool id_ok(const char *id)
  * line is the last line in [from, to] that holds it as a literal; `to` when
  * none does (escapes, strings split in parts).
  */
-static int element_line(const char *path, int from, int to, const char *value)
+static int element_line(const struct loader *L, int from, int to, const char *value)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL, *quoted;
-	size_t cap = 0;
-	int n = 0, found = to;
+	char *quoted = xasprintf("\"%s\"", value);
+	size_t ql = strlen(quoted);
+	int found = to;
 
-	if (f == NULL)
-		return to;
-	quoted = xasprintf("\"%s\"", value);
-	while (++n <= to && getline(&line, &cap, f) >= 0)
-		if (n >= from && strstr(line, quoted))
-			found = n;
+	/* the file being read is in memory (load_file): only lines from..to are looked at */
+	for (int n = from; n >= 1 && n <= to && (size_t)n <= L->nlines; n++) {
+		const char *a = L->text + L->line_at[n - 1];
+		const char *b = (size_t)n < L->nlines ? L->text + L->line_at[n] : L->text + strlen(L->text);
+		for (const char *p = a; p + ql <= b; p++)
+			if (memcmp(p, quoted, ql) == 0) {
+				found = n;
+				break;
+			}
+	}
 	free(quoted);
-	free(line);
-	fclose(f);
 	return found;
 }
 
@@ -234,7 +238,7 @@ static void get_strings(struct loader *L, const config_setting_t *s, const char 
 		}
 		int line = line_of(e) ? line_of(e) : line_of(s);
 		if (i + 1 == config_setting_length(s) && line > line_of(s))
-			line = element_line(file, line_of(s), line, config_setting_get_string(e));
+			line = element_line(L, line_of(s), line, config_setting_get_string(e));
 		strv_add(out, config_setting_get_string(e), line);
 	}
 }
@@ -639,7 +643,17 @@ static void load_file(struct loader *L, const char *path, const char *file)
 		free(text);
 		return;
 	}
-	free(text);
+	/* where each line starts, for element_line (a list's last element) */
+	L->nlines = 0;
+	for (size_t i = 0; i < len; i++)
+		L->nlines += text[i] == '\n';
+	L->line_at = xmalloc((L->nlines + 1) * sizeof(size_t));
+	L->nlines = 0;
+	L->line_at[L->nlines++] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			L->line_at[L->nlines++] = i + 1;
+	L->text = text;
 	const config_setting_t *root = config_root_setting(&cf);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -724,6 +738,11 @@ static void load_file(struct loader *L, const char *path, const char *file)
 		}
 	}
 	config_destroy(&cf);
+	free(L->line_at);
+	L->line_at = NULL;
+	L->nlines = 0;
+	L->text = NULL;
+	free(text);
 }
 
 /* ---- placeholders ------------------------------------------------------------ */
