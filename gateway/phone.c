@@ -175,8 +175,10 @@ enum phone_kind phone_normalise(const char *in, const char *country, char *out, 
 		return alpha(in, out, outlen);
 	if (n == 0)
 		return PHONE_NONE;
-	if (n > DIGITS_MAX)
-		return service(d, out, outlen);
+	if (n > DIGITS_MAX) { /* no number is this long: kept as written (its + too), so that it stays so */
+		snprintf(out, outlen, "%s%s", plus ? "+" : "", d);
+		return PHONE_SERVICE;
+	}
 	return from_digits(d, plus, country, out, outlen);
 }
 

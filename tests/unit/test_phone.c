@@ -58,6 +58,7 @@ static void test_normalise(void **state)
 		{ "+0933 1234567", "+09331234567", PHONE_SERVICE },  /* no country starts with 0 */
 		{ "+86", "+86", PHONE_SERVICE },
 		{ "1234567890123456789012345678", "1234567890123456789012345678", PHONE_SERVICE },
+		{ "+1234567890123456789012345678", "+1234567890123456789012345678", PHONE_SERVICE },
 		/* names stay as given, without the spaces around them */
 		{ "BANK", "BANK", PHONE_ALPHA },
 		{ " bank info ", "bank info", PHONE_ALPHA },
