@@ -63,8 +63,8 @@ static enum phone_kind from_international(const char *intl, char *out, size_t ou
 			snprintf(out, outlen, "+86%s", nat);
 			return PHONE_E164;
 		}
-		if (*nat)
-			return service(nat, out, outlen); /* +8610086 is 10086 */
+		if (*nat && *nat != '0')
+			return service(nat, out, outlen); /* +8610086 is 10086 (not +86 00...: read as a trunk 0) */
 	}
 	if (strncmp(intl, "86", 2) == 0 || intl[0] == '0' || n < 8 || n > 15) {
 		/* written as international but no number: kept so, so that it stays what it is */
@@ -184,17 +184,11 @@ enum phone_kind phone_normalise(const char *in, const char *country, char *out, 
 
 bool phone_is_ordinary(const char *p)
 {
-	size_t n;
+	char again[PHONE_LEN];
 
-	if (p == NULL || p[0] != '+' || p[1] < '1' || p[1] > '9')
-		return false;
-	n = strlen(p + 1);
-	if (n < 8 || n > 15)
-		return false;
-	for (size_t i = 1; p[i]; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-	return true;
+	/* an E.164 number that normalises to itself (+86 and a Chinese mobile or landline, or another country's) */
+	return p != NULL && p[0] == '+' && phone_normalise(p, NULL, again, sizeof(again)) == PHONE_E164 &&
+	    strcmp(again, p) == 0;
 }
 
 const char *phone_shown(const char *p, const char *country)

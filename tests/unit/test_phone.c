@@ -57,6 +57,7 @@ static void test_normalise(void **state)
 		{ "+1234", "+1234", PHONE_SERVICE },                 /* too short for E.164: kept as written */
 		{ "+0933 1234567", "+09331234567", PHONE_SERVICE },  /* no country starts with 0 */
 		{ "+86", "+86", PHONE_SERVICE },
+		{ "+86008613912345678", "+86008613912345678", PHONE_SERVICE }, /* no 00 after +86 */
 		{ "1234567890123456789012345678", "1234567890123456789012345678", PHONE_SERVICE },
 		{ "+1234567890123456789012345678", "+1234567890123456789012345678", PHONE_SERVICE },
 		/* names stay as given, without the spaces around them */
@@ -179,6 +180,7 @@ static void test_ordinary(void **state)
 		{ "+", false },
 		{ "0", false },
 		{ "+13900000001", true },        /* a +1 number is a person, just not the Chinese one */
+		{ "+86(00 01339", false },       /* +86 and no Chinese number */
 	};
 
 	char norm[PHONE_LEN];
