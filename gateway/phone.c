@@ -44,6 +44,17 @@ static bool is_cn_landline(const char *nat)
 	return nat[0] >= '2' && nat[0] <= '9' && n >= 9 && n <= 11;
 }
 
+/*
+ * Would digits written without + stay a service number under any default
+ * country? Not when they start with a trunk 0, or look like a Chinese mobile
+ * (with or without 86): those are kept in their + form, so that a number
+ * normalised once normalises to itself.
+ */
+static bool national_inert(const char *d)
+{
+	return d[0] != '0' && !is_cn_mobile(d) && !(strlen(d) == 13 && strncmp(d, "86", 2) == 0 && is_cn_mobile(d + 2));
+}
+
 static enum phone_kind service(const char *digits, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s", digits);
@@ -63,8 +74,8 @@ static enum phone_kind from_international(const char *intl, char *out, size_t ou
 			snprintf(out, outlen, "+86%s", nat);
 			return PHONE_E164;
 		}
-		if (*nat && *nat != '0')
-			return service(nat, out, outlen); /* +8610086 is 10086 (not +86 00...: read as a trunk 0) */
+		if (*nat && national_inert(nat))
+			return service(nat, out, outlen); /* +8610086 is 10086 */
 	}
 	if (strncmp(intl, "86", 2) == 0 || intl[0] == '0' || n < 8 || n > 15) {
 		/* written as international but no number: kept so, so that it stays what it is */

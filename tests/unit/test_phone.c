@@ -58,6 +58,7 @@ static void test_normalise(void **state)
 		{ "+0933 1234567", "+09331234567", PHONE_SERVICE },  /* no country starts with 0 */
 		{ "+86", "+86", PHONE_SERVICE },
 		{ "+86008613912345678", "+86008613912345678", PHONE_SERVICE }, /* no 00 after +86 */
+		{ "+86 8613912365478", "+868613912365478", PHONE_SERVICE },    /* nor 86 twice */
 		{ "1234567890123456789012345678", "1234567890123456789012345678", PHONE_SERVICE },
 		{ "+1234567890123456789012345678", "+1234567890123456789012345678", PHONE_SERVICE },
 		/* names stay as given, without the spaces around them */
