@@ -105,6 +105,13 @@ ROWS = [
     ("8   (info) console case list p50", "ms", g("console", "list_p50_ms"), None),
     ("8   (info) console case page p50", "ms", g("console", "case_p50_ms"), None),
     ("8 console logins (Argon2id, interactive cost)", "/s", g("console", "logins_per_s"), None),
+    ("9 AT emulator: SIM to reply accepted, +CMTI, p50", "ms", g("at cmti", "p50_ms"), None),
+    ("9 AT emulator: SIM to reply accepted, +CMTI, p99", "ms", g("at cmti", "p99_ms"), None),
+    ("9 AT emulator: same, no +CNMI (poll), p50", "ms", g("at poll", "p50_ms"), None),
+    ("9 AT emulator: same, no +CNMI (poll), p99", "ms", g("at poll", "p99_ms"), None),
+    ("9 AT commands per idle minute, hotlined +CMTI", "cmds", g("at idle", "cmds_per_min"), None),
+    ("9 AT commands per idle minute, hotlined polling", "cmds", g("at idle-poll", "cmds_per_min"), None),
+    ("9 AT commands per idle minute, gammu-smsd", "cmds", g("at gammu-smsd", "cmds_per_min"), None),
 ]
 
 
