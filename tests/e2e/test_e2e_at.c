@@ -246,6 +246,32 @@ static void test_failing_delete(void **state)
 }
 
 /*
+ * A PDU libgammu cannot decode sits on the SIM, and an unsolicited +CMTI
+ * comes inside the answer to AT+CMGL: the good message is answered once, the
+ * bad one is left alone (logged), and the modem does not stall.
+ */
+static void test_malformed_pdu_and_unsolicited(void **state)
+{
+	struct hl *h = *state;
+	int st = 0;
+
+	assert_true(hl_emu_int(h, 0, "raw 07915892000000F0040B915892214365F700007040213252242331FFFF") >= 1);
+	free(hl_emu(h, 0, "unsol CMGL +CMTI: \"SM\",9"));
+	assert_int_equal(hl_emu_int(h, 0, "sms +8613700000060 cmti 低保"), 1);
+	char *reply = hl_wait_reply(h, "13700000060", 1, 10000);
+	assert_non_null(reply);
+	free(reply);
+	struct air_arg a = { "+8613700000060", 1 };
+	assert_true(hl_wait(10000, air_has, h, &a));
+	assert_air_matches_store(h, K("13700000060"), "+8613700000060");
+	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '%s'",
+	    K("13700000060")), 1);
+	char *body = healthz(h, &st);
+	assert_int_equal(st, 200);
+	free(body);
+}
+
+/*
  * hotlinectl modem scan lists the devices that answer AT with maker and
  * model, and passes over one that answers nothing (a short timeout each).
  */
@@ -279,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_long_reply_resends_missing_part),
 		cmocka_unit_test(test_call_without_caller_id),
 		cmocka_unit_test(test_failing_delete),
+		cmocka_unit_test(test_malformed_pdu_and_unsolicited),
 		cmocka_unit_test(test_modem_scan),
 	};
 	/* HL_TEST=test_name runs one test (cmocka's own filter) */
