@@ -758,6 +758,33 @@ static void test_outbox_cycle(void **state)
 	assert_true(wait == INT64_MAX);
 }
 
+/* A long reply's progress (issue 12): kept across a retry, gone with the outbox row. */
+static void test_outbox_progress(void **state)
+{
+	struct fx *f = *state;
+	struct store_send out[2];
+	int64_t id = queue(f->st, "13912345678", "一条长回复", "m0", 0, T0);
+
+	assert_int_equal(claim(f->st, "m0", "m0", T0, out, 2), 1);
+	assert_int_equal(out[0].concat_ref, -1);
+	assert_int_equal(out[0].parts_done, 0);
+	store_sends_free(out, 1);
+	/* part 1 of 3 went with reference 42 */
+	assert_int_equal(store_outbox_retry_from(f->st, id, T0, "part 2 of 3: CMS 38", 42, 1), 0);
+	assert_int_equal(claim(f->st, "m0", "m0", T0, out, 2), 1);
+	assert_int_equal(out[0].concat_ref, 42);
+	assert_int_equal(out[0].parts_done, 1);
+	store_sends_free(out, 1);
+	/* a retry that says nothing of parts keeps what was recorded */
+	assert_int_equal(store_outbox_retry(f->st, id, T0, "no network"), 0);
+	assert_int_equal(claim(f->st, "m0", "m0", T0, out, 2), 1);
+	assert_int_equal(out[0].concat_ref, 42);
+	assert_int_equal(out[0].parts_done, 1);
+	store_sends_free(out, 1);
+	assert_int_equal(store_outbox_sent(f->st, id, 3, 7, T0 + 1), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM outbox_progress"), 0);
+}
+
 static void test_outbox_failed(void **state)
 {
 	struct fx *f = *state;
@@ -1015,6 +1042,7 @@ int main(void)
 		T(test_part_idempotent),
 		T(test_groups),
 		T(test_outbox_cycle),
+		T(test_outbox_progress),
 		T(test_outbox_failed),
 		T(test_outbox_recover),
 		T(test_outbox_order_and_modems),
