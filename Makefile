@@ -202,8 +202,9 @@ bench: bootstrap
 
 # 2,000 inbound SMS, hotlined SIGKILLed at 25 random moments while it works;
 # prints stored / answered / lost / duplicated and fails on any loss.
-stress: all
+stress: all $(BUILD)/tests/test_e2e_broadcast
 	@tests/stress.sh
+	@HOTLINE_BCAST_STRESS=1 $(BUILD)/tests/test_e2e_broadcast
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang and
 # ASan+UBSan in build/fuzz, each run FUZZ_SECONDS on its seed corpus; prints

@@ -7,10 +7,13 @@
 
 #include "contacts.h"
 #include "log.h"
+#include "lunar.h"
+#include "market.h"
 #include "menu.h"
 #include "phone.h"
 #include "smstext.h"
 #include "store_contacts.h"
+#include "tz.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -228,18 +231,18 @@ char *broadcast_render(struct ctx *c, const char *tmpl, const char *name, const 
 
 /* ---- hours ---------------------------------------------------------------------------- */
 
-static int minute_of(int64_t t)
+/* The minute of the day on the bureau's clock (config timezone). */
+static int minute_of(const struct config *cfg, int64_t t)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
 
-	localtime_r(&tt, &tm);
+	tz_civil(cfg->tz, t, &tm);
 	return tm.tm_hour * 60 + tm.tm_min;
 }
 
 static bool open_minute(const struct config *cfg, int64_t t)
 {
-	int m = minute_of(t);
+	int m = minute_of(cfg, t);
 
 	if (cfg->bcast_allowed_hours.set && !time_window_contains(&cfg->bcast_allowed_hours, m))
 		return false;
@@ -399,6 +402,15 @@ int broadcast_create(struct ctx *c, const struct broadcast_new *n, int64_t *id, 
 		if (add_recipient(&x, valid && o.found ? o.id : 0, valid ? key : a->phones.v[i], valid && o.found && o.opted_out,
 		    valid) < 0)
 			goto db_fail_tx;
+	}
+	if (x.ok == 0 && n->dedup) {
+		/* an automatic one with nobody to tell: kept as done, so that its key holds */
+		if (store_broadcast_set(c->st, x.bid, "done", NULL, c->now, c->now) < 0 || store_commit(c->st) < 0)
+			goto db_fail;
+		*id = x.bid;
+		strs_free(&x.keys);
+		broadcast_audience_free(a);
+		return 0;
 	}
 	if (x.ok == 0) {
 		store_rollback(c->st);
@@ -785,6 +797,89 @@ int broadcast_tick(struct ctx *c, int modems_up, int *queued)
 			store_rollback(c->st);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* ---- market-day reminders ------------------------------------------------------------------ */
+
+/* Word i (0-based) of a space-separated list. */
+static void nth_word(const char *list, int i, char *out, size_t outlen)
+{
+	const char *p = list ? list : "";
+
+	out[0] = '\0';
+	for (int k = 0; *p; k++) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (k == i) {
+			snprintf(out, outlen, "%.*s", (int)n, p);
+			return;
+		}
+		p += n;
+	}
+}
+
+int broadcast_markets(struct ctx *c, int *created)
+{
+	const struct menu_market *mk;
+	size_t n = menu_markets(c->menu, &mk);
+	const char *tmpl = menu_text(c->menu, "market_reminder");
+	struct tm tm;
+	long tomorrow;
+
+	*created = 0;
+	if (n == 0 || tmpl == NULL || *c->cfg->bcast_market_group == '\0')
+		return 0;
+	tz_civil(c->cfg->tz, c->now, &tm);
+	tomorrow = lunar_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) + 1;
+	for (size_t i = 0; i < n; i++) {
+		struct broadcast_new b;
+		struct lunar_date ld;
+		char month[8], dom[8], lm[32], ld_day[32], lunar[96], dedup[256], err[256];
+		char *text, *audience;
+		int y, mo, d;
+		int64_t id = 0;
+		int rc;
+
+		if (!market_rule_on(&mk[i].rule, tomorrow))
+			continue;
+		lunar_civil_from_days(tomorrow, &y, &mo, &d);
+		snprintf(month, sizeof(month), "%d", mo);
+		snprintf(dom, sizeof(dom), "%d", d);
+		lunar[0] = '\0';
+		if (lunar_from_days(tomorrow, &ld)) {
+			nth_word(menu_text(c->menu, "lunar_months"), ld.month - 1, lm, sizeof(lm));
+			nth_word(menu_text(c->menu, "lunar_days"), ld.day - 1, ld_day, sizeof(ld_day));
+			snprintf(lunar, sizeof(lunar), "%s%s%s", ld.leap && menu_text(c->menu, "lunar_leap") ?
+			    menu_text(c->menu, "lunar_leap") : "", lm, ld_day);
+		}
+		struct menu_var v[] = {
+			{ "market.month", month }, { "market.day", dom }, { "market.lunar", lunar },
+			{ "market.town", mk[i].town }, { "market.place", mk[i].place },
+			{ "market.time", mk[i].time ? mk[i].time : "" },
+		};
+		text = menu_render(tmpl, v, ARRAY_LEN(v));
+		/* the subscribers (broadcast.market_group) of the market's town */
+		audience = xasprintf("group:%s,town:%s", c->cfg->bcast_market_group, mk[i].town);
+		snprintf(dedup, sizeof(dedup), "market:%s:%s:%04d-%02d-%02d", mk[i].town, mk[i].place, y, mo, d);
+		memset(&b, 0, sizeof(b));
+		b.text = text;
+		b.audience = audience;
+		b.by = "market-reminder";
+		b.kind = "market";
+		b.dedup = dedup;
+		b.approved = true; /* the rules approved it: the subscribers asked for it */
+		rc = broadcast_create(c, &b, &id, err, sizeof(err));
+		free(text);
+		free(audience);
+		if (rc < 0) {
+			log_warnx("broadcast", "market reminder for %s: %s", mk[i].town, err);
+			continue;
+		}
+		if (id > 0)
+			(*created)++;
 	}
 	return 0;
 }

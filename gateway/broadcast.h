@@ -96,4 +96,16 @@ bool broadcast_open_at(const struct config *cfg, int64_t t, int64_t *next);
  */
 int broadcast_tick(struct ctx *c, int modems_up, int *queued);
 
+/*
+ * Market-day reminders: for every market (menus' `markets`) that is on
+ * tomorrow (the bureau's calendar, lunar rules included), one automatic
+ * broadcast (kind "market", approved by the rules) of texts.market_reminder
+ * to the contacts of its town in group broadcast.market_group (those who
+ * texted 订阅 赶大集, or a group the bureau fills). Once per market and day
+ * (a key in the broadcasts table); sent like any broadcast, inside the
+ * allowed hours, at the rate, skipping who opted out. *created gets how
+ * many were made.
+ */
+int broadcast_markets(struct ctx *c, int *created);
+
 #endif

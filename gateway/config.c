@@ -110,6 +110,7 @@ static const struct cfg_key keys[] = {
 	{ "broadcast.optout_hint", CT_BOOL, OFF(bcast_optout_hint), 0, "true", 0, 0, NULL, 0 },
 	{ "broadcast.delivery_reports", CT_BOOL, OFF(bcast_delivery_reports), 0, "true", 0, 0, NULL, 0 },
 	{ "broadcast.subscriptions", CT_STRLIST, OFF(bcast_subscriptions), OFF(nbcast_subscriptions), "", 0, 0, NULL, 0 },
+	{ "broadcast.market_group", CT_STR, OFF(bcast_market_group), 0, "赶大集", 0, 0, NULL, 0 },
 };
 
 /* One schema for both kinds of channel; validate() keeps each key to its kind. */

@@ -156,6 +156,7 @@ struct config {
 	bool bcast_delivery_reports;      /* ask the network for delivery reports (not for replies) */
 	char **bcast_subscriptions;       /* kinds a villager may subscribe to: 订阅 赶大集 */
 	size_t nbcast_subscriptions;
+	char *bcast_market_group;         /* who gets market-day reminders in a market's town ("" = none) */
 
 	struct modem_cfg *modems;
 	size_t nmodems;

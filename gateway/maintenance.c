@@ -106,7 +106,7 @@ int maintenance_purge(struct ctx *c, int *n)
 
 void maintenance_tick(struct ctx *c)
 {
-	static int64_t last_flush, last_alerts, last_purge, last_cases, last_broadcast;
+	static int64_t last_flush, last_alerts, last_purge, last_cases, last_broadcast, last_markets;
 	int n;
 
 	EVERY(5, last_flush, c->now) {
@@ -127,6 +127,12 @@ void maintenance_tick(struct ctx *c)
 			log_warnx("maintenance", "broadcasts could not be queued; trying again");
 		if (queued > 0)
 			outbox_kick();
+	}
+	/* market-day reminders: a broadcast the day before each market (broadcast_markets) */
+	EVERY(60, last_markets, c->now) {
+		int made = 0;
+		if (broadcast_markets(c, &made) < 0)
+			log_warnx("maintenance", "market reminders could not be made; trying again in a minute");
 	}
 	/* escalation, the morning digest, forms left idle (cases_jobs.c); their own transactions */
 	EVERY(60, last_cases, c->now) {

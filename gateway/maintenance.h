@@ -5,6 +5,7 @@
  *   - every 5 s: alert the supervisor (a modem down too long, a SIM balance
  *     under the threshold, an outbox backing up), each alert once;
  *   - every second: broadcasts (broadcast_tick: the next recipients into the outbox);
+ *   - every minute: market-day reminders (broadcast_markets);
  *   - every minute: the case jobs (cases_jobs_run: escalation, digest, idle forms);
  *   - every hour: erase message texts past retention.message_days.
  */

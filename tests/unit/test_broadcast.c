@@ -2,7 +2,8 @@
  * broadcasts (issue 17): audience and template checks, the preview, four
  * eyes, allowed and quiet hours, the per-modem rate kept by the outbox
  * claim, recipients queued exactly once, pause/resume/cancel, opted-out
- * numbers skipped, and modem status reports matched to what was sent.
+ * numbers skipped, modem status reports matched to what was sent, and the
+ * market-day reminder the day before a market on a lunar schedule.
  *
  * On an in-memory store, the shipped menus and a config of the test's own:
  * broadcast.per_modem_per_minute 2, approval_over 3, allowed 09:00-19:00,
@@ -25,6 +26,7 @@
 
 #include "broadcast.h"
 #include "dispatch.h"
+#include "lunar.h"
 #include "phone.h"
 #include "store.h"
 #include "store_contacts.h"
@@ -474,6 +476,98 @@ static void test_delivery_reports(void **state)
 	assert_non_null(strstr(fr.reason, "not delivered"));
 }
 
+/*
+ * Market-day reminders on a lunar schedule: a market on every 初一, so the day
+ * before is the last day of a lunar month and the reminder crosses into the
+ * next. The shipped menus are copied with one market added.
+ */
+static void test_market_reminder_across_lunar_month(void **state)
+{
+	struct fx *f = *state;
+	char cmd[3 * PATH_MAX], path[PATH_MAX + 64], cfg[PATH_MAX + 32];
+	struct world *w;
+	struct ctx c;
+	struct lunar_date ld, eve;
+	long today, d = -1;
+	int made = -1;
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "cp -r '%s/menus' '%s/menus'", hl_src_dir(), f->dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/menus/23-test-market.cfg", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "markets = ( { town = \"白水镇\"; place = \"白水街道集市\"; rule = \"农历初一\"; time = \"上午\"; } );\n");
+	fclose(fp);
+	snprintf(cfg, sizeof(cfg), "%s/market.cfg", f->dir);
+	fp = fopen(cfg, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+	    "menus = { dir = \"menus\"; };\n"
+	    "office = { name = \"崆峒区民政局\"; };\n"
+	    "cases = { quiet_hours = \"21:00-08:00\"; };\n"
+	    "broadcast = { allowed_hours = \"09:00-19:00\"; subscriptions = [\"赶大集\"]; };\n"
+	    "staff = ( { name = \"张主任\"; phone = \"13900000003\"; role = \"supervisor\"; } );\n"
+	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n");
+	fclose(fp);
+	w = hl_load_world(cfg);
+	assert_non_null(w);
+	c = f->c;
+	c.cfg = w->cfg;
+	c.menu = w->menu;
+	/* the subscribers of 白水镇; one who did not subscribe; a subscriber elsewhere */
+	contact(f, "13700000011", "张桂兰", "白水镇", "赶大集");
+	contact(f, "13700000012", "李福贵", "白水镇", "赶大集");
+	contact(f, "13700000013", "王秀英", "白水镇", "低保户");
+	contact(f, "13700000014", "孙小红", "崆峒镇", "赶大集");
+	/* the eve of the next 初一 after 2026-12-01: the last day of a lunar month */
+	today = lunar_days_from_civil(2026, 12, 1);
+	for (long k = 0; k < 60 && d < 0; k++)
+		if (lunar_from_days(today + k + 1, &ld) && ld.day == 1)
+			d = today + k;
+	assert_true(d > 0);
+	assert_true(lunar_from_days(d, &eve));
+	assert_true(eve.day >= 29 && eve.month != ld.month);
+	/* two days before: nothing */
+	c.now = (d - 1) * 86400LL - 8 * HOUR + 10 * HOUR;
+	assert_int_equal(broadcast_markets(&c, &made), 0);
+	assert_int_equal(made, 0);
+	/* the eve, 07:30 on the bureau's clock: the reminder is made once ... */
+	c.now = d * 86400LL - 8 * HOUR + 7 * HOUR + 30 * 60;
+	assert_int_equal(broadcast_markets(&c, &made), 0);
+	assert_int_equal(made, 1);
+	assert_int_equal(broadcast_markets(&c, &made), 0);
+	assert_int_equal(made, 0);
+	struct store_bcast_counts n;
+	assert_int_equal(store_broadcast_counts(f->st, 1, &n), 0);
+	assert_int_equal(n.total, 2);
+	assert_string_equal(status(f, 1).s, "approved");
+	/* ... and goes out inside the allowed hours, not before */
+	int queued = -1;
+	assert_int_equal(broadcast_tick(&c, 1, &queued), 0);
+	assert_int_equal(queued, 0);
+	c.now += 2 * HOUR; /* 09:30 */
+	assert_int_equal(broadcast_tick(&c, 1, &queued), 0);
+	assert_int_equal(queued, 2);
+	{
+		int y, mo, dd;
+		char want[64];
+		struct store_send s;
+		size_t got = 0;
+		lunar_civil_from_days(d + 1, &y, &mo, &dd);
+		snprintf(want, sizeof(want), "明天%d月%d日", mo, dd);
+		assert_int_equal(store_outbox_claim(f->st, NULL, "m0", c.now, &s, 1, &got), 0);
+		assert_int_equal(got, 1);
+		assert_non_null(strstr(s.text, want));
+		assert_non_null(strstr(s.text, "初一"));
+		assert_non_null(strstr(s.text, "白水镇白水街道集市"));
+		store_sends_free(&s, got);
+	}
+	world_release(w);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/menus' '%s'", f->dir, cfg);
+	assert_int_equal(system(cmd), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -486,6 +580,7 @@ int main(void)
 		T(test_pause_resume_cancel),
 		T(test_optout_before_sending),
 		T(test_delivery_reports),
+		T(test_market_reminder_across_lunar_month),
 	};
 
 	setenv("TZ", "CST-8", 1);
