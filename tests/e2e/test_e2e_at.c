@@ -146,7 +146,8 @@ static void test_idle_cost(void **state)
 	long long n = hl_emu_int(h, 0, "since %s", t + 3);
 	free(t);
 	fprintf(stderr, "idle: %lld AT commands in 6 s (safety-net poll every 3 s)\n", n);
-	assert_true(n >= 0 && n <= 20);
+	/* at most three polls of about 7 commands fall in the window; before: about 12 commands a second */
+	assert_true(n >= 0 && n <= 30);
 }
 
 /* The poll alone finds a message that was not announced. */
