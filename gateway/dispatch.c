@@ -93,7 +93,11 @@ static int queue_sms(struct ctx *c, const char *phone, const char *text, enum no
 	return 0;
 }
 
-/* Text fit for the messages table: valid UTF-8, no NUL, cut at limits.max_text for matching. */
+/*
+ * Text fit for the messages table: valid UTF-8, each invalid byte and each NUL
+ * replaced by U+FFFD (*changed says so). The whole text, never cut: matching
+ * cuts its own view at limits.max_text (dispatch_inbound).
+ */
 static char *sanitize(const char *text, size_t len, bool *changed)
 {
 	struct buf b = { 0 };
@@ -376,6 +380,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, hit.text), NOTIFY_NOTICE,
 		    res->in_id, hit.node, NULL) < 0)
 			goto out_session;
+		metrics_silenced();
 		rc = 0;
 		goto out_session;
 	}

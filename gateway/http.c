@@ -51,10 +51,11 @@ struct http {
 	unsigned gen;           /* tells this server's thread connections from an earlier one's */
 	pthread_mutex_t lock;   /* guards dbs */
 	/*
-	 * Held around each write transaction of the HTTP threads. SQLite takes
-	 * one writer at a time anyway; waiting here is a queue, where waiting in
-	 * SQLite's busy handler is sleeps of up to 100 ms: that was the tail
-	 * latency under load.
+	 * Held around the write transactions a request thread still runs on its
+	 * own connection (USSD /end, Kannel MO and delivery reports), so that
+	 * those threads queue here instead of sleeping in SQLite's busy handler
+	 * (sleeps of up to 100 ms). USSD steps do not take it: they go to the
+	 * writer thread below.
 	 */
 	pthread_mutex_t write_lock;
 	struct store **dbs;     /* every thread's connection, closed by http_stop */

@@ -195,7 +195,7 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 			"# HELP hotline_unknown_total Messages the menus did not understand.\n"
 			"# TYPE hotline_unknown_total counter\n"
 			"hotline_unknown_total %llu\n"
-			"# HELP hotline_silenced_total Messages stored but not answered (loops, floods, reports).\n"
+			"# HELP hotline_silenced_total Messages stored and left unanswered (reports, short codes, our own modems, loops, floods).\n"
 			"# TYPE hotline_silenced_total counter\n"
 			"hotline_silenced_total %llu\n",
 	    (unsigned long long)atomic_load(&sends_ok), (unsigned long long)atomic_load(&sends_failed),
@@ -270,22 +270,3 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 	pthread_mutex_unlock(&lock);
 }
 
-void metrics_reset(void)
-{
-	for (int c = 0; c < CH_N; c++)
-		for (int d = 0; d < DIR_N; d++)
-			atomic_store(&messages[c][d], 0);
-	atomic_store(&sends_ok, 0);
-	atomic_store(&sends_failed, 0);
-	atomic_store(&sends_perm, 0);
-	atomic_store(&retries, 0);
-	atomic_store(&unknown_in, 0);
-	atomic_store(&silenced, 0);
-	for (int e = 0; e < METRIC_EVENT_N; e++)
-		atomic_store(&events[e], 0);
-	pthread_mutex_lock(&lock);
-	nnodes = 0;
-	nmodems = 0;
-	memset(node_slot, 0, sizeof(node_slot));
-	pthread_mutex_unlock(&lock);
-}

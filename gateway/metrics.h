@@ -49,7 +49,6 @@ struct metrics_gauges {
 /* Append the whole exposition to out. */
 void metrics_render(struct buf *out, const struct metrics_gauges *g);
 /* For tests and benchmarks. */
-void metrics_reset(void);
 uint64_t metrics_messages(const char *channel, const char *direction);
 
 #endif

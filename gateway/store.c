@@ -645,7 +645,6 @@ int store_begin(struct store *st)
 
 	if (s == NULL || store_exec_stmt(st, SQL_BEGIN, s) < 0)
 		return -1;
-	st->in_tx = 1;
 	return 0;
 }
 
@@ -657,7 +656,6 @@ int store_commit(struct store *st)
 		store_rollback(st);
 		return -1;
 	}
-	st->in_tx = 0;
 	return 0;
 }
 
@@ -665,14 +663,11 @@ void store_rollback(struct store *st)
 {
 	sqlite3_stmt *s;
 
-	if (sqlite3_get_autocommit(st->db)) {
-		st->in_tx = 0;
+	if (sqlite3_get_autocommit(st->db))
 		return;
-	}
 	s = store_stmt(st, SQL_ROLLBACK);
 	if (s != NULL)
 		(void)store_exec_stmt(st, SQL_ROLLBACK, s);
-	st->in_tx = 0;
 }
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT step";

@@ -18,7 +18,6 @@ struct store {
 		const char *sql; /* the static string it was prepared from: the cache key */
 		sqlite3_stmt *stmt;
 	} cache[STORE_STMT_SLOTS];
-	int in_tx;
 	char country[8]; /* phone.country_code, for hotline_phone() in SQL (migration 6 normalises) */
 	int bcast_rate; /* broadcast SMS a modem may send a minute (0: no limit): store_outbox_broadcast_rate */
 };

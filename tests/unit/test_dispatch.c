@@ -27,6 +27,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "menu.h"
+#include "metrics.h"
 #include "phone.h"
 #include "store.h"
 #include "utf8.h"
@@ -861,6 +862,58 @@ static void test_feedback_and_callback(void **state)
 	free(n2);
 }
 
+/* hotline_silenced_total in /metrics, as a scrape reads it */
+static unsigned long long silenced_total(void)
+{
+	struct buf b = { 0 };
+	struct metrics_gauges g = { 0 };
+	unsigned long long n = 0;
+	const char *p;
+
+	metrics_render(&b, &g);
+	p = strstr(b.s, "\nhotline_silenced_total ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "\nhotline_silenced_total %llu", &n), 1);
+	free(b.s);
+	return n;
+}
+
+/* Every message dispatch stores and leaves unanswered counts once in hotline_silenced_total; answers do not. */
+static void test_silenced_counted(void **state)
+{
+	struct fx *f = *state;
+	unsigned long long n0 = silenced_total();
+	struct sent s;
+	char *r;
+
+	f->c.flags = 0; /* the limits on */
+	f->c.now = T0;
+	s = deliver(f, "sms", "10086", "低保", 6, "text", NULL); /* a short code */
+	assert_null(s.reply);
+	assert_int_equal(silenced_total(), n0 + 1);
+	s = deliver(f, "sms", VILLAGER, "x", 1, "status-report", NULL); /* not a text */
+	assert_null(s.reply);
+	assert_int_equal(silenced_total(), n0 + 2);
+	s = deliver(f, "sms", "13800000000", "低保", 6, "text", NULL); /* our own modem */
+	assert_null(s.reply);
+	assert_int_equal(silenced_total(), n0 + 3);
+
+	/* answered: not counted */
+	r = sms_at(f, VILLAGER, "1", T0 + 10);
+	assert_non_null(r);
+	free(r);
+	assert_int_equal(silenced_total(), n0 + 3);
+
+	/* the same text again within limits.repeat_window: a loop, counted */
+	r = sms_at(f, VILLAGER, "低保怎么申请", T0 + 20);
+	assert_non_null(r);
+	free(r);
+	assert_int_equal(silenced_total(), n0 + 3);
+	r = sms_at(f, VILLAGER, "低保怎么申请", T0 + 30);
+	assert_null(r);
+	assert_int_equal(silenced_total(), n0 + 4);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -882,6 +935,7 @@ int main(void)
 		T(test_status_own_cases_only),
 		T(test_market_days_for_known_town),
 		T(test_feedback_and_callback),
+		T(test_silenced_counted),
 	};
 
 	log_init(LOG_LVL_WARN, true);
