@@ -41,25 +41,37 @@ static int log_fd = -1;
 /*
  * log.file: a copy of every log line in a file of our own (mode 0600, 0640
  * with database.group), reopened on SIGHUP so that logrotate can move it.
+ * Other threads write to log_fd at any moment, so the descriptor number is
+ * never closed while they run: a reload opens the new file and dup2()s it
+ * onto that same number (one atomic swap), and with no log.file any more
+ * the number points at /dev/null. A thread that loaded the number writes
+ * into the old file or the new one, never into whatever else the kernel
+ * would have given that number after a close.
  */
 static void open_log_file(const struct config *cfg)
 {
-	int fd, old = log_fd;
+	const char *path = *cfg->log_file ? cfg->log_file : "/dev/null";
+	int fd;
 
-	if (*cfg->log_file == '\0') {
-		log_set_fd(-1);
-		log_fd = -1;
+	if (*cfg->log_file == '\0' && log_fd < 0)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, *cfg->db_group ? 0640 : 0600);
+	if (fd < 0) {
+		log_warn("hotlined", "cannot open log.file %s; %s", path,
+		    log_fd < 0 ? "logging to stderr only" : "the log goes on where it went");
+		return;
+	}
+	if (log_fd < 0) {
+		log_fd = fd;
 	} else {
-		fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, *cfg->db_group ? 0640 : 0600);
-		if (fd < 0) {
-			log_warn("hotlined", "cannot open log.file %s; logging to stderr only", cfg->log_file);
+		if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+			log_warn("hotlined", "cannot switch the log to %s; the log goes on where it went", path);
+			close(fd);
 			return;
 		}
-		log_set_fd(fd);
-		log_fd = fd;
+		close(fd);
 	}
-	if (old >= 0)
-		close(old);
+	log_set_fd(*cfg->log_file ? log_fd : -1);
 }
 
 static void on_signal(int sig)

@@ -1,8 +1,10 @@
 /*
  * End to end, operations: the supervisor's alert when the outbox backs up,
  * retention (erasing old texts, by the daemon and by hotlinectl purge), the
- * log file's mode and masking.
+ * log file's mode and masking, and its reopening on SIGHUP.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -144,12 +146,94 @@ static void test_log_file(void **state)
 	hl_cleanup(&h);
 }
 
+/* The descriptor numbers of hotlined that point at path, into fds[]; returns how many. */
+static int fds_on(pid_t pid, const char *path, int *fds, int max)
+{
+	char dir[64], link[384], target[512];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		ssize_t len;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, path) == 0 && n < max)
+			fds[n++] = atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool file_has(const char *path, const char *text)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+static bool reloaded_into(struct hl *h, void *arg)
+{
+	(void)h;
+	return file_has(arg, "reloaded ");
+}
+
+/*
+ * logrotate moves the log and sends SIGHUP: the new file takes the same
+ * descriptor number (dup2 onto it, never close-then-open while the modem and
+ * HTTP threads write), the moved file is let go, and lines go to the new file.
+ */
+static void test_log_file_reopened_on_reload(void **state)
+{
+	struct hl h;
+	char path[400], moved[PATH_MAX + 8], real[PATH_MAX];
+	int before[4], after[4];
+
+	(void)state;
+	assert_int_equal(hl_setup(&h, 1, "log", "log = { level = \"debug\"; file = \"var/hotline.log\"; };"), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+	snprintf(path, sizeof(path), "%s/var/hotline.log", h.dir);
+	assert_non_null(realpath(path, real));
+	assert_int_equal(fds_on(h.pid, real, before, 4), 1);
+
+	snprintf(moved, sizeof(moved), "%s.1", real);
+	assert_int_equal(rename(real, moved), 0);
+	assert_int_equal(kill(h.pid, SIGHUP), 0);
+	assert_true(hl_wait(WAIT_MS, reloaded_into, &h, real));
+	assert_int_equal(fds_on(h.pid, real, after, 4), 1);
+	assert_int_equal(after[0], before[0]);
+	assert_int_equal(fds_on(h.pid, moved, after, 4), 0);
+
+	assert_int_equal(hl_sms(&h, 0, "13712345678", "低保", NULL), 1);
+	free(hl_wait_reply(&h, "13712345678", 1, WAIT_MS));
+	assert_true(file_has(real, "5678"));
+	assert_false(file_has(moved, "5678"));
+	assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
+	hl_cleanup(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outbox_backlog_alert),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_log_file),
+		cmocka_unit_test(test_log_file_reopened_on_reload),
 	};
 
 	return cmocka_run_group_tests_name("e2e_ops", tests, NULL, NULL);
