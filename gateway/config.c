@@ -690,6 +690,10 @@ static void validate(struct loader *L, struct config *c)
 		    "without + or 00 (\"86\" for China)", c->phone_country);
 	if (c->nmodems == 0)
 		diag_error(L->d, L->file, 0, "'modems' lists no modem; give at least one (model = \"dummy\" for a test phone)");
+	if (c->nmodems > CONFIG_MAX_MODEMS)
+		diag_error(L->d, L->file, c->modems[CONFIG_MAX_MODEMS].line,
+		    "'modems' lists %zu channels; at most %d are tracked (this is the %dth)",
+		    c->nmodems, CONFIG_MAX_MODEMS, CONFIG_MAX_MODEMS + 1);
 	for (size_t i = 0; i < c->nmodems; i++) {
 		struct modem_cfg *m = &c->modems[i];
 		if (*m->name && !name_ok(m->name))

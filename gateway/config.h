@@ -23,6 +23,13 @@ struct time_window {
 	bool set;
 };
 
+/*
+ * The most channels the `modems` list may hold: a longer list is a config
+ * error naming the first one too many. The health and metrics tables, /healthz
+ * and the console are sized by it.
+ */
+#define CONFIG_MAX_MODEMS 16
+
 /* What a channel in the `modems` list is: a libgammu modem, or a link to Kannel's smsbox. */
 enum channel_kind { CHANNEL_GAMMU = 0, CHANNEL_KANNEL };
 
@@ -158,7 +165,7 @@ struct config {
 	size_t nbcast_subscriptions;
 	char *bcast_market_group;         /* who gets market-day reminders in a market's town ("" = none) */
 
-	struct modem_cfg *modems;
+	struct modem_cfg *modems; /* at most CONFIG_MAX_MODEMS */
 	size_t nmodems;
 	struct staff_cfg *staff;
 	size_t nstaff;

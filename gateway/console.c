@@ -900,7 +900,7 @@ static int dash_one(const struct store_case *k, void *arg_)
 
 static void modem_rows(struct page *pg)
 {
-	struct modem_health mh[16];
+	struct modem_health mh[CONFIG_MAX_MODEMS];
 	size_t n = health_modems(mh, ARRAY_LEN(mh));
 	char t[32];
 

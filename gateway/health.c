@@ -6,10 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_MODEMS 16
+#include "config.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct modem_health modems[MAX_MODEMS];
+static struct modem_health modems[CONFIG_MAX_MODEMS];
 static size_t nmodems;
 
 static pthread_mutex_t bell_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,9 +32,9 @@ void health_modem_set(const struct modem_health *h)
 	for (i = 0; i < nmodems; i++)
 		if (strcmp(modems[i].name, h->name) == 0)
 			break;
-	if (i == nmodems && nmodems < MAX_MODEMS)
+	if (i == nmodems && nmodems < CONFIG_MAX_MODEMS)
 		nmodems++;
-	if (i < MAX_MODEMS)
+	if (i < CONFIG_MAX_MODEMS)
 		modems[i] = *h;
 	pthread_mutex_unlock(&lock);
 }

@@ -341,19 +341,17 @@ static void json_str(struct buf *b, const char *s)
 	buf_addc(b, '"');
 }
 
-#define HEALTH_MODEMS 16
-
 /* 200 when the database answers and a modem is connected; 503 naming what is down. */
 static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn, const struct world *w)
 {
 	struct store *st = thread_store(h, w->cfg);
-	struct modem_health mh[HEALTH_MODEMS];
-	size_t n = health_modems(mh, HEALTH_MODEMS);
+	struct modem_health mh[CONFIG_MAX_MODEMS];
+	size_t n = health_modems(mh, CONFIG_MAX_MODEMS);
 	bool db_ok = st != NULL && store_ping(st) == 0, modem_ok = false;
 	struct buf b = { 0 };
 
-	if (n > HEALTH_MODEMS)
-		n = HEALTH_MODEMS;
+	if (n > CONFIG_MAX_MODEMS)
+		n = CONFIG_MAX_MODEMS;
 	for (size_t i = 0; i < n; i++)
 		modem_ok |= mh[i].connected;
 	buf_printf(&b, "{\"status\":\"%s\"", db_ok && modem_ok ? "ok" : "down");

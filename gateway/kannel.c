@@ -319,14 +319,14 @@ static int send_for(struct sender *w, const struct config *cfg, const char *targ
 
 static int send_round(struct sender *w, const struct config *cfg)
 {
-	struct modem_health others[16];
-	size_t no = health_modems(others, 16);
+	struct modem_health others[CONFIG_MAX_MODEMS];
+	size_t no = health_modems(others, CONFIG_MAX_MODEMS);
 	const char *name = w->k->name;
 	int total = send_for(w, cfg, name);
 
 	total += send_for(w, cfg, NULL);
 	/* a channel that is down: its conversations go out through this one */
-	for (size_t i = 0; i < no && i < 16; i++) {
+	for (size_t i = 0; i < no && i < CONFIG_MAX_MODEMS; i++) {
 		if (strcmp(others[i].name, name) == 0 || others[i].connected || now_unix() - others[i].since < DOWN_GRACE_S)
 			continue;
 		total += send_for(w, cfg, others[i].name);

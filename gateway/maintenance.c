@@ -52,12 +52,12 @@ static void alert(struct ctx *c, const char *kind, const char *key, bool conditi
 
 static void check_alerts(struct ctx *c)
 {
-	struct modem_health mh[16];
-	size_t n = health_modems(mh, 16);
+	struct modem_health mh[CONFIG_MAX_MODEMS];
+	size_t n = health_modems(mh, CONFIG_MAX_MODEMS);
 	int depth = 0;
 	int64_t oldest = 0;
 
-	for (size_t i = 0; i < n && i < 16; i++) {
+	for (size_t i = 0; i < n && i < CONFIG_MAX_MODEMS; i++) {
 		const struct modem_health *h = &mh[i];
 		int64_t down_for = h->connected ? 0 : c->now - h->down_since;
 		int minutes = (int)(down_for / 60);

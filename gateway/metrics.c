@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+
 enum { CH_SMS, CH_USSD, CH_CALL, CH_N };
 enum { DIR_IN, DIR_OUT, DIR_N };
 static const char *const ch_names[CH_N] = { "sms", "ussd", "call" };
@@ -33,7 +35,6 @@ uint64_t metrics_event_count(enum metrics_event e)
 }
 
 #define MAX_NODES 512
-#define MAX_MODEMS 16
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -48,7 +49,7 @@ static struct {
 	double balance;
 	bool stalled;
 	unsigned stalls, withheld, delete_failures;
-} modems[MAX_MODEMS];
+} modems[CONFIG_MAX_MODEMS];
 static size_t nmodems;
 
 static int ch_index(const char *c)
@@ -130,7 +131,7 @@ void metrics_node_hit(const char *node)
 	pthread_mutex_unlock(&lock);
 }
 
-/* The slot of modem name, made when new; call with lock held. MAX_MODEMS when full. */
+/* The slot of modem name, made when new; call with lock held. CONFIG_MAX_MODEMS when full. */
 static size_t modem_slot(const char *name)
 {
 	size_t i;
@@ -138,7 +139,7 @@ static size_t modem_slot(const char *name)
 	for (i = 0; i < nmodems; i++)
 		if (strcmp(modems[i].name, name) == 0)
 			break;
-	if (i == nmodems && nmodems < MAX_MODEMS) {
+	if (i == nmodems && nmodems < CONFIG_MAX_MODEMS) {
 		memset(&modems[i], 0, sizeof(modems[i]));
 		snprintf(modems[i].name, sizeof(modems[i].name), "%s", name);
 		nmodems++;
@@ -152,7 +153,7 @@ void metrics_modem_faults(const char *name, bool stalled, unsigned stalls, unsig
 
 	pthread_mutex_lock(&lock);
 	i = modem_slot(name);
-	if (i < MAX_MODEMS) {
+	if (i < CONFIG_MAX_MODEMS) {
 		modems[i].stalled = stalled;
 		modems[i].stalls = stalls;
 		modems[i].withheld = withheld;
@@ -167,7 +168,7 @@ void metrics_modem(const char *name, bool connected, int signal, int resets, dou
 
 	pthread_mutex_lock(&lock);
 	i = modem_slot(name);
-	if (i < MAX_MODEMS) {
+	if (i < CONFIG_MAX_MODEMS) {
 		modems[i].connected = connected;
 		modems[i].signal = signal;
 		modems[i].resets = resets;
