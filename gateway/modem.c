@@ -772,8 +772,8 @@ static int send_for(struct modem *m, const struct config *cfg, const char *targe
 static int send_round(struct modem *m, const struct config *cfg)
 {
 	store_outbox_broadcast_rate(m->st, cfg->bcast_per_modem_per_minute);
-	struct modem_health others[16];
-	size_t no = health_modems(others, 16);
+	struct modem_health others[CONFIG_MAX_MODEMS];
+	size_t no = health_modems(others, CONFIG_MAX_MODEMS);
 	int total = 0, k;
 
 	if ((k = send_for(m, cfg, m->cfg.name)) < 0)
@@ -783,7 +783,7 @@ static int send_round(struct modem *m, const struct config *cfg)
 		return -1;
 	total += k;
 	/* a modem that is down: its conversations go out through this one */
-	for (size_t i = 0; i < no && i < 16; i++) {
+	for (size_t i = 0; i < no && i < CONFIG_MAX_MODEMS; i++) {
 		if (strcmp(others[i].name, m->cfg.name) == 0 || others[i].connected)
 			continue;
 		if (now_unix() - others[i].since < DOWN_GRACE_S)
