@@ -45,7 +45,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 CONFIG ?= config/hotline.cfg
 
-.PHONY: all clean check test unit e2e browser samples lunar menucheck asan clang tsan format-check run install bootstrap \
+.PHONY: all clean check test unit e2e browser samples lunar menucheck asan clang tsan format-check man run install bootstrap \
 	bench stress fuzz valgrind kannel-demo
 
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
@@ -90,6 +90,31 @@ $(BUILD)/tests/%: tests/e2e/%.c $(HARNESS_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/harness $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_OBJS) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
+# ---- manual pages -----------------------------------------------------------
+# hotline.cfg(5) is built from config.c's schema table (tests/tools/config-schema)
+# and config/README.md's tables, and fails when they disagree; hotlinectl(8) from
+# hotlinectl's own --help texts; hotlined(8) is written by hand (man/).
+MANPAGES := $(BUILD)/man/hotline.cfg.5 $(BUILD)/man/hotlinectl.8 $(BUILD)/man/hotlined.8
+
+$(BUILD)/man/hotline.cfg.5: $(BUILD)/tools/config-schema config/README.md scripts/gen-cfg-man
+	@mkdir -p $(@D)
+	scripts/gen-cfg-man $(BUILD)/tools/config-schema config/README.md $@
+
+$(BUILD)/man/hotlinectl.8: $(BUILD)/hotlinectl scripts/gen-ctl-man
+	@mkdir -p $(@D)
+	HOTLINE_CONFIG=config/hotline.cfg scripts/gen-ctl-man $(BUILD)/hotlinectl $@
+
+$(BUILD)/man/hotlined.8: man/hotlined.8
+	@mkdir -p $(@D)
+	cp $< $@
+
+man: $(MANPAGES)
+
+# compile_commands.json for clangd and clang-tidy: the compile lines `make -n`
+# would run for the daemon, the tool, the tools and every test
+compile_commands.json: Makefile scripts/compile-commands
+	scripts/compile-commands $(MAKE) > $@
+
 # ---- set-up ---------------------------------------------------------------
 
 bootstrap:
@@ -110,10 +135,13 @@ kannel-demo: bootstrap
 	@$(MAKE) --no-print-directory all
 	@scripts/kannel-demo '$(KANNEL_TEXT)' $(BUILD)
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hotline/menus \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/hotline/config $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BUILD)/hotlined $(BUILD)/hotlinectl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(BUILD)/man/hotline.cfg.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(BUILD)/man/hotlined.8 $(BUILD)/man/hotlinectl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 menus/*.cfg menus/README.md $(DESTDIR)$(PREFIX)/share/hotline/menus/
 	install -m 0644 config/hotline.cfg $(DESTDIR)$(PREFIX)/share/hotline/config/hotline.cfg.example
 	install -m 0644 config/README.md $(DESTDIR)$(PREFIX)/share/hotline/config/
@@ -150,7 +178,7 @@ samples: $(BUILD)/hotlinectl
 lunar: $(BUILD)/tools/lunar-dump
 	@scripts/check-lunar $(BUILD)/tools/lunar-dump
 
-test: all menucheck unit e2e samples lunar browser
+test: all man menucheck unit e2e samples lunar browser
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test

@@ -940,21 +940,25 @@ bool time_window_contains(const struct time_window *w, int minute)
 	return minute >= w->start || minute < w->end; /* wraps midnight */
 }
 
+static const char *schema_type(enum cfg_type t)
+{
+	static const char *const names[] = { "string", "path", "integer", "bool", "number", "strings", "window",
+		"hhmm", "choice" };
+
+	return names[t];
+}
+
 static void print_table(FILE *f, const struct cfg_key *tab, size_t n, const char *prefix)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_key *k = &tab[i];
-		fprintf(f, "%s%s\t%s\t", prefix, k->path, type_name(k->type));
+		fprintf(f, "%s%s\t%s\t%s\t", prefix, k->path, schema_type(k->type), k->def);
 		if (k->type == CT_INT || k->type == CT_FLOAT)
-			fprintf(f, "%s (%g..%g)", k->def, k->min, k->max);
+			fprintf(f, "%g..%g", k->min, k->max);
 		else if (k->type == CT_CHOICE)
-			fprintf(f, "\"%s\" (%s)", k->def, k->choices);
-		else if (k->type == CT_BOOL)
-			fprintf(f, "%s", k->def);
-		else
-			fprintf(f, "\"%s\"", k->def);
-		fprintf(f, "%s%s\n", (k->flags & CF_REQUIRED) ? "\trequired" : "",
-		    (k->flags & CF_RESTART) ? "\trestart" : "");
+			fprintf(f, "%s", k->choices);
+		fprintf(f, "\t%s%s\n", (k->flags & CF_REQUIRED) ? "required" : "",
+		    (k->flags & CF_RESTART) ? (k->flags & CF_REQUIRED ? ",restart" : "restart") : "");
 	}
 }
 

@@ -191,7 +191,11 @@ const struct staff_cfg *config_supervisor(const struct config *c);
 /* Minutes after midnight inside the window? */
 bool time_window_contains(const struct time_window *w, int minute);
 
-/* Print the schema (every key, type, default, bounds) for documentation. */
+/*
+ * Print the schema, one key a line, tab-separated: path (modems[].x, staff[].x
+ * for the lists), type, default, bounds or choices, flags (required, restart).
+ * scripts/gen-cfg-man builds hotline.cfg(5) from it (tests/tools/config-schema).
+ */
 void config_print_schema(FILE *f);
 
 #endif
