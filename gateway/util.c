@@ -277,6 +277,11 @@ bool parse_int(const char *s, long long min, long long max, long long *out)
 	return true;
 }
 
+bool str_ieq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
 bool str_startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -73,6 +73,8 @@ uint64_t hash64(const void *p, size_t n);
 /* Parse a whole decimal integer in [min,max]; false on any junk. */
 bool parse_int(const char *s, long long min, long long max, long long *out) WARN_UNUSED;
 
+/* Case-insensitive ASCII compare of whole strings. */
+bool str_ieq(const char *a, const char *b);
 bool str_startswith(const char *s, const char *prefix);
 
 #endif
