@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "phone.h"
 
 static const char *env_or(const char *name, const char *def)
@@ -25,6 +30,17 @@ static const char *env_or(const char *name, const char *def)
 	const char *v = getenv(name);
 
 	return v && *v ? v : def;
+}
+
+/*
+ * HL_ONLY=PATTERN runs only the tests of a suite whose names match (cmocka's
+ * filter: * and ? wildcards), e.g. HL_ONLY=test_log_file* build/tests/test_e2e_ops.
+ * Every unit and end-to-end test links this file.
+ */
+__attribute__((constructor)) static void hl_only(void)
+{
+	if (getenv("HL_ONLY") && *getenv("HL_ONLY"))
+		cmocka_set_test_filter(getenv("HL_ONLY"));
 }
 
 const char *hl_src_dir(void)
