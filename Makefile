@@ -178,7 +178,7 @@ samples: $(BUILD)/hotlinectl
 lunar: $(BUILD)/tools/lunar-dump
 	@scripts/check-lunar $(BUILD)/tools/lunar-dump
 
-test: all man menucheck unit e2e samples lunar browser
+test: all man format-check menucheck unit e2e samples lunar browser
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
@@ -208,7 +208,6 @@ check: bootstrap
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory tsan
-	@scripts/check-format
 	@scripts/run-tests summary
 
 clean:
