@@ -118,10 +118,10 @@ void maintenance_tick(struct ctx *c)
 	}
 	/* broadcasts: their next recipients into the outbox, at the pace the modems up can send */
 	EVERY(1, last_broadcast, c->now) {
-		struct modem_health mh[16];
-		size_t nm = health_modems(mh, 16);
+		struct modem_health mh[CONFIG_MAX_MODEMS];
+		size_t nm = health_modems(mh, CONFIG_MAX_MODEMS);
 		int up = 0, queued = 0;
-		for (size_t i = 0; i < nm && i < 16; i++)
+		for (size_t i = 0; i < nm && i < CONFIG_MAX_MODEMS; i++)
 			up += mh[i].connected;
 		if (broadcast_tick(c, up, &queued) < 0)
 			log_warnx("maintenance", "broadcasts could not be queued; trying again");
