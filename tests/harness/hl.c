@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,12 +34,21 @@ static const char *env_or(const char *name, const char *def)
 }
 
 /*
- * HL_ONLY=PATTERN runs only the tests of a suite whose names match (cmocka's
- * filter: * and ? wildcards), e.g. HL_ONLY=test_log_file* build/tests/test_e2e_ops.
- * Every unit and end-to-end test links this file.
+ * Before main() of every unit and end-to-end test (they all link this file):
+ * run from the checkout's root without make, HOTLINE_SRC and HOTLINE_BUILD
+ * default to absolute paths of "." and "build", as make sets them; and
+ * HL_ONLY=PATTERN runs only the tests whose names match (cmocka's filter:
+ * * and ? wildcards), e.g. HL_ONLY='test_log_file*' build/tests/test_e2e_ops.
  */
-__attribute__((constructor)) static void hl_only(void)
+__attribute__((constructor)) static void hl_defaults(void)
 {
+	char cwd[PATH_MAX], build[PATH_MAX + 8];
+
+	if (getcwd(cwd, sizeof(cwd)) != NULL) {
+		snprintf(build, sizeof(build), "%s/build", cwd);
+		setenv("HOTLINE_SRC", cwd, 0);
+		setenv("HOTLINE_BUILD", build, 0);
+	}
 	if (getenv("HL_ONLY") && *getenv("HL_ONLY"))
 		cmocka_set_test_filter(getenv("HL_ONLY"));
 }
