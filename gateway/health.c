@@ -51,6 +51,24 @@ size_t health_modems(struct modem_health *out, size_t max)
 	return n;
 }
 
+bool health_any_connected(void)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nmodems; i++)
+		ok |= modems[i].connected;
+	pthread_mutex_unlock(&lock);
+	return ok;
+}
+
+void health_reset(void)
+{
+	pthread_mutex_lock(&lock);
+	nmodems = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 static void bell_init(void)
 {
 	pthread_condattr_t a;

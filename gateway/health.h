@@ -39,6 +39,9 @@ const char *modem_state_name(enum modem_state s);
 void health_modem_set(const struct modem_health *h);
 /* Copy up to max records; returns how many modems there are. */
 size_t health_modems(struct modem_health *out, size_t max);
+bool health_any_connected(void);
+/* Forget all modems (tests). */
+void health_reset(void);
 
 /* Ring the outbox doorbell: the modem threads look at the outbox now. */
 void outbox_kick(void);
