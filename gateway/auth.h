@@ -75,8 +75,9 @@ enum auth_act {
 	AUTH_MESSAGES,    /* 短信记录: anyone's messages */
 	AUTH_FEEDBACK,    /* 意见建议: read, mark handled, answer by SMS */
 	AUTH_MENU,        /* 菜单: the tree and the simulator (no personal data) */
+	AUTH_CASE_ALL,    /* every case, whatever its place or staff (lists may then page in SQL) */
 };
-#define AUTH_ACT_LAST AUTH_MENU
+#define AUTH_ACT_LAST AUTH_CASE_ALL
 
 /*
  * May u do act (on case k, for the case acts)? admin: everything;

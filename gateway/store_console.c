@@ -419,7 +419,44 @@ static const char SQL_CASE_QUERY[] =
     "      OR instr(applicant_phone, ?5) > 0 OR instr(contact_phone, ?5) > 0)"
     " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)"
     " AND (?8 = 0 OR status NOT IN ('done', 'rejected', 'withdrawn'))"
-    " ORDER BY id DESC";
+    " ORDER BY id DESC LIMIT ?9 OFFSET ?10";
+
+#define CASE_QUERY_WHERE \
+    " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR staff = ?2) AND (?3 IS NULL OR topic = ?3)" \
+    " AND (?4 IS NULL OR instr(place, ?4) > 0)" \
+    " AND (?5 IS NULL OR number = ?5 OR instr(number, ?5) > 0 OR instr(name, ?5) > 0" \
+    "      OR instr(applicant_phone, ?5) > 0 OR instr(contact_phone, ?5) > 0)" \
+    " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)" \
+    " AND (?8 = 0 OR status NOT IN ('done', 'rejected', 'withdrawn'))"
+static const char SQL_CASE_QUERY_COUNT[] = "SELECT count(*) FROM cases" CASE_QUERY_WHERE;
+
+static void bind_case_query(sqlite3_stmt *s, const struct store_case_query *q)
+{
+	store_bind_text(s, 1, q->status);
+	store_bind_text(s, 2, q->staff);
+	store_bind_text(s, 3, q->topic);
+	store_bind_text(s, 4, q->place);
+	store_bind_text(s, 5, q->q);
+	sqlite3_bind_int64(s, 6, q->from);
+	sqlite3_bind_int64(s, 7, q->to);
+	sqlite3_bind_int(s, 8, q->open_only);
+}
+
+int store_case_query_count(struct store *st, const struct store_case_query *q, int *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_CASE_QUERY_COUNT);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	bind_case_query(s, q);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_CASE_QUERY_COUNT);
+}
 
 static char *col_or_null(sqlite3_stmt *s, int i)
 {
@@ -434,14 +471,9 @@ int store_case_query(struct store *st, const struct store_case_query *q,
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, q->status);
-	store_bind_text(s, 2, q->staff);
-	store_bind_text(s, 3, q->topic);
-	store_bind_text(s, 4, q->place);
-	store_bind_text(s, 5, q->q);
-	sqlite3_bind_int64(s, 6, q->from);
-	sqlite3_bind_int64(s, 7, q->to);
-	sqlite3_bind_int(s, 8, q->open_only);
+	bind_case_query(s, q);
+	sqlite3_bind_int(s, 9, q->limit > 0 ? q->limit : -1);
+	sqlite3_bind_int(s, 10, q->offset > 0 ? q->offset : 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_case c;
 		c.id = sqlite3_column_int64(s, 0);

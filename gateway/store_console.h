@@ -74,6 +74,7 @@ struct store_case_query {
 	const char *q;       /* a case number, a name or a phone (substring) */
 	int64_t from, to;    /* created in [from, to) */
 	bool open_only;
+	int limit, offset;   /* a page (limit 0: all) */
 };
 /* fn gets each case (valid during the call); non-zero stops. fn must not use the store. */
 int store_case_query(struct store *st, const struct store_case_query *q,
@@ -101,6 +102,9 @@ int store_feedback_rows(struct store *st, int64_t from, int64_t to, int limit,
 /* Who sent suggestion `number` and in which message (*phone owned), for an answer by SMS. */
 int store_feedback_sender(struct store *st, const char *number, char **phone, int64_t *message_id,
     bool *found) WARN_UNUSED;
+
+/* How many cases q matches (limit and offset aside). */
+int store_case_query_count(struct store *st, const struct store_case_query *q, int *n) WARN_UNUSED;
 
 /* Today's figures for the dashboard: messages in, cases created and closed since `since`. */
 int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cases_new, int *cases_closed);

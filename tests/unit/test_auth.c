@@ -161,6 +161,9 @@ static void test_roles(void **state)
 	assert_true(auth_may(&sup, AUTH_REPORTS, NULL));
 	assert_false(auth_may(&sup, AUTH_USERS, NULL));
 	assert_false(auth_may(&sup, AUTH_AUDIT, NULL));
+	assert_true(auth_may(&sup, AUTH_CASE_ALL, NULL));
+	assert_false(auth_may(&staff, AUTH_CASE_ALL, NULL));
+	assert_false(auth_may(&viewer, AUTH_CASE_ALL, NULL));
 
 	assert_true(auth_may(&staff, AUTH_CASE_LIST, NULL));
 	assert_true(auth_may(&staff, AUTH_CASE_VIEW, &in_area));    /* their town */
