@@ -207,6 +207,12 @@ def main():
     def wait_id(i):
         return WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, i)))
 
+    def click_and_load(el):
+        """Click a submit button and wait until the browser has left the page it was on."""
+        html = d.find_element(By.TAG_NAME, "html")
+        el.click()
+        WebDriverWait(d, WAIT).until(EC.staleness_of(html))
+
     def fill(i, text):
         e = d.find_element(By.ID, i)
         e.clear()
@@ -275,12 +281,12 @@ def main():
         Select(d.find_element(By.ID, "u-role")).select_by_value("staff")
         Select(d.find_element(By.ID, "u-staff")).select_by_visible_text("李秀英")
         fill("u-password", "li-pass-123")
-        d.find_element(By.ID, "u-add").click()
+        click_and_load(d.find_element(By.ID, "u-add"))
         wait_id("users-ok")
         fill("u-name", "guest")
         Select(d.find_element(By.ID, "u-role")).select_by_value("viewer")
         fill("u-password", "guest-pass-1")
-        d.find_element(By.ID, "u-add").click()
+        click_and_load(d.find_element(By.ID, "u-add"))
         wait_id("users-ok")
         table = d.find_element(By.ID, "users").text
         assert "li" in table and "李秀英" in table and "guest" in table and "viewer" in table
@@ -379,11 +385,11 @@ def main():
         wait_id("m-search")
         assert VILLAGER in d.find_element(By.ID, "messages").text
         fill("m-phone", "13700000002")
-        d.find_element(By.ID, "m-search").click()
-        WebDriverWait(d, WAIT).until(lambda _: "13700000002" in d.find_element(By.ID, "m-phone").get_attribute("value"))
+        click_and_load(d.find_element(By.ID, "m-search"))
+        assert "13700000002" in wait_id("m-phone").get_attribute("value")
         rows = d.find_elements(By.CSS_SELECTOR, "#messages tbody tr")
         assert rows and all("13700000002" in r.text for r in rows), [r.text for r in rows]
-        rows[0].find_element(By.CSS_SELECTOR, "button.thread").click()
+        click_and_load(rows[0].find_element(By.CSS_SELECTOR, "button.thread"))
         assert "13700000002" in wait_id("thread-title").text
         assert "13700000002" not in d.current_url and d.current_url.endswith("/messages")  # no phone in a URL
         texts = d.find_element(By.ID, "messages").text
@@ -403,7 +409,7 @@ def main():
         form.find_element(By.NAME, "note").send_keys("已转交村委会")
         form.find_element(By.NAME, "answer").send_keys("您反映的路灯问题已转交村委会，三天内修好。")
         before = h.out_count("13700000003")
-        form.find_element(By.CSS_SELECTOR, "button.fb-handle").click()
+        click_and_load(form.find_element(By.CSS_SELECTOR, "button.fb-handle"))
         wait_id("fb-ok")
         assert "已转交村委会" in d.find_element(By.ID, "feedback").text
         assert h.q("SELECT status, note FROM feedback WHERE number = ?", number)[0] == ("done", "已转交村委会")
@@ -431,7 +437,7 @@ def main():
         tree = wait_id("menu-tree").text
         assert "救助直通车" in tree or "上门" in tree
         fill("sim-lines", "低保\n1")
-        d.find_element(By.ID, "sim-run").click()
+        click_and_load(d.find_element(By.ID, "sim-run"))
         WebDriverWait(d, WAIT).until(lambda _: len(d.find_elements(By.CSS_SELECTOR, ".sim-step")) == 2)
         steps = d.find_elements(By.CSS_SELECTOR, ".sim-step")
         assert "低保" in steps[0].text and "dibao" in steps[0].text, steps[0].text
