@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -546,6 +547,9 @@ static int enter_pin(struct gsm *g, const char *pin, char *err, size_t errlen)
 	return GSM_OK;
 }
 
+/* libGammu's connection set-up is not thread-safe: one at a time (gsm_open) */
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int gsm_open(const struct gsm_settings *st, struct gsm **out, char *err, size_t errlen)
 {
 	struct gsm *g = xcalloc(1, sizeof(*g));
@@ -575,8 +579,16 @@ int gsm_open(const struct gsm_settings *st, struct gsm **out, char *err, size_t 
 	}
 	if (st->watch)
 		st->watch(st->watch_arg, g);
-	/* 2 tries per command, as gammu-smsd does: modems drop an answer now and then */
+	/*
+	 * 2 tries per command, as gammu-smsd does: modems drop an answer now and
+	 * then. Connection set-up is serialised: libGammu formats into a static
+	 * buffer while connecting (GetOS), so two modem threads connecting at
+	 * once race (ThreadSanitizer). A stuck connect holds the lock only until
+	 * the watchdog aborts it.
+	 */
+	pthread_mutex_lock(&connect_lock);
 	e = GSM_InitConnection_Log(g->s, 2, on_gammu_log, g);
+	pthread_mutex_unlock(&connect_lock);
 	flush_debug(g);
 	if (e != ERR_NONE) {
 		snprintf(err, errlen, "%s (device %s, connection %s)", GSM_ErrorString(e), g->device,
