@@ -233,63 +233,22 @@ static const char *type_name(enum cfg_type t)
 	return "?";
 }
 
-static bool ident_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-	    c == '*';
-}
-
 /*
  * libconfig 1.5 keeps an integer written without L in 32 bits and silently
- * drops the rest (port = 4294985376 is 18080). Read the number as written
- * on s's line: true with *wide set to it when that differs from what
- * libconfig kept (or does not fit 64 bits: *overflow).
+ * drops the rest (port = 4294985376 is 18080): see the number as written on
+ * s's line (cfg_int_written_wider).
  */
 static bool written_wider(const struct loader *L, const config_setting_t *s, long long kept, long long *wide,
     bool *overflow)
 {
 	const char *name = config_setting_name(s), *src = config_setting_source_file(s);
 	int line = line_of(s);
-	size_t nl = name ? strlen(name) : 0;
 
 	*overflow = false;
 	if (L->text == NULL || name == NULL || line < 1 || (size_t)line > L->nlines ||
 	    (src != NULL && strcmp(src, L->file) != 0))
 		return false;
-	const char *p = L->text + L->line_at[line - 1], *end = strchr(p, '\n');
-	if (end == NULL)
-		end = p + strlen(p);
-	for (; p + nl <= end; p++) {
-		const char *q = p + nl;
-		char num[80], *stop;
-		size_t n = 0;
-		if (strncmp(p, name, nl) != 0 || (p > L->text && ident_char(p[-1])) || ident_char(*q))
-			continue;
-		while (q < end && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q >= end || (*q != '=' && *q != ':'))
-			continue;
-		for (q++; q < end && (*q == ' ' || *q == '\t');)
-			q++;
-		while (q < end && n + 1 < sizeof(num) && (ident_char(*q) || *q == '+'))
-			num[n++] = *q++;
-		num[n] = '\0';
-		errno = 0;
-		bool hex = (num[0] == '0' && (num[1] == 'x' || num[1] == 'X')) ||
-		    ((num[0] == '-' || num[0] == '+') && num[1] == '0' && (num[2] == 'x' || num[2] == 'X'));
-		long long v = hex ? (long long)strtoull(num, &stop, 16) : strtoll(num, &stop, 10);
-		if (stop == num || (*stop != '\0' && *stop != 'L'))
-			continue; /* not this setting's number (a string, a float) */
-		if (errno == ERANGE) {
-			*overflow = true;
-			return true;
-		}
-		if (v != kept && (int32_t)v == (int32_t)kept) {
-			*wide = v;
-			return true;
-		}
-	}
-	return false;
+	return cfg_int_written_wider(L->text + L->line_at[line - 1], name, kept, wide, overflow);
 }
 
 /* Store k's value (from s, or the default when s is NULL) into base. */

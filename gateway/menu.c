@@ -413,10 +413,24 @@ static void flatten_values(struct loader *L, const config_setting_t *g, const ch
 			v = config_setting_get_string(s);
 			break;
 		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
-			snprintf(num, sizeof(num), "%lld", config_setting_get_int64(s));
+		case CONFIG_TYPE_INT64: {
+			long long iv = config_setting_get_int64(s), wide;
+			bool overflow;
+			/* as written: libconfig keeps 32 bits of a number without L (an amount would be wrong) */
+			if (config_setting_type(s) == CONFIG_TYPE_INT && L->text && line_of(s) >= 1 &&
+			    (size_t)line_of(s) <= L->nlines &&
+			    cfg_int_written_wider(L->text + L->line_at[line_of(s) - 1], config_setting_name(s), iv, &wide,
+				&overflow)) {
+				if (overflow) {
+					diag_error(L->d, file, line_of(s), "value '%s' is too large a number", name);
+					break;
+				}
+				iv = wide;
+			}
+			snprintf(num, sizeof(num), "%lld", iv);
 			v = num;
 			break;
+		}
 		case CONFIG_TYPE_FLOAT:
 			snprintf(num, sizeof(num), "%g", config_setting_get_float(s));
 			v = num;

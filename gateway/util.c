@@ -341,3 +341,50 @@ bool file_is_regular(const char *path)
 
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	    c == '*';
+}
+
+bool cfg_int_written_wider(const char *line, const char *name, long long kept, long long *wide, bool *overflow)
+{
+	size_t nl = strlen(name);
+	const char *end = strchr(line, '\n');
+
+	*overflow = false;
+	if (end == NULL)
+		end = line + strlen(line);
+	for (const char *p = line; p + nl <= end; p++) {
+		const char *q = p + nl;
+		char num[80], *stop;
+		size_t n = 0;
+		if (strncmp(p, name, nl) != 0 || (p > line && ident_char(p[-1])) || ident_char(*q))
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end || (*q != '=' && *q != ':'))
+			continue;
+		for (q++; q < end && (*q == ' ' || *q == '\t');)
+			q++;
+		while (q < end && n + 1 < sizeof(num) && (ident_char(*q) || *q == '+'))
+			num[n++] = *q++;
+		num[n] = '\0';
+		errno = 0;
+		bool hex = (num[0] == '0' && (num[1] == 'x' || num[1] == 'X')) ||
+		    ((num[0] == '-' || num[0] == '+') && num[1] == '0' && (num[2] == 'x' || num[2] == 'X'));
+		long long v = hex ? (long long)strtoull(num, &stop, 16) : strtoll(num, &stop, 10);
+		if (stop == num || (*stop != '\0' && *stop != 'L'))
+			continue; /* not this setting's number (a string, a float) */
+		if (errno == ERANGE) {
+			*overflow = true;
+			return true;
+		}
+		if (v != kept && (int32_t)v == (int32_t)kept) {
+			*wide = v;
+			return true;
+		}
+	}
+	return false;
+}

@@ -67,6 +67,15 @@ char *file_read_regular(const char *path, size_t *len, char *err, size_t errlen)
 /* Is path a regular file (following a symbolic link)? */
 bool file_is_regular(const char *path);
 
+/*
+ * libconfig 1.5 keeps an integer written without L in 32 bits and silently
+ * drops the rest. Read `name = NUMBER` (or `:`) as written on line (up to its
+ * newline): true with *wide set to the number when it differs from kept,
+ * what libconfig kept, in more than the low 32 bits; true with *overflow when
+ * it does not fit 64 bits. False when it is no such integer or fits.
+ */
+bool cfg_int_written_wider(const char *line, const char *name, long long kept, long long *wide, bool *overflow);
+
 /* FNV-1a 64-bit of bytes. */
 uint64_t hash64(const void *p, size_t n);
 

@@ -590,7 +590,8 @@ static void test_fifo_in_folder(void **state)
 }
 
 /*
- * Loading is linear (issue 11.16) and values may hold values: 200,000
+ * Loading is linear (issue 11.16), values may hold values, and a number is
+ * the number as written even past 32 bits (issue 11.14): 200,000
  * values in 200 groups and a 16 MB one load (quadratic loading of this size
  * takes minutes: no clock here, the suite's timeout shows it), and a value
  * inside a value is filled in.
@@ -610,7 +611,8 @@ static void test_linear_load(void **state)
 	fputs("values = {\n  big = \"", out);
 	for (size_t i = 0; i < BIG / 3; i++)
 		fputs("村", out);
-	fputs("\";\n  nested = \"{g7.v42}元，{amount.city}\";\n", out);
+	/* wide: an amount over 32 bits, which libconfig would keep as 100 */
+	fputs("\";\n  nested = \"{g7.v42}元，{amount.city}，{wide}\";\n  wide = 4294967396;\n", out);
 	for (int g = 0; g < GROUPS; g++) {
 		fprintf(out, "  g%d = {", g);
 		for (int v = 0; v < PER; v++)
@@ -627,7 +629,7 @@ static void test_linear_load(void **state)
 		print_diag(&d);
 	assert_non_null(m);
 	assert_int_equal(d.n, 0);
-	assert_string_equal(node(m, "linshi.extra")->pages[0], "标准7042元，7476。回复0返回");
+	assert_string_equal(node(m, "linshi.extra")->pages[0], "标准7042元，7476，4294967396。回复0返回");
 	menu_free(m);
 	diag_free(&d);
 	rm_dir(dir);
