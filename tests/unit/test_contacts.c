@@ -417,6 +417,25 @@ static void test_optout_optin(void **state)
 	}
 }
 
+/* 退订 stops broadcasts, never the notifications about the villager's own request. */
+static void test_optout_keeps_case_notifications(void **state)
+{
+	struct fx *f = *state;
+	const char *steps[] = { "申请上门", "张桂兰", "崆峒镇东关村5组", "想办低保", "1", "1" };
+	int before, after;
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		free(sms(f, "13700000001", steps[i]));
+	free(sms(f, "13700000001", "退订"));
+	assert_true(contact(f, "13700000001").opted_out);
+	struct store_msg_filter mf = { 0 };
+	mf.phone = "+8613700000001";
+	assert_int_equal(store_msg_count(f->st, &mf, 0, &before), 0);
+	free(sms(f, "13900000001", "接 1")); /* the duty staff member accepts it */
+	assert_int_equal(store_msg_count(f->st, &mf, 0, &after), 0);
+	assert_int_equal(after, before + 1); /* the applicant is told */
+}
+
 #define TT(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -429,6 +448,7 @@ int main(void)
 		TT(test_split_place),
 		TT(test_applicant_becomes_contact),
 		TT(test_optout_optin),
+		TT(test_optout_keeps_case_notifications),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
