@@ -138,6 +138,7 @@ static const struct cfg_key modem_keys[] = {
 	{ "dlr_url", CT_STR, MOFF(dlr_url), 0, "", 0, 0, NULL, 0 },
 	{ "check_interval", CT_INT, MOFF(check_interval), 0, "10", 1, 3600, NULL, 0 },
 	{ "senders", CT_INT, MOFF(senders), 0, "1", 1, 32, NULL, 0 },
+	{ "ack_timeout", CT_INT, MOFF(ack_timeout), 0, "300", 0, 86400, NULL, 0 },
 };
 
 static const struct cfg_key staff_keys[] = {

@@ -63,6 +63,7 @@ struct modem_cfg {
 	char *dlr_url;                     /* how smsbox reaches hotlined for delivery reports */
 	int check_interval;                /* seconds between checks that smsbox answers */
 	int senders;                       /* sendsms calls in flight at once (threads) */
+	int ack_timeout;                   /* seconds a sent MT waits for the SMSC's ack before it is resent (0: never) */
 	int line;                          /* where it is defined, for messages */
 };
 

@@ -13,6 +13,12 @@
  * BACKOFF: /healthz, /metrics and the supervisor's alert see it as a modem
  * that is down; a check every check_interval seconds (by the first sender)
  * brings it back. The link's state is shared by its senders under a mutex.
+ *
+ * smsbox's 202 is tentative: bearerbox may die before it stores the MT. A
+ * sent MT the SMSC has not acknowledged (report 8, or a final 1/2/16) goes
+ * back into the outbox (the same row, counted uncertain) when the link was
+ * seen down and comes back, or after ack_timeout seconds; at most
+ * RESEND_MAX times. Sender 0 looks for them.
  */
 #include "kannel.h"
 
@@ -32,12 +38,16 @@
 #include "metrics.h"
 #include "smstext.h"
 #include "store.h"
+#include "store_kannel.h"
 #include "store_modem.h"
 #include "world.h"
 
 #define SEND_ROUND 32
 #define DOWN_GRACE_S 10 /* another channel down this long: send its messages too */
 #define ANSWER_MAX 512
+#define RESEND_MAX 3          /* resends of one unacknowledged MT (messages.uncertain) */
+#define RESEND_WINDOW_S 21600 /* only sends of the last 6 hours are looked at */
+#define RESEND_ROUND 64
 
 struct kannel;
 
@@ -56,9 +66,13 @@ struct kannel {
 	char *name, *url, *user, *password, *from, *dlr_base, *db_path;
 	int check_interval; /* seconds */
 	int timeout;        /* seconds per sendsms call */
+	int ack_timeout;    /* seconds; 0: no resend after a time */
+	int64_t next_ack_scan; /* mono ms; sender 0 only */
 	atomic_bool stop;
-	pthread_mutex_t lock; /* guards h, backoff_s, next_check */
+	pthread_mutex_t lock; /* guards h, backoff_s, next_check, seen_down, resend_before */
 	struct modem_health h;
+	bool seen_down;        /* left READY since it was last READY */
+	int64_t resend_before; /* unix: back after a fall; resend the unacknowledged sent before (0: none) */
 	int backoff_s;
 	int64_t next_check; /* mono ms */
 	int nsenders;
@@ -88,8 +102,14 @@ static void enter_state_locked(struct kannel *k, struct store *st, enum modem_st
 		if (s == MODEM_READY || k->h.state == MODEM_READY)
 			log_info("kannel", "%s: %s -> %s%s%s", k->name, modem_state_name(k->h.state), modem_state_name(s),
 			    why ? ": " : "", why ? why : "");
-		if (k->h.state == MODEM_READY)
+		if (k->h.state == MODEM_READY) {
 			k->h.down_since = now_unix();
+			k->seen_down = true;
+		}
+		if (s == MODEM_READY && k->seen_down) {
+			k->seen_down = false;
+			k->resend_before = now_unix();
+		}
 		k->h.state = s;
 		k->h.since = now_unix();
 	}
@@ -300,6 +320,54 @@ static void send_one(struct sender *w, const struct config *cfg, struct store_se
 		went_down(w, why);
 }
 
+/* Put the unacknowledged sends with since <= sent_at < before back in the outbox. */
+static void resend_unacked(struct sender *w, int64_t since, int64_t before, const char *why)
+{
+	struct kannel *k = w->k;
+	int64_t ids[RESEND_ROUND];
+	size_t n = 0;
+	int queued = 0;
+
+	if (store_kannel_unacked(w->st, k->name, since, before, RESEND_MAX, ids, RESEND_ROUND, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool q = false;
+		if (store_kannel_resend(w->st, ids[i], k->name, now_unix(), &q) < 0) {
+			log_errorx("kannel", "%s: could not queue message %lld again", k->name, (long long)ids[i]);
+			continue;
+		}
+		if (!q)
+			continue;
+		queued++;
+		metrics_kannel_resent();
+		log_warnx("kannel", "%s: message %lld has no acknowledgement from the SMSC (%s); sending it again", k->name,
+		    (long long)ids[i], why);
+	}
+	if (queued)
+		outbox_kick();
+}
+
+/* Sender 0: after a fall of the link, and every little while for ack_timeout. */
+static void resend_check(struct sender *w)
+{
+	struct kannel *k = w->k;
+	int64_t before, now = now_unix();
+
+	pthread_mutex_lock(&k->lock);
+	before = k->h.state == MODEM_READY ? k->resend_before : 0;
+	if (before)
+		k->resend_before = 0;
+	pthread_mutex_unlock(&k->lock);
+	if (before)
+		resend_unacked(w, before - RESEND_WINDOW_S, before, "the link was down after it was handed over");
+	if (k->ack_timeout > 0 && mono_ms() >= k->next_ack_scan) {
+		int every = k->ack_timeout / 4;
+		every = every < 1 ? 1 : every > 30 ? 30 : every;
+		k->next_ack_scan = mono_ms() + (int64_t)every * 1000;
+		resend_unacked(w, now - k->ack_timeout - RESEND_WINDOW_S, now - k->ack_timeout + 1, "ack_timeout passed");
+	}
+}
+
 /* Send what is due for `target` (NULL: no channel named), one claim at a time. */
 static int send_for(struct sender *w, const struct config *cfg, const char *target)
 {
@@ -376,6 +444,8 @@ static void *sender_main(void *arg)
 		int64_t wait;
 		if (check_due(k, &wait) && w->index == 0)
 			check(w);
+		if (w->index == 0 && link_ready(k))
+			resend_check(w);
 		if (link_ready(k)) {
 			struct world *wd = world_get();
 			sent = send_round(w, wd->cfg);
@@ -430,6 +500,7 @@ int kannel_start(const struct modem_cfg *mc, const struct config *cfg, struct ka
 	k->db_path = xstrdup(cfg->db_path);
 	k->check_interval = mc->check_interval;
 	k->timeout = mc->send_timeout;
+	k->ack_timeout = mc->ack_timeout;
 	atomic_init(&k->stop, false);
 	pthread_mutex_init(&k->lock, NULL);
 	snprintf(k->h.name, sizeof(k->h.name), "%s", mc->name);

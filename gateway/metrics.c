@@ -16,6 +16,7 @@ static const char *const dir_names[DIR_N] = { "in", "out" };
 
 static _Atomic uint64_t messages[CH_N][DIR_N];
 static _Atomic uint64_t sends_ok, sends_failed, sends_perm, retries, unknown_in, silenced;
+static _Atomic uint64_t kannel_resent;
 static _Atomic uint64_t http_2xx, http_4xx, http_5xx;
 static _Atomic uint64_t events[METRIC_EVENT_N];
 static const char *const event_names[METRIC_EVENT_N][2] = {
@@ -83,6 +84,11 @@ void metrics_send(bool ok, bool permanent)
 void metrics_retry(void)
 {
 	atomic_fetch_add(&retries, 1);
+}
+
+void metrics_kannel_resent(void)
+{
+	atomic_fetch_add(&kannel_resent, 1);
 }
 
 void metrics_unknown(void)
@@ -193,6 +199,9 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 			"# HELP hotline_send_retries_total Sends put back in the queue to try again.\n"
 			"# TYPE hotline_send_retries_total counter\n"
 			"hotline_send_retries_total %llu\n"
+			"# HELP hotline_kannel_resent_total Sent MT put back in the queue: the SMSC never acknowledged them.\n"
+			"# TYPE hotline_kannel_resent_total counter\n"
+			"hotline_kannel_resent_total %llu\n"
 			"# HELP hotline_unknown_total Messages the menus did not understand.\n"
 			"# TYPE hotline_unknown_total counter\n"
 			"hotline_unknown_total %llu\n"
@@ -201,6 +210,7 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 			"hotline_silenced_total %llu\n",
 	    (unsigned long long)atomic_load(&sends_ok), (unsigned long long)atomic_load(&sends_failed),
 	    (unsigned long long)atomic_load(&sends_perm), (unsigned long long)atomic_load(&retries),
+	    (unsigned long long)atomic_load(&kannel_resent),
 	    (unsigned long long)atomic_load(&unknown_in), (unsigned long long)atomic_load(&silenced));
 	buf_printf(out, "# HELP hotline_http_requests_total HTTP requests, by status class.\n"
 			"# TYPE hotline_http_requests_total counter\n"

@@ -15,6 +15,8 @@
 void metrics_message(const char *channel, const char *direction);
 void metrics_send(bool ok, bool permanent);   /* one send attempt's outcome */
 void metrics_retry(void);
+/* A Kannel link put a sent MT back in the queue (no SMSC acknowledgement). */
+void metrics_kannel_resent(void);
 void metrics_node_hit(const char *node);
 void metrics_unknown(void);
 void metrics_silenced(void);

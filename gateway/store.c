@@ -378,6 +378,13 @@ static const char *const migrations[] = {
 	"  concat_ref INTEGER,"
 	"  parts_done INTEGER NOT NULL DEFAULT 0"
 	");",
+
+	/*
+	 * 11: the sent messages of a channel by time, for the Kannel links' scan
+	 * of sends the SMSC has not acknowledged (resent after ack_timeout or a
+	 * restart of bearerbox). An index only: the migration can run again.
+	 */
+	"CREATE INDEX IF NOT EXISTS messages_out_sent ON messages(modem, sent_at) WHERE direction = 'out';",
 };
 
 /* hotline_phone(x) in SQL: x normalised (phone_normalise), for migration 6; NULL and "" stay. */

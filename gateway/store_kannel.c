@@ -100,3 +100,73 @@ int store_delivery_get(struct store *st, int64_t id, char *out, size_t outlen)
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_DELIVERY_GET);
 }
+
+/*
+ * Sent through `channel` (sent_at in [since, before)), counted uncertain fewer
+ * than max times, out of the outbox, and with no acknowledgement from the
+ * SMSC: no report, or only 'buffered' (the SMSC's 'accepted' or a final one
+ * ends the wait).
+ */
+static const char SQL_UNACKED[] =
+    "SELECT m.id FROM messages m LEFT JOIN deliveries d ON d.message_id = m.id"
+    " WHERE m.modem = ?1 AND m.direction = 'out' AND m.sent_at >= ?2 AND m.sent_at < ?3"
+    " AND m.status = 'sent' AND m.uncertain < ?4 AND (d.state IS NULL OR d.state = 'buffered')"
+    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id)"
+    " ORDER BY m.sent_at, m.id LIMIT ?5";
+
+int store_kannel_unacked(struct store *st, const char *channel, int64_t since, int64_t before, int max_resends,
+    int64_t *ids, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_UNACKED);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, channel);
+	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int64(s, 3, before);
+	sqlite3_bind_int(s, 4, max_resends);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_UNACKED);
+}
+
+/* Back in the outbox of the channel that sent it: the same message row, claimed and sent as before. */
+static const char SQL_RESEND_MSG[] =
+    "UPDATE messages SET status = 'queued', uncertain = uncertain + 1, updated_at = ?2"
+    " WHERE id = ?1 AND status = 'sent' AND direction = 'out'";
+static const char SQL_RESEND_OUTBOX[] =
+    "INSERT INTO outbox (message_id, modem, priority, not_before) VALUES (?1, ?2, 1, ?3)"
+    " ON CONFLICT (message_id) DO NOTHING";
+
+int store_kannel_resend(struct store *st, int64_t id, const char *channel, int64_t now, bool *queued)
+{
+	sqlite3_stmt *s;
+
+	*queued = false;
+	if (store_begin(st) < 0)
+		return -1;
+	if ((s = store_stmt(st, SQL_RESEND_MSG)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_exec_stmt(st, SQL_RESEND_MSG, s) < 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 1) {
+		if ((s = store_stmt(st, SQL_RESEND_OUTBOX)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, id);
+		store_bind_text(s, 2, channel);
+		sqlite3_bind_int64(s, 3, now);
+		if (store_exec_stmt(st, SQL_RESEND_OUTBOX, s) < 0)
+			goto fail;
+		*queued = true;
+	}
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}

@@ -28,4 +28,18 @@ int store_delivery_set(struct store *st, int64_t id, const char *channel, const 
 /* The delivery state of message id ("" when none), for tools and tests. */
 int store_delivery_get(struct store *st, int64_t id, char *out, size_t outlen) WARN_UNUSED;
 
+/*
+ * Up to max messages sent through `channel` with since <= sent_at < before
+ * that the SMSC has not acknowledged (no report but 'buffered'), not in the
+ * outbox, and resent fewer than max_resends times (messages.uncertain).
+ */
+int store_kannel_unacked(struct store *st, const char *channel, int64_t since, int64_t before, int max_resends,
+    int64_t *ids, size_t max, size_t *n) WARN_UNUSED;
+/*
+ * Put sent message id back in `channel`'s outbox (its own transaction): the
+ * same message row, status queued, uncertain + 1, sent again by the usual
+ * claim. *queued false: it was no longer 'sent' (nothing changed).
+ */
+int store_kannel_resend(struct store *st, int64_t id, const char *channel, int64_t now, bool *queued) WARN_UNUSED;
+
 #endif
