@@ -28,6 +28,7 @@
 #include "kannel.h"
 #include "maintenance.h"
 #include "store.h"
+#include "store_kannel.h"
 #include "util.h"
 #include "world.h"
 
@@ -138,6 +139,94 @@ static bool down_with_error(const char *name)
 	return false;
 }
 
+/* Send message id as the claim/sent path does, at time `at`. */
+static void send_at(struct store *st, int64_t id, int64_t at)
+{
+	struct store_send one;
+	size_t n = 0;
+
+	assert_int_equal(store_outbox_claim(st, "k1", "k1", at, &one, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(one.id == id);
+	store_sends_free(&one, 1);
+	assert_int_equal(store_outbox_sent(st, id, 1, -1, at), 0);
+}
+
+static size_t unacked(struct store *st, int64_t before, int64_t *ids)
+{
+	size_t n = 0;
+
+	assert_int_equal(store_kannel_unacked(st, "k1", 0, before, 3, ids, 8, &n), 0);
+	return n;
+}
+
+/*
+ * A sent MT the SMSC has not acknowledged is found (none or 'buffered'), an
+ * acknowledged one ('accepted', final) is not; a resend puts the same row back
+ * in the outbox (queued, uncertain + 1) and is bounded by max_resends.
+ */
+static void test_unacked_resend(void **state)
+{
+	char dir[] = "/tmp/test_kannel-XXXXXX", path[128], err[256];
+	struct store_opts o = { 0 };
+	struct store *st = NULL;
+	int64_t a = 0, b = 0, c = 0, ids[8];
+	bool matched = false, queued = false;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/h.db", dir);
+	o.create = true;
+	o.migrate = true;
+	o.synchronous = "normal";
+	assert_int_equal(store_open(path, &o, &st, err, sizeof(err)), 0);
+	int64_t *mid[] = { &a, &b, &c };
+	for (int i = 0; i < 3; i++) {
+		struct store_msg m = { 0 };
+		m.channel = "sms";
+		m.direction = "out";
+		m.phone = "+8613800000031";
+		m.text = "x";
+		m.text_len = 1;
+		m.parts = 1;
+		m.status = "queued";
+		m.created_at = 1000;
+		assert_int_equal(store_msg_add(st, &m, mid[i]), 0);
+		assert_int_equal(store_outbox_add(st, *mid[i], "k1", 0, 1000), 0);
+		send_at(st, *mid[i], 1000 + i);
+	}
+	assert_int_equal(store_delivery_set(st, a, "k1", "accepted", false, 1010, &matched), 0);
+	assert_true(matched);
+	assert_int_equal(store_delivery_set(st, b, "k1", "buffered", false, 1010, &matched), 0);
+	/* c sent at 1002: only sends before `before` count */
+	assert_int_equal(unacked(st, 1002, ids), 1);
+	assert_true(ids[0] == b);
+	assert_int_equal(unacked(st, 2000, ids), 2);
+	assert_true(ids[0] == b && ids[1] == c);
+	/* resent: the same row, back in the outbox; not found again while it waits there */
+	assert_int_equal(store_kannel_resend(st, c, "k1", 1100, &queued), 0);
+	assert_true(queued);
+	assert_int_equal(unacked(st, 2000, ids), 1);
+	assert_int_equal(store_kannel_resend(st, c, "k1", 1100, &queued), 0);
+	assert_false(queued); /* not 'sent' any more: nothing changes */
+	/* sent again, twice more without an acknowledgement: then no more */
+	send_at(st, c, 1101);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(unacked(st, 2000, ids), 2);
+		assert_int_equal(store_kannel_resend(st, c, "k1", 1200, &queued), 0);
+		assert_true(queued);
+		send_at(st, c, 1201);
+	}
+	assert_int_equal(unacked(st, 2000, ids), 1); /* c: 3 resends */
+	assert_true(ids[0] == b);
+	/* a final report ends the wait */
+	assert_int_equal(store_delivery_set(st, b, "k1", "delivered", true, 1300, &matched), 0);
+	assert_int_equal(unacked(st, 2000, ids), 0);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 static void test_link_down_alerts_like_a_modem(void **state)
 {
 	char dir[] = "/tmp/test_kannel-XXXXXX", db[PATH_MAX], cfgpath[PATH_MAX], url[128], err[512];
@@ -212,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_gsm),
 		cmocka_unit_test(test_binary_kept),
 		cmocka_unit_test(test_dlr_states),
+		cmocka_unit_test(test_unacked_resend),
 		cmocka_unit_test(test_link_down_alerts_like_a_modem),
 	};
 
