@@ -613,7 +613,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_mt_resent_after_ack_timeout, setup_ack_timeout, teardown),
 	};
 
-	if (getenv("KB_TEST"))
-		cmocka_set_test_filter(getenv("KB_TEST")); /* one test by name, when debugging */
 	return cmocka_run_group_tests_name("kannel", one, NULL, NULL);
 }
