@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,44 @@ static void open_log_file(const struct config *cfg)
 		close(fd);
 	}
 	log_set_fd(*cfg->log_file ? log_fd : -1);
+}
+
+/*
+ * One daemon per database: an exclusive flock on <database.path>.lock, held
+ * until exit (the kernel drops it even after SIGKILL). The file holds the
+ * holder's PID, for the message a second start prints. Returns the open
+ * descriptor, or -1 after logging why not.
+ */
+static int lock_database(const char *db_path)
+{
+	char lock_path[4200], other[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", db_path);
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640); /* the umask makes it 0600 without a group */
+	if (fd < 0) {
+		log_errorx("hotlined", "cannot open the lock file %s beside the database %s: %s", lock_path, db_path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		n = pread(fd, other, sizeof(other) - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		if (e == EWOULDBLOCK)
+			log_errorx("hotlined", "another hotlined (pid %s) is running on the database %s (it holds %s); "
+			    "not started", *other ? other : "unknown", db_path, lock_path);
+		else
+			log_errorx("hotlined", "cannot lock %s: %s", lock_path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(other, sizeof(other), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, other, (size_t)n, 0) != n)
+		log_warn("hotlined", "cannot write the PID into %s", lock_path);
+	return fd;
 }
 
 static void on_signal(int sig)
@@ -154,7 +193,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t all, old;
 	char err[512];
-	int ch, recovered = 0, rc = 1;
+	int ch, recovered = 0, rc = 1, lock_fd = -1;
 
 	while ((ch = getopt_long(argc, argv, "c:nvh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -217,6 +256,12 @@ int main(int argc, char **argv)
 	}
 	/* the database, its WAL and the logs are for this user (and the configured group) only */
 	umask(*w->cfg->db_group ? 027 : 077);
+	/* before anything touches the database, the outbox or a modem (issue 11.11) */
+	lock_fd = lock_database(w->cfg->db_path);
+	if (lock_fd < 0) {
+		world_release(w);
+		return 1;
+	}
 	open_log_file(w->cfg);
 	world_install(w);
 
@@ -227,6 +272,11 @@ int main(int argc, char **argv)
 	so.country = w->cfg->phone_country;
 	if (store_open(w->cfg->db_path, &so, &st, err, sizeof(err)) < 0) {
 		log_errorx("hotlined", "%s", err);
+		goto out;
+	}
+	if (store_quick_check(st, err, sizeof(err)) < 0) {
+		log_errorx("hotlined", "the database %s failed its integrity check (PRAGMA quick_check: %s); not "
+		    "started: restore it from a backup", w->cfg->db_path, err);
 		goto out;
 	}
 	if (store_outbox_recover(st, &recovered) < 0)
@@ -307,5 +357,7 @@ out:
 	log_set_fd(-1);
 	if (log_fd >= 0)
 		close(log_fd);
+	if (lock_fd >= 0)
+		close(lock_fd); /* the file stays: removing it would race with a daemon starting now */
 	return rc;
 }

@@ -347,9 +347,22 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn,
 	struct store *st = thread_store(h, w->cfg);
 	struct modem_health mh[CONFIG_MAX_MODEMS];
 	size_t n = health_modems(mh, CONFIG_MAX_MODEMS);
-	bool db_ok = st != NULL && store_ping(st) == 0, modem_ok = false;
+	struct store_health sh;
+	bool db_ok, modem_ok = false;
 	struct buf b = { 0 };
+	const char *db_why = NULL;
 
+	/* the database is up when it answers and the last write went through (issue 11.10) */
+	store_health(&sh);
+	if (sh.lost)
+		db_why = "the database file was deleted or replaced: restart hotlined";
+	else if (st == NULL || store_ping(st) < 0)
+		db_why = "the database does not answer";
+	else if (sh.corrupt)
+		db_why = sh.last_error;
+	else if (sh.failing)
+		db_why = sh.last_error;
+	db_ok = db_why == NULL;
 	if (n > CONFIG_MAX_MODEMS)
 		n = CONFIG_MAX_MODEMS;
 	for (size_t i = 0; i < n; i++)
@@ -358,7 +371,14 @@ static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn,
 	if (!db_ok || !modem_ok)
 		buf_printf(&b, ",\"down\":[%s%s%s]", db_ok ? "" : "\"database\"", !db_ok && !modem_ok ? "," : "",
 		    modem_ok ? "" : "\"modems\"");
-	buf_printf(&b, ",\"database\":\"%s\",\"modems\":[", db_ok ? "up" : "down");
+	buf_printf(&b, ",\"database\":\"%s\"", db_ok ? "up" : "down");
+	if (db_why != NULL) {
+		buf_adds(&b, ",\"database_error\":");
+		json_str(&b, db_why);
+	}
+	if (sh.last_commit > 0)
+		buf_printf(&b, ",\"last_commit_age\":%lld", (long long)(now_unix() - sh.last_commit));
+	buf_adds(&b, ",\"modems\":[");
 	for (size_t i = 0; i < n; i++) {
 		buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
 		json_str(&b, mh[i].name);

@@ -10,6 +10,7 @@
 #include "health.h"
 #include "log.h"
 #include "modem.h"
+#include "store.h"
 #include "store_modem.h"
 
 #define ALERT_REPEAT_S (24 * 3600) /* the same alert again at most once a day */
@@ -81,6 +82,8 @@ static void check_alerts(struct ctx *c)
 		alert(c, "balance", h->name, !isnan(h->balance) && h->balance < c->cfg->balance_threshold,
 		    "alert_balance", bv, 2);
 	}
+	/* the database file deleted or replaced under us (store_file_check): the supervisor must restart us */
+	alert(c, "database", "file", store_file_check(c->st) < 0, "alert_database_lost", NULL, 0);
 	if (c->cfg->outbox_alert > 0 && store_outbox_stats(c->st, c->now, &depth, &oldest) == 0) {
 		char count[16];
 		snprintf(count, sizeof(count), "%d", depth);
@@ -106,8 +109,18 @@ int maintenance_purge(struct ctx *c, int *n)
 
 void maintenance_tick(struct ctx *c)
 {
-	static int64_t last_flush, last_alerts, last_purge, last_cases, last_broadcast, last_markets;
+	static int64_t last_flush, last_alerts, last_purge, last_cases, last_broadcast, last_markets, last_check;
+	char err[256];
 	int n;
+
+	if (last_check == 0)
+		last_check = c->now; /* hotlined ran the first quick_check before it started */
+	/* a page gone bad on disk is found within a day, not when a villager's message needs it */
+	EVERY(86400, last_check, c->now) {
+		if (store_quick_check(c->st, err, sizeof(err)) < 0)
+			log_errorx("maintenance", "the database %s failed its daily integrity check (PRAGMA quick_check: "
+			    "%s): restore it from a backup", c->cfg->db_path, err);
+	}
 
 	EVERY(5, last_flush, c->now) {
 		if (modem_flush_incomplete(c) < 0)

@@ -614,6 +614,9 @@ static int receive(struct modem *m, const struct world *w)
 	unsigned failed = 0;
 	int rc;
 
+	/* issue 11.9: nothing is read (so nothing deleted) while the database file is not the one we write */
+	if (store_file_check(m->st) < 0)
+		return 0;
 	if (m->read_after != 0 && mono_ms() < m->read_after)
 		return 0;
 	op_begin(m, "reading the inbox", m->cfg.op_timeout);
@@ -637,6 +640,11 @@ static int receive(struct modem *m, const struct world *w)
 	if (store_parts(m, w, parts, n) < 0) {
 		/* nothing deleted: the parts stay on the phone and are read again */
 		log_warnx("modem", "%s: could not store %zu part(s); they stay on the phone", m->cfg.name, n);
+		gsm_parts_free(parts, n);
+		return 0;
+	}
+	/* committed, but to the file at the configured path? Else the parts stay on the phone. */
+	if (store_file_check(m->st) < 0) {
 		gsm_parts_free(parts, n);
 		return 0;
 	}

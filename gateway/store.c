@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,55 @@
 
 #include "log.h"
 #include "phone.h"
+
+/*
+ * The outcome of the last writes over every connection of the process: a
+ * sequence number orders successes and failures, so "the last outcome was an
+ * error" needs no clock.
+ */
+static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t seq, ok_seq, err_seq;
+	struct store_health h;
+} health;
+
+static void health_error(sqlite3 *db)
+{
+	int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+
+	/* a busy handler that gave up, a full disk, an I/O error, corruption... not a row that is not there */
+	if (code == SQLITE_OK || code == SQLITE_ROW || code == SQLITE_DONE)
+		return;
+	pthread_mutex_lock(&health_lock);
+	health.err_seq = ++health.seq;
+	health.h.last_error_at = now_unix();
+	health.h.errors++;
+	snprintf(health.h.last_error, sizeof(health.h.last_error), "%s", db ? sqlite3_errmsg(db) : "out of memory");
+	pthread_mutex_unlock(&health_lock);
+}
+
+static void health_commit(void)
+{
+	pthread_mutex_lock(&health_lock);
+	health.ok_seq = ++health.seq;
+	health.h.last_commit = now_unix();
+	pthread_mutex_unlock(&health_lock);
+}
+
+void store_health(struct store_health *out)
+{
+	pthread_mutex_lock(&health_lock);
+	*out = health.h;
+	out->failing = health.err_seq > health.ok_seq;
+	pthread_mutex_unlock(&health_lock);
+}
+
+void store_health_reset(void)
+{
+	pthread_mutex_lock(&health_lock);
+	memset(&health, 0, sizeof(health));
+	pthread_mutex_unlock(&health_lock);
+}
 
 /*
  * Forward migrations, one per schema version. Never edit one that has
@@ -415,6 +466,7 @@ static int exec(struct store *st, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		health_error(st->db);
 		log_errorx("store", "%s: %.60s", msg ? msg : sqlite3_errmsg(st->db), sql);
 		sqlite3_free(msg);
 		return -1;
@@ -430,6 +482,7 @@ int store_fail(struct store *st, const char *sql)
 	for (const char *p = sql; *p && n + 1 < sizeof(name); p++)
 		name[n++] = *p == '\n' ? ' ' : *p;
 	name[n] = '\0';
+	health_error(st->db);
 	log_errorx("store", "%s (in \"%s...\")", sqlite3_errmsg(st->db), name);
 	return -1;
 }
@@ -559,6 +612,35 @@ static int create_file(const char *path, const char *group, char *err, size_t er
 	return 0;
 }
 
+/*
+ * The database needs its folder writable (SQLite creates the -wal and -shm
+ * files beside it) and, when it exists, the file itself: an error that names
+ * the path, before SQLite says "unable to open database file".
+ */
+static int writable_place(const char *path, char *err, size_t errlen)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int rc = 0;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if (access(dir, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "the folder %s of the database %s is not writable (%s): hotlined keeps its "
+		    "-wal and -shm files beside it", dir, path, strerror(errno));
+		rc = -1;
+	} else if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0) {
+		snprintf(err, errlen, "%s is read-only (%s): hotlined must write it (its permissions, owner or file "
+		    "system)", path, strerror(errno));
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
 int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err, size_t errlen)
 {
 	struct store *st;
@@ -569,6 +651,8 @@ int store_open(const char *path, const struct store_opts *opts, struct store **o
 	if (opts->create && !opts->readonly && strcmp(path, ":memory:") != 0 &&
 	    create_file(path, opts->group, err, errlen) < 0)
 		return -1;
+	if (!opts->readonly && strcmp(path, ":memory:") != 0 && writable_place(path, err, errlen) < 0)
+		return -1;
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	snprintf(st->country, sizeof(st->country), "%s", opts->country ? opts->country : PHONE_COUNTRY_DEFAULT);
@@ -576,6 +660,21 @@ int store_open(const char *path, const struct store_opts *opts, struct store **o
 		snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		store_close(st);
 		return -1;
+	}
+	/* SQLite falls back to reading a file it may not write: say so now, not at the first message */
+	if (!opts->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen, "%s is read-only: hotlined must write it (its permissions, owner or file system)",
+		    path);
+		store_close(st);
+		return -1;
+	}
+	{
+		struct stat sb;
+		if (strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0) {
+			st->have_id = true;
+			st->dev = (unsigned long long)sb.st_dev;
+			st->ino = (unsigned long long)sb.st_ino;
+		}
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	sqlite3_create_function(st->db, "hotline_phone", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, sql_hotline_phone,
@@ -652,6 +751,7 @@ int store_begin(struct store *st)
 
 	if (s == NULL || store_exec_stmt(st, SQL_BEGIN, s) < 0)
 		return -1;
+	st->changes_at_begin = (long long)sqlite3_total_changes64(st->db);
 	return 0;
 }
 
@@ -663,6 +763,9 @@ int store_commit(struct store *st)
 		store_rollback(st);
 		return -1;
 	}
+	/* only a commit that wrote something proves that writing works (an empty one always succeeds) */
+	if ((long long)sqlite3_total_changes64(st->db) != st->changes_at_begin)
+		health_commit();
 	return 0;
 }
 
@@ -716,6 +819,66 @@ int store_ping(struct store *st)
 		return -1;
 	sqlite3_reset(s);
 	return 0;
+}
+
+int store_file_check(struct store *st)
+{
+	static atomic_bool logged;
+	struct stat sb;
+	int moved = 0;
+	const char *why = NULL;
+
+	if (!st->have_id)
+		return 0;
+	if (stat(st->path, &sb) < 0)
+		why = errno == ENOENT ? "it was deleted" : "it cannot be looked at";
+	else if ((unsigned long long)sb.st_dev != st->dev || (unsigned long long)sb.st_ino != st->ino)
+		why = "another file took its place";
+	else if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved)
+		why = "it was moved";
+	if (why == NULL)
+		return 0;
+	pthread_mutex_lock(&health_lock);
+	health.h.lost = true;
+	pthread_mutex_unlock(&health_lock);
+	if (!atomic_exchange(&logged, true))
+		log_errorx("store", "the database %s is not the file hotlined opened (%s): nothing more is deleted "
+		    "from the phones and the daemon reports itself unhealthy; restart it once the file is back",
+		    st->path, why);
+	return -1;
+}
+
+int store_quick_check(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &s, NULL) != SQLITE_OK) {
+		health_error(st->db);
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+	} else {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW && strcmp(store_col_text(s, 0), "ok") == 0) {
+			sqlite3_finalize(s);
+			return 0;
+		}
+		if (rc == SQLITE_ROW)
+			snprintf(err, errlen, "%s", store_col_text(s, 0));
+		else
+			snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+	}
+	for (char *p = err; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	pthread_mutex_lock(&health_lock);
+	health.h.corrupt = true;
+	health.err_seq = ++health.seq;
+	health.h.last_error_at = now_unix();
+	health.h.errors++;
+	snprintf(health.h.last_error, sizeof(health.h.last_error), "integrity check failed: %s", err);
+	pthread_mutex_unlock(&health_lock);
+	return -1;
 }
 
 /* ---- messages ------------------------------------------------------------------ */

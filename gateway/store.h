@@ -51,6 +51,38 @@ void store_rollback_savepoint(struct store *st);
 /* A cheap query that proves the database answers (for /healthz). */
 int store_ping(struct store *st);
 
+/*
+ * Is the file at the configured path still the file this connection writes
+ * to (same device and inode, not deleted or replaced)? 0 when it is. When it
+ * is not, -1: the loss is logged once for the whole process and remembered
+ * (store_health's lost) until restart. Nothing may be deleted from a phone
+ * unless this holds after the commit that stored it.
+ */
+int store_file_check(struct store *st) WARN_UNUSED;
+/*
+ * PRAGMA quick_check. 0 when the file is sound; else -1 with SQLite's first
+ * finding in err; a failure is remembered in store_health (corrupt).
+ */
+int store_quick_check(struct store *st, char *err, size_t errlen) WARN_UNUSED;
+
+/*
+ * The outcome of the process's last database writes, over every connection
+ * (for /healthz and /metrics): when the last commit succeeded, and the last
+ * error if it came after it.
+ */
+struct store_health {
+	int64_t last_commit;   /* unix time of the last successful commit; 0: none yet */
+	int64_t last_error_at; /* unix time of the last failed statement; 0: none */
+	char last_error[160];  /* SQLite's message for it ("database or disk is full", ...) */
+	bool failing;          /* the last outcome was an error (no commit since) */
+	bool lost;             /* the file at the configured path is not the one open (store_file_check) */
+	bool corrupt;          /* a quick_check failed */
+	uint64_t errors;       /* failed statements since start */
+};
+void store_health(struct store_health *out);
+/* Forget the recorded outcomes (tests). */
+void store_health_reset(void);
+
 /* ---- messages ---------------------------------------------------------------- */
 
 struct store_msg {

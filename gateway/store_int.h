@@ -6,6 +6,7 @@
 #define HOTLINE_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "store.h"
 
@@ -20,6 +21,10 @@ struct store {
 	} cache[STORE_STMT_SLOTS];
 	char country[8]; /* phone.country_code, for hotline_phone() in SQL (migration 6 normalises) */
 	int bcast_rate; /* broadcast SMS a modem may send a minute (0: no limit): store_outbox_broadcast_rate */
+	long long changes_at_begin; /* sqlite3_total_changes at BEGIN: did the transaction write? */
+	/* the file opened at store_open (st_dev, st_ino of path then), for store_file_check */
+	bool have_id;
+	unsigned long long dev, ino;
 };
 
 /*
