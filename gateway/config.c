@@ -70,6 +70,8 @@ static const struct cfg_key keys[] = {
 	{ "http.address", CT_STR, OFF(http_address), 0, "127.0.0.1", 0, 0, NULL, CF_RESTART },
 	{ "http.port", CT_INT, OFF(http_port), 0, "8080", 1, 65535, NULL, CF_RESTART },
 	{ "http.threads", CT_INT, OFF(http_threads), 0, "1", 1, 64, NULL, CF_RESTART },
+	{ "http.ops_allow", CT_STRLIST, OFF(http_ops_allow), OFF(nhttp_ops_allow), "127.0.0.1,::1", 0, 0, NULL, 0 },
+	{ "http.per_ip_limit", CT_INT, OFF(http_per_ip_limit), 0, "16", 1, 100000, NULL, 0 },
 	{ "console.enabled", CT_BOOL, OFF(console_enabled), 0, "true", 0, 0, NULL, CF_RESTART },
 	{ "console.address", CT_STR, OFF(console_address), 0, "127.0.0.1", 0, 0, NULL, CF_RESTART },
 	{ "console.port", CT_INT, OFF(console_port), 0, "8081", 1, 65535, NULL, CF_RESTART },
@@ -364,9 +366,24 @@ static void apply_key(struct loader *L, const struct cfg_key *k, const config_se
 		break;
 	case CT_STRLIST: {
 		int n = s ? config_setting_length(s) : 0;
-		char **v = xcalloc((size_t)n + 1, sizeof(char *));
-		for (int i = 0; i < n; i++)
-			v[i] = xstrdup(config_setting_get_string_elem(s, i));
+		char **v;
+		if (s == NULL && *k->def) {
+			/* the default: comma-separated */
+			n = 1;
+			for (const char *p = k->def; *p; p++)
+				n += *p == ',';
+			v = xcalloc((size_t)n + 1, sizeof(char *));
+			const char *p = k->def;
+			for (int i = 0; i < n; i++) {
+				size_t len = strcspn(p, ",");
+				v[i] = xstrndup(p, len);
+				p += len + (p[len] == ',');
+			}
+		} else {
+			v = xcalloc((size_t)n + 1, sizeof(char *));
+			for (int i = 0; i < n; i++)
+				v[i] = xstrdup(config_setting_get_string_elem(s, i));
+		}
 		*(char ***)dst = v;
 		*(size_t *)(base + k->count_off) = (size_t)n;
 		break;
@@ -727,18 +744,25 @@ static void validate(struct loader *L, struct config *c)
 	}
 }
 
-/* An ussd.allow entry that is no address (or address/bits) would match nobody: an error at its line. */
-static void check_ussd_allow(struct loader *L, const config_setting_t *root, const struct config *c)
+/* An ussd.allow (or http.ops_allow) entry that is no address (or address/bits) would match nobody: an error at its line. */
+static void check_allow_list(struct loader *L, const config_setting_t *root, const char *path, char *const *v,
+    size_t n)
 {
-	const config_setting_t *list = config_setting_lookup((config_setting_t *)root, "ussd.allow");
+	const config_setting_t *list = config_setting_lookup((config_setting_t *)root, path);
 
-	for (size_t i = 0; i < c->nussd_allow; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const config_setting_t *e = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
 		int line = line_of(e) ? line_of(e) : line_of(list);
-		if (!ussd_allow_entry_ok(c->ussd_allow[i]))
-			diag_error(L->d, L->file, line, "ussd.allow entry \"%s\" is not an address or address/bits "
-			    "(\"10.0.0.5\", \"10.0.0.0/24\", \"2001:db8::/32\")", c->ussd_allow[i]);
+		if (!ussd_allow_entry_ok(v[i]))
+			diag_error(L->d, L->file, line, "%s entry \"%s\" is not an address or address/bits "
+			    "(\"10.0.0.5\", \"10.0.0.0/24\", \"2001:db8::/32\")", path, v[i]);
 	}
+}
+
+static void check_ussd_allow(struct loader *L, const config_setting_t *root, const struct config *c)
+{
+	check_allow_list(L, root, "ussd.allow", c->ussd_allow, c->nussd_allow);
+	check_allow_list(L, root, "http.ops_allow", c->http_ops_allow, c->nhttp_ops_allow);
 }
 
 struct config *config_load(const char *path, struct diag *d)

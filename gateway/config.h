@@ -116,6 +116,9 @@ struct config {
 	char *http_address;
 	int http_port;
 	int http_threads;
+	char **http_ops_allow;   /* who may read /healthz and /metrics (addresses or address/bits) */
+	size_t nhttp_ops_allow;
+	int http_per_ip_limit;   /* connections at once from one address not in ussd.allow or http.ops_allow */
 
 	bool console_enabled;   /* the staff web console (http_console.c) */
 	char *console_address;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -33,9 +35,33 @@
  * and every connection has a fixed memory pool for its headers.
  */
 #define HTTP_IDLE_TIMEOUT 5
-#define HTTP_CONN_LIMIT   1024
 #define HTTP_CONN_MEMORY  (32 * 1024)
 #define HTTP_BACKLOG      256
+/*
+ * A connection has this long to send its headers and body, however slowly
+ * it trickles them (the idle timeout alone lets a byte every 4 s hold a
+ * connection for ever): then it is closed (issue 11.5).
+ */
+#define HTTP_REQUEST_DEADLINE_MS 10000
+/*
+ * The file descriptor budget (issue 11.6): HTTP connections get what the
+ * process may open minus what the rest needs: the standard streams, the log
+ * and lock files, the listening socket, libmicrohttpd's epoll and wake-up
+ * descriptors, and per modem its device and libgammu's files, per database
+ * connection the file, its -wal and -shm (one connection per modem thread,
+ * per HTTP thread, the writer and the main thread).
+ */
+#define FD_BASE          32
+#define FD_PER_MODEM     8
+#define FD_PER_DB        4
+#define FD_PER_THREAD    3
+#define HTTP_CONN_MAX    8192
+#define HTTP_CONN_MIN    8
+/* Connections kept for addresses in ussd.allow or http.ops_allow: a share of the limit, at least this many. */
+#define HTTP_RESERVE_MIN 4
+#define HTTP_RESERVE_DIV 8
+/* A kind of refusal or abort is logged at most once per this many seconds, then with a count. */
+#define LOG_EVERY_S 60
 /* Expired USSD sessions are swept at most this often, by whichever request comes. */
 #define PURGE_EVERY 60
 /* An oversized body without a Content-Length is read and dropped up to this many times ussd.max_body; then the connection is closed. */
@@ -45,24 +71,43 @@ enum route { ROUTE_NONE, ROUTE_USSD, ROUTE_USSD_END, ROUTE_HEALTH, ROUTE_METRICS
 /* The largest MO smsbox may post: 255 concatenated UCS-2 parts, as UTF-8. */
 #define KANNEL_MAX_BODY 65536
 
+/* An open connection, from accept to close (libmicrohttpd's socket context). */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	struct sockaddr_storage addr;
+	_Atomic int64_t deadline; /* mono ms by which its request must be in; 0 while it is being answered */
+	bool reaped;              /* closed by us at the deadline (under clock) */
+	atomic_bool answered;     /* a request on it came to an end */
+};
+
 struct http {
 	struct MHD_Daemon *d;
+	/* the connections, for the per-address limit, the reserve and the deadline */
+	pthread_mutex_t clock;
+	struct conn *conns;
+	unsigned nconns;
+	unsigned conn_limit, reserve;
+	/* the reaper: closes connections past their deadline, writes the counted log lines */
+	pthread_t reaper;
+	bool reaper_started;
+	pthread_cond_t rcond;   /* with clock */
+	bool reaper_stop;
 	char *db_path;
 	unsigned gen;           /* tells this server's thread connections from an earlier one's */
 	pthread_mutex_t lock;   /* guards dbs */
 	/*
-	 * Held around the write transactions a request thread still runs on its
-	 * own connection (USSD /end, Kannel MO and delivery reports), so that
-	 * those threads queue here instead of sleeping in SQLite's busy handler
-	 * (sleeps of up to 100 ms). USSD steps do not take it: they go to the
-	 * writer thread below.
+	 * Held around the Kannel link's write transactions, which still run on
+	 * libmicrohttpd's threads (USSD steps and ends go to the writer).
 	 */
 	pthread_mutex_t write_lock;
 	struct store **dbs;     /* every thread's connection, closed by http_stop */
 	size_t ndbs, cap;
 	_Atomic int64_t next_purge;
 	/*
-	 * The USSD writer: one thread with one connection runs every USSD step.
+	 * The USSD writer: one thread with one connection runs every USSD step
+	 * and every end-of-session notification: no database write runs on
+	 * libmicrohttpd's threads, so /healthz never waits behind one.
 	 * A request thread hands its step over and suspends the connection; the
 	 * writer takes all the steps waiting, runs each in a savepoint of one
 	 * transaction, commits once (the answers are durable before they go, as
@@ -92,10 +137,12 @@ struct req {
 	const struct modem_cfg *ch; /* a Kannel link's call: its channel (in w) */
 	bool too_big;
 	size_t len, cap, discarded;
-	/* a USSD step handed to the writer */
+	/* a USSD step or end notification handed to the writer */
 	struct MHD_Connection *conn;
 	struct req *next;       /* in the writer's queue */
 	struct ussd_callback cb;
+	struct ussd_end ev;     /* ROUTE_USSD_END */
+	int64_t end_id;
 	struct ussd_reply rep;
 	int rc;                 /* the step's outcome, once done */
 	int64_t at;             /* when the step arrived: its time, however long it waits */
@@ -167,7 +214,76 @@ static void loggable_path(const char *url, char *out, size_t outlen)
 	out[w] = '\0';
 }
 
-/* A 4xx or 5xx with a one-line reason, for the aggregator's log and ours. */
+/* ---- counted log lines (issue 11.8): a flood cannot fill the disk ------------------------------ */
+
+/* Per kind: the first line in a minute is written, the rest counted and summed up a minute later. */
+struct counted {
+	_Atomic int64_t next;           /* mono seconds before which lines of this kind are only counted */
+	_Atomic unsigned long pending;  /* counted, not yet logged */
+};
+static struct counted refusal_log[REFUSED_N], abort_log[ABORT_N];
+/* libmicrohttpd's own messages, counted per message (by its format string) */
+#define MHD_KINDS 8
+static struct {
+	_Atomic(const char *) fmt;
+	struct counted c;
+} mhd_kinds[MHD_KINDS];
+
+/* true when this one is to be written out; false when it was counted for the summary. */
+static bool count_for_log(struct counted *c)
+{
+	int64_t now = mono_ms() / 1000, next = atomic_load(&c->next);
+
+	if (now >= next && atomic_compare_exchange_strong(&c->next, &next, now + LOG_EVERY_S))
+		return true;
+	atomic_fetch_add(&c->pending, 1);
+	return false;
+}
+
+/* The reaper, once a second: what was counted and not written, as one line per kind and minute. */
+static void flush_counted(struct counted *c, const char *what, const char *name)
+{
+	int64_t now = mono_ms() / 1000, next = atomic_load(&c->next);
+	unsigned long n;
+
+	if (now < next || atomic_load(&c->pending) == 0 ||
+	    !atomic_compare_exchange_strong(&c->next, &next, now + LOG_EVERY_S))
+		return;
+	n = atomic_exchange(&c->pending, 0);
+	log_info("http", "%lu more %s (%s) in the last minute", n, what, name);
+}
+
+static void flush_all_counted(void)
+{
+	for (int i = 0; i < REFUSED_N; i++)
+		flush_counted(&refusal_log[i], "refused", metrics_refusal_name((enum metrics_refusal)i));
+	for (int i = 0; i < ABORT_N; i++)
+		flush_counted(&abort_log[i], "connections ended without an answer", metrics_abort_name((enum metrics_abort)i));
+	for (int i = 0; i < MHD_KINDS; i++)
+		flush_counted(&mhd_kinds[i].c, "libmicrohttpd messages", "like the one logged before");
+}
+
+static enum metrics_refusal refusal_of(unsigned status)
+{
+	switch (status) {
+	case MHD_HTTP_BAD_REQUEST:
+		return REFUSED_BAD_REQUEST;
+	case MHD_HTTP_FORBIDDEN:
+		return REFUSED_FORBIDDEN;
+	case MHD_HTTP_NOT_FOUND:
+		return REFUSED_NOT_FOUND;
+	case MHD_HTTP_METHOD_NOT_ALLOWED:
+		return REFUSED_METHOD;
+	case MHD_HTTP_CONTENT_TOO_LARGE:
+		return REFUSED_TOO_LARGE;
+	case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
+		return REFUSED_MEDIA_TYPE;
+	default:
+		return status >= 500 ? REFUSED_UNAVAILABLE : REFUSED_BAD_REQUEST;
+	}
+}
+
+/* A 4xx or 5xx with a one-line reason, for the aggregator's log and ours (counted, see above). */
 static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *method, const char *url,
     const char *allow, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
@@ -182,7 +298,10 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, cons
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	loggable_path(url, path, sizeof(path));
-	if (status >= 500)
+	metrics_http_refused(refusal_of(status));
+	if (!count_for_log(&refusal_log[refusal_of(status)]))
+		; /* counted: the reaper writes how many */
+	else if (status >= 500)
 		log_warnx("http", "%u %s %s: %s", status, method, path, buf_str(&b));
 	else
 		log_info("http", "%u %s %s: %s", status, method, path, buf_str(&b));
@@ -315,6 +434,41 @@ static const char *kannel_refusal(struct MHD_Connection *conn, const struct mode
 	return NULL;
 }
 
+/*
+ * Is this address one of ussd.allow's, http.ops_allow's or a Kannel link's
+ * allow list (the reserve is theirs, no per-address cap)?
+ */
+static bool addr_privileged(const struct config *cfg, const struct sockaddr *sa)
+{
+	if ((cfg->nussd_allow > 0 && ussd_source_allowed(sa, cfg->ussd_allow, cfg->nussd_allow)) ||
+	    ussd_source_allowed(sa, cfg->http_ops_allow, cfg->nhttp_ops_allow))
+		return true;
+	for (size_t i = 0; i < cfg->nmodems; i++)
+		if (cfg->modems[i].kind == CHANNEL_KANNEL && cfg->modems[i].nallow > 0 &&
+		    ussd_source_allowed(sa, cfg->modems[i].allow, cfg->modems[i].nallow))
+			return true;
+	return false;
+}
+
+/* Does every path name the addresses it takes (ussd.allow, each Kannel link's allow)? Then others are refused at accept. */
+static bool only_listed(const struct config *cfg)
+{
+	if (cfg->nussd_allow == 0)
+		return false;
+	for (size_t i = 0; i < cfg->nmodems; i++)
+		if (cfg->modems[i].kind == CHANNEL_KANNEL && cfg->modems[i].nallow == 0)
+			return false;
+	return true;
+}
+
+/* May this connection read /healthz and /metrics (http.ops_allow)? */
+static bool ops_allowed(struct MHD_Connection *conn, const struct config *cfg)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL && ussd_source_allowed(ci->client_addr, cfg->http_ops_allow, cfg->nhttp_ops_allow);
+}
+
 static bool is_form(const char *type)
 {
 	static const char want[] = "application/x-www-form-urlencoded";
@@ -403,8 +557,13 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn
 	struct buf b = { 0 };
 	int64_t now = now_unix();
 
+	struct store_health sh;
+
 	memset(&g, 0, sizeof(g));
-	g.db_ok = st != NULL && store_ping(st) == 0;
+	store_health(&sh);
+	g.db_last_commit_age = sh.last_commit > 0 ? now - sh.last_commit : -1;
+	g.db_errors = sh.errors;
+	g.db_ok = st != NULL && !sh.lost && !sh.corrupt && !sh.failing && store_ping(st) == 0;
 	if (g.db_ok && (store_outbox_stats(st, now, &g.outbox_depth, &g.outbox_oldest_age) < 0 ||
 	    store_session_count(st, "ussd", now - w->cfg->ussd_timeout, &g.ussd_sessions) < 0))
 		g.db_ok = false;
@@ -454,12 +613,15 @@ static void *writer_main(void *arg)
 			r->rc = -1;
 			if (store_savepoint(h->wst) < 0)
 				continue;
-			r->rc = ussd_session_step_in(&c, &r->cb, &r->rep);
+			if (r->route == ROUTE_USSD_END)
+				r->rc = ussd_session_end_in(&c, &r->ev, &r->end_id);
+			else
+				r->rc = ussd_session_step_in(&c, &r->cb, &r->rep);
 			if (r->rc < 0)
 				store_rollback_savepoint(h->wst);
 			else if (store_release(h->wst) < 0)
 				r->rc = -1, ussd_reply_free(&r->rep);
-			queued |= r->rc == 0 && r->rep.queued;
+			queued |= r->rc == 0 && r->route == ROUTE_USSD && r->rep.queued;
 		}
 		if (committed) {
 			maybe_purge(h, h->wst, batch->w->cfg, now);
@@ -474,6 +636,8 @@ static void *writer_main(void *arg)
 				ussd_reply_free(&r->rep);
 			} else if (!committed) {
 				r->rc = -1;
+			} else if (r->rc == 0 && r->route == ROUTE_USSD_END) {
+				metrics_message("ussd", "in");
 			}
 			atomic_store(&r->done, true);
 			MHD_resume_connection(r->conn);
@@ -483,14 +647,32 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The connection's record (deadline, counts), or NULL. */
+static struct conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * A USSD step or an end-of-session notification: parsed here, run by the
+ * writer thread (the connection waits suspended), answered when resumed.
+ */
 static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, const char *url, struct req *r)
 {
 	char err[160], who[LOG_PHONE_BUF];
 
 	if (!atomic_load(&r->done)) {
 		/* first time here: check the body, then hand the step to the writer */
-		if (ussd_parse_callback(r->body, r->len, r->w->cfg->phone_country, &r->cb, err, sizeof(err)) < 0)
+		int prc = r->route == ROUTE_USSD_END ?
+		    ussd_parse_end(r->body, r->len, r->w->cfg->phone_country, &r->ev, err, sizeof(err)) :
+		    ussd_parse_callback(r->body, r->len, r->w->cfg->phone_country, &r->cb, err, sizeof(err));
+		if (prc < 0)
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
+		struct conn *c = conn_of(conn);
+		if (c != NULL)
+			atomic_store(&c->deadline, 0); /* all in: the rest is ours, not the client's */
 		r->conn = conn;
 		r->next = NULL;
 		r->at = now_unix();
@@ -512,6 +694,13 @@ static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, c
 	/* resumed: the writer has run the step */
 	if (r->rc < 0)
 		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database error, nothing stored");
+	if (r->route == ROUTE_USSD_END) {
+		static const char ok[] = "OK\n";
+		log_info("http", "ussd %s from %s ended: %s (message %lld)", r->ev.session_id,
+		    log_phone(r->ev.phone, who, sizeof(who)), r->ev.status, (long long)r->end_id);
+		return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", (void *)ok, sizeof(ok) - 1,
+		    MHD_RESPMEM_PERSISTENT, NULL);
+	}
 	log_info("http", "ussd %s from %s -> %s, %s screen %zu of %zu%s", r->cb.session_id,
 	    log_phone(r->cb.phone, who, sizeof(who)), r->rep.node, r->rep.end ? "END" : "CON", r->rep.screen + 1,
 	    r->rep.screens, r->rep.sms_copy ? ", SMS copy queued" : "");
@@ -520,31 +709,6 @@ static enum MHD_Result serve_ussd(struct http *h, struct MHD_Connection *conn, c
 	    MHD_RESPMEM_MUST_FREE, NULL);
 	r->rep.body = NULL; /* the response owns it now */
 	return ret;
-}
-
-static enum MHD_Result serve_ussd_end(struct http *h, struct MHD_Connection *conn, const char *url, struct req *r)
-{
-	struct ussd_end ev;
-	struct store *st;
-	char err[160], who[LOG_PHONE_BUF];
-	int64_t id;
-
-	if (ussd_parse_end(r->body, r->len, r->w->cfg->phone_country, &ev, err, sizeof(err)) < 0)
-		return refuse(conn, MHD_HTTP_BAD_REQUEST, "POST", url, NULL, "%s", err);
-	st = thread_store(h, r->w->cfg);
-	if (st == NULL)
-		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database unavailable");
-	pthread_mutex_lock(&h->write_lock);
-	struct ctx c = { st, r->w->cfg, r->w->menu, now_unix(), NULL, 0 };
-	int rc = ussd_session_end(&c, &ev, &id);
-	pthread_mutex_unlock(&h->write_lock);
-	if (rc < 0)
-		return refuse(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "POST", url, NULL, "database error, nothing stored");
-	log_info("http", "ussd %s from %s ended: %s (message %lld)", ev.session_id, log_phone(ev.phone, who, sizeof(who)),
-	    ev.status, (long long)id);
-	static const char ok[] = "OK\n";
-	return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", (void *)ok, sizeof(ok) - 1,
-	    MHD_RESPMEM_PERSISTENT, NULL);
 }
 
 /* ---- Kannel ----------------------------------------------------------------------------------------- */
@@ -680,7 +844,9 @@ static enum MHD_Result begin(struct http *h, struct MHD_Connection *conn, const 
 		goto out;
 	case ROUTE_HEALTH:
 	case ROUTE_METRICS:
-		if (!get)
+		if (!ops_allowed(conn, cfg))
+			ret = refuse(conn, MHD_HTTP_FORBIDDEN, method, url, NULL, "source address not in http.ops_allow");
+		else if (!get)
 			ret = refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, method, url, "GET, HEAD", "method not allowed");
 		else if (route == ROUTE_HEALTH)
 			ret = serve_health(h, conn, w);
@@ -783,18 +949,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		    r->cap);
 	if (r->route == ROUTE_KANNEL || r->route == ROUTE_KANNEL_DLR)
 		return serve_kannel(h, conn, method, url, r->w, r->ch, r->route, r->body, r->len);
-	if (r->route == ROUTE_USSD_END)
-		return serve_ussd_end(h, conn, url, r);
 	return serve_ussd(h, conn, url, r);
+}
+
+static void count_abort(enum metrics_abort a)
+{
+	metrics_http_aborted(a);
+	if (count_for_log(&abort_log[a]))
+		log_info("http", "a connection ended without an answer (%s)", metrics_abort_name(a));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
+	struct conn *c = conn_of(conn);
 
 	(void)cls;
-	(void)conn;
-	(void)toe;
+	if (c != NULL) {
+		bool reaped;
+		pthread_mutex_lock(&((struct http *)cls)->clock);
+		reaped = c->reaped;
+		pthread_mutex_unlock(&((struct http *)cls)->clock);
+		if (!reaped && (toe == MHD_REQUEST_TERMINATED_READ_ERROR || toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT))
+			count_abort(ABORT_CLIENT);
+		else if (!reaped && (toe == MHD_REQUEST_TERMINATED_WITH_ERROR ||
+		    toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED))
+			count_abort(ABORT_ERROR);
+		atomic_store(&c->answered, true);
+		/* the next request on a kept-alive connection gets its own deadline */
+		atomic_store(&c->deadline, mono_ms() + HTTP_REQUEST_DEADLINE_MS);
+	}
 	if (r != NULL && r != &answered) {
 		ussd_reply_free(&r->rep);
 		world_release(r->w);
@@ -803,12 +987,175 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* ---- connections: accept policy, per-address cap, reserve, deadline ------------------------------ */
+
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)a)->sin_addr,
+			   &((const struct sockaddr_in *)(const void *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+	if (b->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+			   &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t len)
+{
+	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr :
+						    (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+
+	if (inet_ntop(sa->sa_family, a, out, (socklen_t)len) == NULL)
+		snprintf(out, len, "?");
+}
+
+/*
+ * libmicrohttpd asks before it takes a connection (issue 11.5): with
+ * ussd.allow set, only its addresses and http.ops_allow's get in; any other
+ * address gets at most http.per_ip_limit connections at once, and none of
+ * the last `reserve` places, which stay for the allowed addresses.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	static const char *const why_text[] = {
+		[REFUSED_NOT_ALLOWED] = "not in ussd.allow, http.ops_allow or a Kannel link's allow",
+		[REFUSED_PER_IP] = "http.per_ip_limit reached for it",
+		[REFUSED_FULL] = "the places left are kept for ussd.allow and http.ops_allow",
+	};
+	struct http *h = cls;
+	struct world *w = world_get();
+	enum metrics_refusal why = REFUSED_N;
+	bool privileged, closed;
+	unsigned per_ip, same = 0;
+	char text[INET6_ADDRSTRLEN];
+
+	(void)addrlen;
+	if (w == NULL)
+		return MHD_NO;
+	privileged = addr_privileged(w->cfg, addr);
+	closed = only_listed(w->cfg);
+	per_ip = (unsigned)w->cfg->http_per_ip_limit;
+	world_release(w);
+	if (privileged)
+		return MHD_YES;
+	if (closed) {
+		why = REFUSED_NOT_ALLOWED;
+	} else {
+		pthread_mutex_lock(&h->clock);
+		if (h->nconns + h->reserve >= h->conn_limit)
+			why = REFUSED_FULL;
+		for (struct conn *c = h->conns; c != NULL && why == REFUSED_N; c = c->next)
+			if (same_host(&c->addr, addr) && ++same >= per_ip)
+				why = REFUSED_PER_IP;
+		pthread_mutex_unlock(&h->clock);
+		if (why == REFUSED_N)
+			return MHD_YES;
+	}
+	metrics_http_refused(why);
+	if (count_for_log(&refusal_log[why])) {
+		addr_text(addr, text, sizeof(text));
+		log_info("http", "refused a connection from %s: %s", text, why_text[why]);
+	}
+	return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	struct conn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fi ? (int)fi->connect_fd : -1;
+		if (ai != NULL && ai->client_addr != NULL)
+			memcpy(&c->addr, ai->client_addr,
+			    ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		atomic_init(&c->deadline, mono_ms() + HTTP_REQUEST_DEADLINE_MS);
+		atomic_init(&c->answered, false);
+		pthread_mutex_lock(&h->clock);
+		c->next = h->conns;
+		if (h->conns)
+			h->conns->prev = c;
+		h->conns = c;
+		h->nconns++;
+		pthread_mutex_unlock(&h->clock);
+		*socket_context = c;
+		return;
+	}
+	if (c == NULL)
+		return;
+	/* unlinked before libmicrohttpd closes the descriptor: the reaper never shuts down a reused one */
+	pthread_mutex_lock(&h->clock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	h->nconns--;
+	pthread_mutex_unlock(&h->clock);
+	if (c->reaped)
+		metrics_http_aborted(ABORT_DEADLINE); /* logged by the reaper */
+	else if (!atomic_load(&c->answered))
+		count_abort(ABORT_INCOMPLETE);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* Once a second: close what is past its deadline, write the counted log lines. */
+static void *reaper_main(void *arg)
+{
+	struct http *h = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&h->clock);
+	while (!h->reaper_stop) {
+		int64_t now = mono_ms();
+		unsigned n = 0;
+		for (struct conn *c = h->conns; c != NULL; c = c->next) {
+			int64_t d = atomic_load(&c->deadline);
+			if (d != 0 && now >= d && !c->reaped && c->fd >= 0) {
+				c->reaped = true;
+				(void)shutdown(c->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&h->clock);
+		for (unsigned i = 0; i < n; i++)
+			if (count_for_log(&abort_log[ABORT_DEADLINE]))
+				log_info("http", "closed a connection that had not sent its request within %d s",
+				    HTTP_REQUEST_DEADLINE_MS / 1000);
+		flush_all_counted();
+		pthread_mutex_lock(&h->clock);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		if (!h->reaper_stop)
+			(void)pthread_cond_timedwait(&h->rcond, &h->clock, &ts);
+	}
+	pthread_mutex_unlock(&h->clock);
+	return NULL;
+}
+
+/* libmicrohttpd's own messages, counted like the refusals (per message, by its format). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
-	size_t n;
+	size_t n, k;
 
 	(void)cls;
+	for (k = 0; k < MHD_KINDS; k++) {
+		const char *none = NULL;
+		if (atomic_load(&mhd_kinds[k].fmt) == fmt ||
+		    atomic_compare_exchange_strong(&mhd_kinds[k].fmt, &none, fmt) || atomic_load(&mhd_kinds[k].fmt) == fmt)
+			break;
+	}
+	if (k < MHD_KINDS && !count_for_log(&mhd_kinds[k].c))
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -866,6 +1213,43 @@ static void check_access(const struct config *cfg)
 			    cfg->ussd_allow[i]);
 }
 
+/*
+ * How many connections HTTP may hold (issue 11.6): what the process may open
+ * (RLIMIT_NOFILE, at most FD_SETSIZE: libgammu waits on a serial port with
+ * select(), which cannot take a descriptor above it) minus what the modems,
+ * the database connections and the log need. -1 when that leaves too few.
+ */
+static int fd_budget(const struct config *cfg, struct http *h, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	long nofile = FD_SETSIZE, have = -1, reserve, limit;
+	long threads = cfg->http_threads, modems = (long)cfg->nmodems;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		have = (long)rl.rlim_cur;
+		if (have < nofile)
+			nofile = have;
+	}
+	/* the main thread, the writer, each modem and each HTTP thread have a database connection */
+	reserve = FD_BASE + modems * FD_PER_MODEM + (modems + threads + 2) * FD_PER_DB + (threads + 1) * FD_PER_THREAD;
+	limit = nofile - reserve;
+	if (limit > HTTP_CONN_MAX)
+		limit = HTTP_CONN_MAX;
+	if (limit < HTTP_CONN_MIN) {
+		snprintf(err, errlen, "HTTP: the process may open %ld files (RLIMIT_NOFILE, LimitNOFILE in the systemd "
+		    "unit) and %ld are kept for %ld modem(s), the database and the log: too few are left for HTTP; raise "
+		    "it", nofile, reserve, modems);
+		return -1;
+	}
+	h->conn_limit = (unsigned)limit;
+	h->reserve = (unsigned)(limit / HTTP_RESERVE_DIV > HTTP_RESERVE_MIN ? limit / HTTP_RESERVE_DIV : HTTP_RESERVE_MIN);
+	log_info("http", "file descriptors: %ld usable (RLIMIT_NOFILE %ld, FD_SETSIZE %d), %ld kept for %ld modem(s), "
+	    "the database and the log; HTTP takes up to %u connections, the last %u only from ussd.allow and "
+	    "http.ops_allow, at most %d at once from any other address (http.per_ip_limit)", nofile, have,
+	    (int)FD_SETSIZE, reserve, modems, h->conn_limit, h->reserve, cfg->http_per_ip_limit);
+	return 0;
+}
+
 int http_start(const char *db_path, struct http **out, char *err, size_t errlen)
 {
 	struct world *w = world_get();
@@ -889,7 +1273,21 @@ int http_start(const char *db_path, struct http **out, char *err, size_t errlen)
 	pthread_mutex_init(&h->write_lock, NULL);
 	pthread_mutex_init(&h->wlock, NULL);
 	pthread_cond_init(&h->wcond, NULL);
+	pthread_mutex_init(&h->clock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->rcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	atomic_init(&h->next_purge, 0);
+	if (fd_budget(w->cfg, h, err, errlen) < 0) {
+		close(fd);
+		http_stop(h);
+		world_release(w);
+		return -1;
+	}
 	{
 		struct store_opts so = { 0 };
 		char serr[512];
@@ -910,18 +1308,34 @@ int http_start(const char *db_path, struct http **out, char *err, size_t errlen)
 		return -1;
 	}
 	h->writer_started = true;
-	/* a pool of threads, each polling its own connections with epoll: requests never wait on a modem */
+	if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+		snprintf(err, errlen, "HTTP: cannot start the connection reaper thread");
+		close(fd);
+		http_stop(h);
+		world_release(w);
+		return -1;
+	}
+	h->reaper_started = true;
+	/*
+	 * One thread polling its connections with epoll, or a pool of them when
+	 * http.threads > 1 (a pool of one is no pool: libmicrohttpd warns).
+	 */
+	struct MHD_OptionItem pool[] = {
+		{ w->cfg->http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, w->cfg->http_threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-		MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+		MHD_ALLOW_SUSPEND_RESUME, 0, on_accept, h,
 	    on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, or early messages go to stderr raw */
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)w->cfg->http_threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h->conn_limit,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_ARRAY, pool,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s port %d", w->cfg->http_address,
@@ -951,6 +1365,14 @@ void http_stop(struct http *h)
 	/* joins the threads: no request runs after this, so their connections can go */
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
+	pthread_mutex_lock(&h->clock);
+	h->reaper_stop = true;
+	pthread_cond_broadcast(&h->rcond);
+	pthread_mutex_unlock(&h->clock);
+	if (h->reaper_started)
+		pthread_join(h->reaper, NULL);
+	pthread_mutex_destroy(&h->clock);
+	pthread_cond_destroy(&h->rcond);
 	store_close(h->wst);
 	h->wst = NULL;
 	pthread_mutex_destroy(&h->wlock);

@@ -34,6 +34,10 @@ uint64_t metrics_event_count(enum metrics_event e)
 {
 	return atomic_load(&events[e]);
 }
+static _Atomic uint64_t http_refused[REFUSED_N], http_aborted[ABORT_N];
+static const char *const refusal_names[REFUSED_N] = { "not_allowed", "per_ip_limit", "reserve", "400", "403", "404",
+	"405", "413", "415", "503" };
+static const char *const abort_names[ABORT_N] = { "deadline", "incomplete", "client", "error" };
 
 #define MAX_NODES 512
 
@@ -109,6 +113,28 @@ void metrics_http_request(int status)
 		atomic_fetch_add(&http_4xx, 1);
 	else
 		atomic_fetch_add(&http_5xx, 1);
+}
+
+const char *metrics_refusal_name(enum metrics_refusal r)
+{
+	return (unsigned)r < REFUSED_N ? refusal_names[r] : "?";
+}
+
+const char *metrics_abort_name(enum metrics_abort a)
+{
+	return (unsigned)a < ABORT_N ? abort_names[a] : "?";
+}
+
+void metrics_http_refused(enum metrics_refusal r)
+{
+	if ((unsigned)r < REFUSED_N)
+		atomic_fetch_add(&http_refused[r], 1);
+}
+
+void metrics_http_aborted(enum metrics_abort a)
+{
+	if ((unsigned)a < ABORT_N)
+		atomic_fetch_add(&http_aborted[a], 1);
 }
 
 /* Node ids hashed into slots of `nodes` (open addressing): one compare per message. */
@@ -223,6 +249,16 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		buf_printf(out, "# HELP hotline_%s_total %s\n# TYPE hotline_%s_total counter\nhotline_%s_total %llu\n",
 		    event_names[e][0], event_names[e][1], event_names[e][0], event_names[e][0],
 		    (unsigned long long)atomic_load(&events[e]));
+	buf_adds(out, "# HELP hotline_http_refused_total Connections refused at accept and requests refused, by reason.\n"
+		      "# TYPE hotline_http_refused_total counter\n");
+	for (int i = 0; i < REFUSED_N; i++)
+		buf_printf(out, "hotline_http_refused_total{reason=\"%s\"} %llu\n", refusal_names[i],
+		    (unsigned long long)atomic_load(&http_refused[i]));
+	buf_adds(out, "# HELP hotline_http_aborted_total Connections that ended without their request answered, by kind.\n"
+		      "# TYPE hotline_http_aborted_total counter\n");
+	for (int i = 0; i < ABORT_N; i++)
+		buf_printf(out, "hotline_http_aborted_total{kind=\"%s\"} %llu\n", abort_names[i],
+		    (unsigned long long)atomic_load(&http_aborted[i]));
 	if (g) {
 		buf_printf(out, "# HELP hotline_outbox_depth SMS waiting to be sent.\n"
 				"# TYPE hotline_outbox_depth gauge\n"
@@ -237,6 +273,15 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 				"# TYPE hotline_database_up gauge\n"
 				"hotline_database_up %d\n",
 		    g->outbox_depth, (long long)g->outbox_oldest_age, g->ussd_sessions, g->db_ok ? 1 : 0);
+		if (g->db_last_commit_age >= 0)
+			buf_printf(out, "# HELP hotline_database_last_commit_seconds Seconds since the last write committed.\n"
+					"# TYPE hotline_database_last_commit_seconds gauge\n"
+					"hotline_database_last_commit_seconds %lld\n",
+			    (long long)g->db_last_commit_age);
+		buf_printf(out, "# HELP hotline_database_errors_total Database statements that failed.\n"
+				"# TYPE hotline_database_errors_total counter\n"
+				"hotline_database_errors_total %llu\n",
+		    (unsigned long long)g->db_errors);
 	}
 	pthread_mutex_lock(&lock);
 	buf_adds(out, "# HELP hotline_modem_connected Whether the modem is connected.\n"

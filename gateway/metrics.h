@@ -21,6 +21,32 @@ void metrics_node_hit(const char *node);
 void metrics_unknown(void);
 void metrics_silenced(void);
 void metrics_http_request(int status);
+/* Why the HTTP side refused a connection or a request (the label of hotline_http_refused_total). */
+enum metrics_refusal {
+	REFUSED_NOT_ALLOWED,  /* at accept: ussd.allow is set and the address is in neither it nor http.ops_allow */
+	REFUSED_PER_IP,       /* at accept: http.per_ip_limit connections from this address already */
+	REFUSED_FULL,         /* at accept: only the reserve is left, kept for allowed addresses */
+	REFUSED_BAD_REQUEST,  /* 400 */
+	REFUSED_FORBIDDEN,    /* 403 */
+	REFUSED_NOT_FOUND,    /* 404 */
+	REFUSED_METHOD,       /* 405 */
+	REFUSED_TOO_LARGE,    /* 413 */
+	REFUSED_MEDIA_TYPE,   /* 415 */
+	REFUSED_UNAVAILABLE,  /* 503 */
+	REFUSED_N
+};
+/* How a connection ended without its request answered (hotline_http_aborted_total). */
+enum metrics_abort {
+	ABORT_DEADLINE,   /* headers and body not in within the deadline: closed by us */
+	ABORT_INCOMPLETE, /* closed (by the client, or idle) before a whole request came */
+	ABORT_CLIENT,     /* the client went away while its request was under way */
+	ABORT_ERROR,      /* an error or a timeout while answering */
+	ABORT_N
+};
+const char *metrics_refusal_name(enum metrics_refusal r);
+const char *metrics_abort_name(enum metrics_abort a);
+void metrics_http_refused(enum metrics_refusal r);
+void metrics_http_aborted(enum metrics_abort a);
 /* A modem's state: connected (0/1), signal percent (-1 unknown), resets so far, balance (NaN unknown). */
 void metrics_modem(const char *name, bool connected, int signal, int resets, double balance);
 /*
@@ -47,6 +73,8 @@ struct metrics_gauges {
 	int64_t outbox_oldest_age;
 	int ussd_sessions;
 	bool db_ok;
+	int64_t db_last_commit_age; /* -1: no commit yet */
+	uint64_t db_errors;
 };
 /* Append the whole exposition to out. */
 void metrics_render(struct buf *out, const struct metrics_gauges *g);

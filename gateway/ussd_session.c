@@ -246,6 +246,20 @@ void ussd_reply_free(struct ussd_reply *r)
 
 int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 {
+	if (store_begin(c->st) < 0)
+		return -1;
+	if (ussd_session_end_in(c, ev, id) < 0) {
+		store_rollback(c->st);
+		return -1;
+	}
+	if (store_commit(c->st) < 0)
+		return -1;
+	metrics_message("ussd", "in");
+	return 0;
+}
+
+int ussd_session_end_in(struct ctx *c, const struct ussd_end *ev, int64_t *id)
+{
 	struct store_msg m;
 	struct buf text = { 0 };
 	char key[sizeof(((struct session *)0)->key)];
@@ -270,20 +284,12 @@ int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	m.error = *ev->error ? ev->error : NULL;
 	m.created_at = c->now;
 	dispatch_ussd_session_key(ev->session_id, ev->phone, key, sizeof(key));
-	if (store_begin(c->st) < 0)
-		goto fail_tx;
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_session_delete(c->st, key) < 0) {
-		store_rollback(c->st);
-		goto fail_tx;
+		buf_free(&text);
+		return -1;
 	}
-	if (store_commit(c->st) < 0)
-		goto fail_tx;
-	metrics_message("ussd", "in");
 	if (id)
 		*id = mid;
 	buf_free(&text);
 	return 0;
-fail_tx:
-	buf_free(&text);
-	return -1;
 }

@@ -52,5 +52,7 @@ void ussd_reply_free(struct ussd_reply *r);
  * message id (may be NULL). 0, or -1 on a database error (rolled back).
  */
 int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id) WARN_UNUSED;
+/* The same inside the caller's open transaction (the USSD writer's batch); not counted in /metrics. */
+int ussd_session_end_in(struct ctx *c, const struct ussd_end *ev, int64_t *id) WARN_UNUSED;
 
 #endif

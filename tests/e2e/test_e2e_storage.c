@@ -213,6 +213,7 @@ static void test_write_lock_held(void **state)
 	assert_int_equal(hl_start(&h, NULL), 0);
 	assert_true(hl_wait(WAIT_MS, health_is, &h, &up));
 	assert_int_equal(sqlite3_open_v2(h.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(hl_sms(&h, 0, "13700000921", "低保", NULL), 1);
 	if (!hl_wait(40000, health_is, &h, &locked)) {

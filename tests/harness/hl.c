@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -337,6 +338,11 @@ int hl_start(struct hl *h, const char *const *extra_args)
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 			close(fd);
+		}
+		if (h->nofile > 0) {
+			struct rlimit rl = { (rlim_t)h->nofile, (rlim_t)h->nofile };
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				perror("setrlimit RLIMIT_NOFILE");
 		}
 		execvp(argv[0], (char *const *)argv);
 		perror(argv[0]);

@@ -36,6 +36,7 @@ struct hl {
 	int64_t clock_offset;        /* seconds the test clock is ahead of the real one */
 	pid_t emu_pid[HL_MAX_MODEMS];   /* AT modem emulators (hl_setup_at), 0 when none */
 	char emu[HL_MAX_MODEMS][320];   /* their folders: dir/emu0 ... (modem link, ctl.sock, at.log) */
+	int nofile;                  /* > 0: hl_start runs hotlined with RLIMIT_NOFILE this low (soft and hard) */
 };
 
 /* The repository's root ($HOTLINE_SRC, else "."), for fixtures and the shipped files. */
