@@ -163,6 +163,7 @@ struct loader {
 		const char *file;
 		int line, ussd_line;
 	} raw_texts[ARRAY_LEN(text_defs)];
+	const char *page_next; /* {page.next} while a page is expanded: texts.page_next for its channel */
 };
 
 static int line_of(const config_setting_t *s)
@@ -948,6 +949,15 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 			p += n + 2;
 			continue;
 		}
+		if (placeholder_at(p, &n) && p + n + 2 <= end && n == 9 && strncmp(p + 1, "page.next", 9) == 0) {
+			/* the next-page hint, in the words of the page's channel */
+			if (L->page_next == NULL)
+				diag_error(L->d, file, line, "%s: {page.next} belongs in a node's pages only", what);
+			else
+				buf_adds(b, L->page_next);
+			p += n + 2;
+			continue;
+		}
 		if (placeholder_at(p, &n) && p + n + 2 <= end) {
 			const char *v = office_value(L, p + 1, n);
 			long vi = v ? -1 : value_index(L, p + 1, n);
@@ -1475,7 +1485,9 @@ static void build_pages_and_texts(struct loader *L)
 				snprintf(what, sizeof(what), "page %zu of \"%s\"", p + 1, n->id);
 			else
 				snprintf(what, sizeof(what), "the text of \"%s\"", n->id);
+			L->page_next = menu_text_for(m, "page_next", false);
 			n->pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
+			L->page_next = NULL;
 			check_budget(L, n->pages[p], r->file, r->pages.line[p], what, true);
 			check_glossary(L, n->pages[p], r->file, r->pages.line[p], what);
 			if (!has_reply_hint(n->pages[p]) && n->action == MENU_ACT_NONE)
@@ -1486,8 +1498,24 @@ static void build_pages_and_texts(struct loader *L)
 			if (p + 1 < n->npages && !strchr(n->pages[p], '9'))
 				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say that 9 shows the next page", what);
 		}
-		if (r->ussd_pages.n == 0)
+		if (r->ussd_pages.n == 0) {
+			/* pages that say {page.next}: their USSD form follows by itself (98, not 回复9) */
+			bool hint = false;
+			for (size_t p = 0; p < r->pages.n; p++)
+				hint |= strstr(r->pages.v[p], "{page.next}") != NULL;
+			if (!hint)
+				continue;
+			n->nussd_pages = n->npages;
+			n->ussd_pages = xcalloc(n->nussd_pages + 1, sizeof(char *));
+			for (size_t p = 0; p < n->npages; p++) {
+				char what[160];
+				snprintf(what, sizeof(what), "the USSD page %zu of \"%s\"", p + 1, n->id);
+				L->page_next = menu_text_for(m, "page_next", true);
+				n->ussd_pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
+				L->page_next = NULL;
+			}
 			continue;
+		}
 		/* USSD pages: as many as the SMS ones (9 and 98 page through both alike) */
 		if (r->ussd_pages.n != r->pages.n)
 			diag_error(L->d, r->file, r->ussd_pages.line[0], "\"%s\" has %zu SMS page(s) but %zu USSD page(s): "
@@ -1497,7 +1525,9 @@ static void build_pages_and_texts(struct loader *L)
 		for (size_t p = 0; p < n->nussd_pages; p++) {
 			char what[160];
 			snprintf(what, sizeof(what), "the USSD page %zu of \"%s\"", p + 1, n->id);
+			L->page_next = menu_text_for(m, "page_next", true);
 			n->ussd_pages[p] = expand(L, r->ussd_pages.v[p], "", r->file, r->ussd_pages.line[p], what);
+			L->page_next = NULL;
 			check_budget(L, n->ussd_pages[p], r->file, r->ussd_pages.line[p], what, true);
 			check_glossary(L, n->ussd_pages[p], r->file, r->ussd_pages.line[p], what);
 		}

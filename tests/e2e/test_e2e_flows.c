@@ -414,6 +414,7 @@ static void test_ussd_wording(void **state)
 	/* 1 低保, 2 能领多少钱: 98 goes through every screen of every page, never "没有这个数字选项" */
 	free(ussd(&h, "word4", "13700000644", "1"));
 	a = ussd(&h, "word4", "13700000644", "1*2");
+	assert_null(strstr(a, "回复9下一页"));
 	snprintf(text, sizeof(text), "1*2");
 	for (int i = 0; i < 12; i++) {
 		free(a);
@@ -422,6 +423,7 @@ static void test_ussd_wording(void **state)
 		strcat(text, "*98");
 		a = ussd(&h, "word4", "13700000644", text);
 		assert_null(strstr(a, "没有这个数字选项"));
+		assert_null(strstr(a, "回复9下一页"));
 		if (hl_int(&h, "SELECT page FROM sessions WHERE key LIKE 'ussd:word4 %%'") > 0) {
 			pages_seen = 1; /* past the first page's screens, on to its next page */
 			break;
