@@ -93,8 +93,14 @@ static void test_multipart_ucs2_both_ways(void **state)
 	assert_int_equal(hl_emu_int(h, 0, "sms +8613700000002 cmti 2"), 1);
 	assert_true(hl_wait_count(h, 1, 10000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
 					      " AND parts > 1 AND phone_key = '%s'", K("13700000002")));
+	/* both replies sent (the first may have waited out a retry), then both over the air */
+	assert_true(hl_wait_count(h, 2, 30000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
+					      " AND phone_key = '%s'", K("13700000002")));
 	struct air_arg a = { "+8613700000002", 2 };
-	assert_true(hl_wait(10000, air_has, h, &a));
+	if (!hl_wait(30000, air_has, h, &a)) {
+		hl_dump_log(h);
+		fail_msg("the two replies to +8613700000002 did not both reach the air");
+	}
 	assert_air_matches_store(h, K("13700000002"), "+8613700000002");
 }
 
