@@ -31,6 +31,7 @@ import zipfile
 
 import openpyxl
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -211,7 +212,18 @@ def main():
         """Click a submit button and wait until the browser has left the page it was on."""
         html = d.find_element(By.TAG_NAME, "html")
         el.click()
-        WebDriverWait(d, WAIT).until(EC.staleness_of(html))
+
+        def gone(_):
+            # Chromium answers a node of the page just left either as stale or,
+            # mid-navigation, with "Node ... does not belong to the document":
+            # both mean the old page is gone.
+            try:
+                html.is_enabled()
+                return False
+            except (StaleElementReferenceException, WebDriverException):
+                return True
+
+        WebDriverWait(d, WAIT).until(gone)
 
     def fill(i, text):
         e = d.find_element(By.ID, i)
