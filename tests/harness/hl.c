@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "phone.h"
+#include "store.h"
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -69,6 +70,35 @@ struct world *hl_load_world(const char *config_path)
 	if (w == NULL)
 		diag_print(&d, stderr);
 	diag_free(&d);
+	return w;
+}
+
+struct world *hl_unit_world(const char *dir, const char *config_body, struct store **st)
+{
+	struct store_opts o = { 0 };
+	char cfg[PATH_MAX + 16], err[256];
+	struct world *w;
+	FILE *fp;
+
+	*st = NULL;
+	snprintf(cfg, sizeof(cfg), "%s/hotline.cfg", dir);
+	fp = fopen(cfg, "w");
+	if (fp == NULL)
+		return NULL;
+	fprintf(fp, "menus = { dir = \"%s/menus\"; };\n%s", hl_src_dir(), config_body);
+	fclose(fp);
+	w = hl_load_world(cfg);
+	if (w == NULL)
+		return NULL;
+	o.create = true;
+	o.migrate = true;
+	o.synchronous = "normal";
+	if (store_open(":memory:", &o, st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		world_release(w);
+		*st = NULL;
+		return NULL;
+	}
 	return w;
 }
 

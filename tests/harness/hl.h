@@ -43,6 +43,14 @@ struct hl {
 const char *hl_src_dir(void);
 /* Load a config and its menus, printing every problem; NULL when any is an error. */
 struct world *hl_load_world(const char *config_path);
+/*
+ * A unit test's world: writes dir/hotline.cfg as the shipped menus plus
+ * config_body, loads it, and opens a migrated in-memory store in *st.
+ * NULL (and *st NULL) on failure, with the reason on stderr. The caller
+ * releases both (world_release, store_close).
+ */
+struct store;
+struct world *hl_unit_world(const char *dir, const char *config_body, struct store **st);
 
 /*
  * Prepare a temp folder with a config for nmodems dummy modems, the shipped

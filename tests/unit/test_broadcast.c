@@ -46,19 +46,12 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/test_broadcast-XXXXXX", cfg[PATH_MAX + 32], err[512];
-	struct store_opts o = { 0 };
-	FILE *fp;
+	char tmpl[] = "/tmp/test_broadcast-XXXXXX";
 
 	if (f == NULL || mkdtemp(tmpl) == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
-	snprintf(cfg, sizeof(cfg), "%s/hotline.cfg", f->dir);
-	fp = fopen(cfg, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp,
-	    "menus = { dir = \"%s/menus\"; };\n"
+	f->w = hl_unit_world(f->dir,
 	    "office = { name = \"崆峒区民政局\"; address = \"社会救助股\"; hours = \"周一至周五\"; phone = \"0933-0000000\"; };\n"
 	    "cases = { quiet_hours = \"21:00-08:00\"; };\n"
 	    "broadcast = { per_modem_per_minute = 2; approval_over = 3; allowed_hours = \"09:00-19:00\"; };\n"
@@ -68,18 +61,9 @@ static int setup(void **state)
 	    "  { name = \"张主任\"; phone = \"13900000003\"; role = \"supervisor\"; }\n"
 	    ");\n"
 	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
-	    hl_src_dir());
-	fclose(fp);
-	f->w = hl_load_world(cfg);
+	    &f->st);
 	if (f->w == NULL)
 		return -1;
-	o.create = true;
-	o.migrate = true;
-	o.synchronous = "normal";
-	if (store_open(":memory:", &o, &f->st, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	f->c.st = f->st;
 	f->c.cfg = f->w->cfg;
 	f->c.menu = f->w->menu;

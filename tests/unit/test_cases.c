@@ -62,21 +62,14 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/test_cases-XXXXXX", cfg[PATH_MAX + 32], phone[PATH_MAX + 32], err[512];
-	struct store_opts o = { 0 };
-	FILE *fp;
+	char tmpl[] = "/tmp/test_cases-XXXXXX", phone[PATH_MAX + 32];
 
 	if (f == NULL || mkdtemp(tmpl) == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
-	snprintf(cfg, sizeof(cfg), "%s/hotline.cfg", f->dir);
 	snprintf(phone, sizeof(phone), "%s/phone0", f->dir);
 	mkdir(phone, 0700);
-	fp = fopen(cfg, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp,
-	    "menus = { dir = \"%s/menus\"; };\n"
+	f->w = hl_unit_world(f->dir,
 	    "office = { name = \"崆峒区民政局\"; address = \"社会救助股\"; hours = \"周一至周五\"; phone = \"0933-0000000\"; };\n"
 	    "sessions = { timeout = 1800; };\n"
 	    "cases = { number_format = \"year\"; escalate_after = 4; working_hours = \"08:30-17:30\";\n"
@@ -87,18 +80,9 @@ static int setup(void **state)
 	    "  { name = \"张主任\"; phone = \"" ZHANG "\"; role = \"supervisor\"; }\n"
 	    ");\n"
 	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
-	    hl_src_dir());
-	fclose(fp);
-	f->w = hl_load_world(cfg);
+	    &f->st);
 	if (f->w == NULL)
 		return -1;
-	o.create = true;
-	o.migrate = true;
-	o.synchronous = "normal";
-	if (store_open(":memory:", &o, &f->st, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	f->c.st = f->st;
 	f->c.cfg = f->w->cfg;
 	f->c.menu = f->w->menu;

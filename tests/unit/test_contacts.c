@@ -42,36 +42,20 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/test_contacts-XXXXXX", cfg[PATH_MAX + 32], err[512];
-	struct store_opts o = { 0 };
-	FILE *fp;
+	char tmpl[] = "/tmp/test_contacts-XXXXXX";
 
 	if (f == NULL || mkdtemp(tmpl) == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
-	snprintf(cfg, sizeof(cfg), "%s/hotline.cfg", f->dir);
-	fp = fopen(cfg, "w");
-	if (fp == NULL)
-		return -1;
-	fprintf(fp,
-	    "menus = { dir = \"%s/menus\"; };\n"
+	f->w = hl_unit_world(f->dir,
 	    "office = { name = \"崆峒区民政局\"; address = \"社会救助股\"; hours = \"周一至周五\"; phone = \"0933-0000000\"; };\n"
 	    "cases = { quiet_hours = \"23:59-00:00\"; };\n"
 	    "broadcast = { subscriptions = [\"赶大集\"]; };\n"
 	    "staff = ( { name = \"王建国\"; phone = \"13900000001\"; areas = [\"崆峒镇\"]; duty = true; } );\n"
 	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
-	    hl_src_dir());
-	fclose(fp);
-	f->w = hl_load_world(cfg);
+	    &f->st);
 	if (f->w == NULL)
 		return -1;
-	o.create = true;
-	o.migrate = true;
-	o.synchronous = "normal";
-	if (store_open(":memory:", &o, &f->st, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	f->c.st = f->st;
 	f->c.cfg = f->w->cfg;
 	f->c.menu = f->w->menu;
