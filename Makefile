@@ -46,7 +46,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 CONFIG ?= config/hotline.cfg
 
 .PHONY: all clean check test unit e2e browser samples lunar menucheck asan clang tsan format-check man run install bootstrap \
-	bench stress fuzz valgrind kannel-demo
+	bench bench-compare stress fuzz valgrind kannel-demo
 
 all: $(BUILD)/hotlined $(BUILD)/hotlinectl $(TOOL_BINS)
 
@@ -245,6 +245,14 @@ bench-build: all $(BENCH_BINS)
 bench: bootstrap
 	@$(MAKE) --no-print-directory bench-build
 	@HOTLINE_BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
+# The same benchmarks for BASE (a git revision, built in build/bench-base) and
+# for this checkout, round by round, and one table of both medians: how a
+# change that should not change speed is shown not to (BENCHMARKS.md).
+BASE ?= HEAD~1
+bench-compare: bootstrap
+	@$(MAKE) --no-print-directory bench-build
+	@HOTLINE_BUILD=$(abspath $(BUILD)) tests/bench/compare.sh $(BASE)
 
 # ---- reliability (issue 6): not part of `make check` ----------------------------
 

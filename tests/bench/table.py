@@ -6,6 +6,9 @@ with "run=N ". Every figure is shown as min / median / max over the runs; a
 ratio is computed within one run (both sides measured in it) before the
 statistics. "met": yes when the worst run meets the target, "median" when
 only the median does, "NO" otherwise.
+
+table.py --compare BASE HEAD: the median of each figure on both sides and
+the change (tests/bench/compare.sh).
 """
 import statistics
 import sys
@@ -134,7 +137,36 @@ def ok(x, target):
     return {">=": x >= v, "<=": x <= v, "<": x < v}[op]
 
 
+def compare(base_path, head_path):
+    """Each figure's median on both sides, and the change (compare.sh)."""
+    sides = [parse(base_path), parse(head_path)]
+    out = []
+    head = ("figure", "unit", "base", "head", "change")
+    for label, unit, get, _ in ROWS:
+        meds = []
+        for runs in sides:
+            vals = [v for v in (get(lines) for _, lines in sorted(runs.items())) if v is not None]
+            meds.append(statistics.median(vals) if vals else None)
+        if None in meds:
+            continue
+        b, h = meds
+        change = f"{(h - b) / b * 100:+.1f}%" if b else ""
+        out.append((label, unit, fmt(b), fmt(h), change))
+    widths = [max(len(r[i]) for r in out + [head]) for i in range(len(head))]
+
+    def line(r):
+        return "  ".join(c.rjust(widths[i]) if i >= 2 else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+
+    print(line(head))
+    print("  ".join("-" * w for w in widths))
+    for r in out:
+        print(line(r))
+    return 0
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare":
+        return compare(sys.argv[2], sys.argv[3])
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
