@@ -12,13 +12,16 @@
  * the network's answers. USSD, calls, status, reset. Costs are measured and
  * printed.
  *
- * The test includes gsm.c itself (curl's UNITTEST idea): a few checks look
- * inside the handle (the parts libgammu encoded, the read path, the call
- * queue) and at static helpers. So this file sees <gammu.h>; nothing else
- * outside gsm.c does.
+ * The test includes gsm.c, gsm_conv.c and gsm_dummy.c themselves (curl's
+ * UNITTEST idea): a few checks look inside the handle (the parts libgammu
+ * encoded, the read path, the call queue) and at static helpers. So this
+ * file sees <gammu.h>; nothing else outside gsm*.c does.
  */
 #include "gsm.c"
+#include "gsm_conv.c"
+#include "gsm_dummy.c"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -28,6 +31,8 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+
+#include "utf8.h"
 
 #define MAXP 512
 
@@ -1272,22 +1277,22 @@ static void test_utf16_to_utf8(void **state)
 
 	(void)state;
 	/* A, U+1F600 as a pair, B */
-	n = utf16_to_utf8((const unsigned char *)"\x00\x41\xD8\x3D\xDE\x00\x00\x42", 4, out, sizeof(out));
+	n = gsm_utf16_to_utf8((const unsigned char *)"\x00\x41\xD8\x3D\xDE\x00\x00\x42", 4, out, sizeof(out));
 	assert_int_equal(n, 6);
 	assert_string_equal(out, "A\xF0\x9F\x98\x80" "B");
 	/* a lone high surrogate, a lone low one, a high one at the end: U+FFFD each */
-	n = utf16_to_utf8((const unsigned char *)"\x00\x41\xD8\x00\x00\x42\xDC\x00\xD8\x3D", 5, out, sizeof(out));
+	n = gsm_utf16_to_utf8((const unsigned char *)"\x00\x41\xD8\x00\x00\x42\xDC\x00\xD8\x3D", 5, out, sizeof(out));
 	assert_string_equal(out, "A\xEF\xBF\xBD" "B\xEF\xBF\xBD\xEF\xBF\xBD");
 	assert_true(utf8_valid(out, n));
 	/* two high surrogates then a low one: the second pair is whole */
-	utf16_to_utf8((const unsigned char *)"\xD8\x3D\xD8\x3D\xDE\x00", 3, out, sizeof(out));
+	gsm_utf16_to_utf8((const unsigned char *)"\xD8\x3D\xD8\x3D\xDE\x00", 3, out, sizeof(out));
 	assert_string_equal(out, "\xEF\xBF\xBD\xF0\x9F\x98\x80");
 	/* U+0000 stays, with what follows it */
-	n = utf16_to_utf8((const unsigned char *)"\x4F\x4E\x00\x00\x75\x33", 3, out, sizeof(out));
+	n = gsm_utf16_to_utf8((const unsigned char *)"\x4F\x4E\x00\x00\x75\x33", 3, out, sizeof(out));
 	assert_int_equal(n, 7);
 	assert_memory_equal(out, "\xE4\xBD\x8E\0\xE7\x94\xB3", 7);
 	/* a short buffer: whole characters only */
-	n = utf16_to_utf8((const unsigned char *)"\x00\x41\x4F\x4E\x4F\xDD", 3, out, 5);
+	n = gsm_utf16_to_utf8((const unsigned char *)"\x00\x41\x4F\x4E\x4F\xDD", 3, out, 5);
 	assert_int_equal(n, 4);
 	assert_string_equal(out, "A\xE4\xBD\x8E");
 }
