@@ -9,7 +9,7 @@
 #include "cases.h"
 #include "health.h"
 #include "log.h"
-#include "modem.h"
+#include "modem_in.h"
 #include "store.h"
 #include "store_modem.h"
 

@@ -4,8 +4,8 @@
  * DOWN -> CONNECTING -> READY, BACKOFF after a failure, RESETTING when a
  * connected modem keeps failing. While READY it
  *   - reads the inbox, stores each part and runs complete messages through
- *     dispatch in one transaction, and deletes the parts from the phone only
- *     after that commit (store, then delete);
+ *     dispatch in one transaction (modem_in.c), and deletes the parts from
+ *     the phone only after that commit (store, then delete);
  *   - sends what the outbox holds for it (and for modems that are down),
  *     with exponential backoff on failures, never blocking on one message;
  *   - takes incoming calls (hung up at once) and reads signal and balance.
@@ -27,13 +27,5 @@ int modem_start(const struct modem_cfg *mc, const char *db_path, struct modem **
 void modem_request_stop(struct modem *m);
 /* Wait for the thread to end and free it. */
 void modem_join(struct modem *m);
-
-/*
- * Carry out the multipart timeout: messages whose missing parts did not come
- * within limits.multipart_timeout are processed with what came, marked
- * incomplete. Run by the main loop with its own connection and world.
- */
-struct ctx;
-int modem_flush_incomplete(struct ctx *c) WARN_UNUSED;
 
 #endif
