@@ -4,7 +4,7 @@
  * XML parts, and a roster needs four of them (workbook, its relations, the
  * shared strings, one sheet). Formulas are read as the value Excel saved.
  */
-#include "roster.h"
+#include "xlsx.h"
 
 #include <expat.h>
 #include <stdio.h>
