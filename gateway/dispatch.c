@@ -17,17 +17,6 @@
 #include "utf8.h"
 #include "util.h"
 
-void dispatch_sms_session_key(const char *phone, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "sms:%s", phone);
-}
-
-void dispatch_ussd_session_key(const char *session_id, const char *phone, char *out, size_t outlen)
-{
-	/* the number is normalised at the edge (http.c) */
-	snprintf(out, outlen, "ussd:%s %s", session_id, phone);
-}
-
 /* The minute of the bureau's day (config timezone) at t. */
 static int minute_of_day(const struct config *cfg, int64_t t)
 {
@@ -301,8 +290,14 @@ static long dispatch_today(const struct config *cfg, int64_t now)
 
 int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_result *res)
 {
+	return dispatch_inbound_loaded(c, in, NULL, res);
+}
+
+int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct session *loaded,
+    struct dispatch_result *res)
+{
 	struct store_msg m;
-	struct session s;
+	struct session own, *s = loaded ? loaded : &own;
 	struct engine_out eo;
 	bool changed, notice = false, handled = false;
 	struct limit_hit hit = { NULL, NULL, 0 };
@@ -342,24 +337,22 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 			mlen--;
 	}
 
-	if (strcmp(in->channel, "ussd") == 0)
-		dispatch_ussd_session_key(in->ussd_session ? in->ussd_session : "-", in->phone, key, sizeof(key));
-	else
-		dispatch_sms_session_key(in->phone, key, sizeof(key));
-	session_init(&s, key, in->phone, in->channel);
+	session_key(in->channel, in->ussd_session, in->phone, key, sizeof(key));
+	session_init(&own, key, in->phone, in->channel);
 
 	/* decide first, then store the message once, with its outcome */
 	why = silence_reason(c, in);
 	if (why == NULL) {
-		if (store_session_load(c->st, key, c->now,
-		    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, &s) < 0)
+		/* one load per step: a USSD step brings the session it loaded already */
+		if (!loaded && store_session_load(c->st, key, c->now,
+		    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, s) < 0)
 			goto out_session;
 		char *norm = norm_dup(text, mlen, 0);
 		char digits[8];
 		bool choice = menu_digit_choice(c->menu, norm, digits, sizeof(digits));
 		free(norm);
 		/* an answer to what we asked, and its reply, never count against the limits */
-		asked = strcmp(in->channel, "sms") == 0 && answers_us(&s, choice);
+		asked = strcmp(in->channel, "sms") == 0 && answers_us(s, choice);
 		m.asked = asked;
 		why = flood_reason(c, in, text, choice, asked, &hit);
 	}
@@ -399,7 +392,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 			.text = text, .len = mlen, .phone = in->phone, .country = c->cfg->phone_country,
 			.today = dispatch_today(c->cfg, c->now), .known_place = known_place, .place_arg = &pq,
 		};
-		engine_step(c->menu, &s, &ei, &eo);
+		engine_step(c->menu, s, &ei, &eo);
 		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
 	}
 	m.status = "answered";
@@ -408,7 +401,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		goto out_session;
 	if (!handled) {
 		/* cases and feedback refer to the message that asked for them */
-		if (run_action(c, in, &s, res->in_id, &eo) < 0)
+		if (run_action(c, in, s, res->in_id, &eo) < 0)
 			goto out_session;
 		reply = eo.reply;
 		eo.reply = NULL;
@@ -422,14 +415,14 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 		free(reply);
 		reply = xstrdup(menu_text(c->menu, "unknown"));
 	}
-	session_set(&s.last_reply, reply);
+	session_set(&s->last_reply, reply);
 	if (in->ussd_text) {
 		/* saved with the session: what the aggregator sent, the first screen of the answer */
-		session_set(&s.ussd_text, in->ussd_text);
-		s.screen = 0;
+		session_set(&s->ussd_text, in->ussd_text);
+		s->screen = 0;
 	}
-	s.updated_at = c->now;
-	if (store_session_save(c->st, &s) < 0)
+	s->updated_at = c->now;
+	if (store_session_save(c->st, s) < 0)
 		goto out_session;
 
 	if (strcmp(in->channel, "sms") == 0) {
@@ -459,7 +452,7 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 	reply = NULL;
 	rc = 0;
 out_session:
-	session_clear(&s);
+	session_clear(&own); /* a session the caller brought is the caller's */
 	engine_out_free(&eo);
 	free(reply);
 	free(text);

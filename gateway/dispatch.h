@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "menu.h"
+#include "session.h"
 #include "store.h"
 #include "world.h"
 
@@ -56,6 +57,14 @@ struct dispatch_result {
  * database error (the caller rolls back and retries later: nothing is lost).
  */
 int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_result *res);
+/*
+ * The same with the sender's session already loaded by the caller (a USSD
+ * step: one step loads it once), as store_session_load gives it for this
+ * message's key (session_key). It is moved and saved in place; the caller
+ * still owns it (session_clear).
+ */
+int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct session *s,
+    struct dispatch_result *res);
 void dispatch_result_free(struct dispatch_result *res);
 
 enum notify_kind {
@@ -71,16 +80,6 @@ enum notify_kind {
  */
 int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
     int64_t reply_to, const char *node, int64_t *id);
-
-/* The key of an SMS conversation with phone, normalised ("sms:+8613912345678"). */
-void dispatch_sms_session_key(const char *phone, char *out, size_t outlen);
-/*
- * The key of a USSD session: the aggregator's sessionId and the caller's
- * number ("ussd:<sessionId> 13912345678"), so a session belongs to one
- * phone. A sessionId never holds a space, so every key of one sessionId
- * sorts between "ussd:<sessionId> " and "ussd:<sessionId>!" (store_ussd.h).
- */
-void dispatch_ussd_session_key(const char *session_id, const char *phone, char *out, size_t outlen);
 
 /*
  * The outbox's backoff for every channel: seconds before the next try of a

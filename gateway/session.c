@@ -6,6 +6,26 @@
 
 #include "util.h"
 
+void session_key(const char *channel, const char *ussd_session, const char *phone, char *out, size_t outlen)
+{
+	if (strcmp(channel, "ussd") == 0)
+		snprintf(out, outlen, "ussd:%s %s", ussd_session ? ussd_session : "-", phone);
+	else
+		snprintf(out, outlen, "sms:%s", phone);
+}
+
+void session_key_ussd_range(const char *ussd_session, char *lo, char *hi, size_t len)
+{
+	size_t n;
+
+	session_key("ussd", ussd_session, "", lo, len);
+	snprintf(hi, len, "%s", lo);
+	/* the space after the sessionId, the smallest byte a phone follows with, becomes the next one up */
+	n = strlen(hi);
+	if (n > 0 && hi[n - 1] == ' ')
+		hi[n - 1] = '!';
+}
+
 void session_init(struct session *s, const char *key, const char *phone, const char *channel)
 {
 	memset(s, 0, sizeof(*s));

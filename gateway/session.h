@@ -7,6 +7,7 @@
 #define HOTLINE_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "menu.h"
@@ -20,7 +21,7 @@ enum session_mode {
 enum form_step { FORM_NAME = 0, FORM_PLACE, FORM_NEED, FORM_PHONE, FORM_CONFIRM };
 
 struct session {
-	char key[144];          /* "sms:13912345678" or "ussd:<sessionId> <phone>" (dispatch.h) */
+	char key[144];          /* "sms:13912345678" or "ussd:<sessionId> <phone>" (session_key) */
 	char phone[48];         /* as the network gave it */
 	char channel[8];        /* "sms" | "ussd" */
 	char node[MENU_ID_MAX]; /* where the sender is */
@@ -35,6 +36,17 @@ struct session {
 	bool fresh;             /* no session before this message, or it had expired */
 	bool ussd_ended;        /* USSD: answered with END; what follows gets that answer again */
 };
+
+/*
+ * The key of a conversation, the one place it is built. SMS: the phone,
+ * normalised at the edge ("sms:+8613912345678"). USSD: the aggregator's
+ * sessionId (NULL: "-") and the caller's number ("ussd:<sessionId>
+ * 13912345678"), so a session belongs to one phone. A sessionId never holds
+ * a space, so every key of one sessionId sorts in [lo, hi) of
+ * session_key_ussd_range ("ussd:<sessionId> ", "ussd:<sessionId>!").
+ */
+void session_key(const char *channel, const char *ussd_session, const char *phone, char *out, size_t outlen);
+void session_key_ussd_range(const char *ussd_session, char *lo, char *hi, size_t len);
 
 /* Zero the session and set its key fields. Never fails. */
 void session_init(struct session *s, const char *key, const char *phone, const char *channel);

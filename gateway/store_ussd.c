@@ -1,7 +1,5 @@
 #include "store_ussd.h"
 
-#include <stdio.h>
-
 #include "store_int.h"
 
 static const char SQL_USSD_MARK[] =
@@ -21,7 +19,7 @@ int store_ussd_mark(struct store *st, const char *key, const char *text, int scr
 	return store_exec_stmt(st, SQL_USSD_MARK, s);
 }
 
-/* Every key of one sessionId sorts in ["ussd:<id> ", "ussd:<id>!"): a range of the primary key. */
+/* Every key of one sessionId sorts in one range (session_key_ussd_range): a range of the primary key. */
 static const char SQL_USSD_OTHER[] =
     "SELECT count(*) FROM sessions WHERE key >= ?1 AND key < ?2 AND key <> ?3 AND updated_at >= ?4";
 
@@ -34,8 +32,7 @@ int store_ussd_other_owner(struct store *st, const char *session_id, const char 
 	*found = false;
 	if (s == NULL)
 		return -1;
-	snprintf(lo, sizeof(lo), "ussd:%s ", session_id);
-	snprintf(hi, sizeof(hi), "ussd:%s!", session_id);
+	session_key_ussd_range(session_id, lo, hi, sizeof(lo));
 	store_bind_text(s, 1, lo);
 	store_bind_text(s, 2, hi);
 	store_bind_text(s, 3, key);

@@ -133,7 +133,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 
 	memset(out, 0, sizeof(*out));
 	memset(&res, 0, sizeof(res));
-	dispatch_ussd_session_key(rq->session_id, rq->phone, key, sizeof(key));
+	session_key("ussd", rq->session_id, rq->phone, key, sizeof(key));
 	session_init(&s, key, rq->phone, "ussd");
 	if (store_session_load(c->st, key, c->now, c->cfg->ussd_timeout, &s) < 0)
 		goto fail;
@@ -185,9 +185,15 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 		const char *reply;
 
 		/* a new dial under a live session id starts over: main menu, no half-filled form */
-		if (kind == USSD_INPUT_FIRST && !s.fresh && store_session_delete(c->st, key) < 0)
-			goto fail;
-		if (dispatch_inbound(c, &in, &res) < 0)
+		if (kind == USSD_INPUT_FIRST && !s.fresh) {
+			if (store_session_delete(c->st, key) < 0)
+				goto fail;
+			/* as a load would find it now: no session */
+			session_clear(&s);
+			session_init(&s, key, rq->phone, "ussd");
+		}
+		/* dispatch works on the session loaded above: one load per step */
+		if (dispatch_inbound_loaded(c, &in, &s, &res) < 0)
 			goto fail;
 		/* dispatch always answers USSD; should it ever not, the main menu rather than nothing */
 		reply = res.reply ? res.reply : menu_text(c->menu, "unknown");
@@ -283,7 +289,7 @@ int ussd_session_end_in(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	m.session = ev->session_id;
 	m.error = *ev->error ? ev->error : NULL;
 	m.created_at = c->now;
-	dispatch_ussd_session_key(ev->session_id, ev->phone, key, sizeof(key));
+	session_key("ussd", ev->session_id, ev->phone, key, sizeof(key));
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_session_delete(c->st, key) < 0) {
 		buf_free(&text);
 		return -1;

@@ -34,7 +34,7 @@ static size_t run_pass(const struct menu *m, const struct bench_corpus *c, struc
 
 	for (int i = 0; i < c->nconv; i++) {
 		bench_phone(pass, i, phone, sizeof(phone));
-		snprintf(key, sizeof(key), "sms:%s", phone);
+		session_key("sms", NULL, phone, key, sizeof(key));
 		session_clear(&ses[i]);
 		session_init(&ses[i], key, phone, "sms");
 		ses[i].fresh = true;
