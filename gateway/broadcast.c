@@ -10,6 +10,7 @@
 #include "lunar.h"
 #include "market.h"
 #include "menu.h"
+#include "outbox.h"
 #include "phone.h"
 #include "smstext.h"
 #include "store_contacts.h"
@@ -719,7 +720,6 @@ static int step(struct ctx *c, int64_t id, const char *status, int window, int *
 		goto out;
 	for (int i = 0; i < b->n; i++) {
 		struct one_contact o;
-		struct store_msg m;
 		int64_t mid;
 		char *text;
 		if (contact_of(c->st, b->phone[i], &o) < 0)
@@ -730,19 +730,9 @@ static int step(struct ctx *c, int64_t id, const char *status, int window, int *
 			continue;
 		}
 		text = broadcast_render(c, bc.text, o.name, o.town, o.village);
-		memset(&m, 0, sizeof(m));
-		m.channel = "sms";
-		m.direction = "out";
-		m.phone = b->phone[i];
-		m.text = text;
-		m.text_len = strlen(text);
-		m.status = "queued";
-		m.kind = "broadcast";
-		m.created_at = c->now;
-		rc = store_msg_add(c->st, &m, &mid);
+		rc = outbox_queue_broadcast(c, b->phone[i], text, &mid);
 		free(text);
-		if (rc < 0 || store_outbox_add_broadcast(c->st, mid, c->now) < 0 ||
-		    store_broadcast_recipient_set(c->st, id, b->seq[i], "queued", NULL, mid) < 0) {
+		if (rc < 0 || store_broadcast_recipient_set(c->st, id, b->seq[i], "queued", NULL, mid) < 0) {
 			rc = -1;
 			goto out;
 		}

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "ctx.h"
 
 struct broadcast_new {
 	const char *text;      /* the template */

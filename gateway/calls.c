@@ -6,6 +6,7 @@
 #include "cases.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "phone.h"
 
 static const char SILENT_REPEAT[] = "called again within calls.window";
@@ -55,7 +56,7 @@ int calls_missed(struct ctx *c, const char *caller)
 			return -1;
 		struct menu_var v[] = { { "case.number", number } };
 		char *text = menu_render(menu_text(c->menu, "call_callback"), v, 1);
-		int rc = dispatch_queue_sms(c, caller, text, NOTIFY_REPLY, id, "callback", NULL);
+		int rc = outbox_queue_sms(c, caller, text, NOTIFY_REPLY, id, "callback", NULL);
 		free(text);
 		node = "callback";
 		log_info("calls", "%s: call from %s hung up; callback request %s%s", c->modem ? c->modem : "?", who, number,
@@ -65,7 +66,7 @@ int calls_missed(struct ctx *c, const char *caller)
 			return -1;
 	} else if (c->cfg->calls_reply_menu) {
 		int root = menu_root(c->menu);
-		if (dispatch_queue_sms(c, caller, menu_node_at(c->menu, root)->pages[0], NOTIFY_REPLY, id, "root", NULL) < 0)
+		if (outbox_queue_sms(c, caller, menu_node_at(c->menu, root)->pages[0], NOTIFY_REPLY, id, "root", NULL) < 0)
 			return -1;
 		node = "root";
 		log_info("calls", "%s: call from %s hung up; the main menu goes to them by SMS", c->modem ? c->modem : "?", who);

@@ -8,7 +8,7 @@
 #ifndef HOTLINE_CALLS_H
 #define HOTLINE_CALLS_H
 
-#include "dispatch.h"
+#include "ctx.h"
 
 /* A call from caller rang on ctx->modem and was hung up. Inside the caller's transaction. */
 int calls_missed(struct ctx *c, const char *caller) WARN_UNUSED;

@@ -1,5 +1,6 @@
 #include "cases.h"
 #include "contacts.h"
+#include "outbox.h"
 #include "tz.h"
 
 #include <stdio.h>
@@ -207,7 +208,7 @@ static int alert_staff(struct ctx *c, const struct staff_cfg *staff, const struc
 	cases_detail_vars(c, k, v);
 	text = menu_render(menu_text(c->menu, cases_is_callback(c->menu, k->topic) ? "staff_new_callback" : "staff_new_case"),
 	    v, ARRAY_LEN(v));
-	rc = dispatch_queue_sms(c, staff->phone, text, NOTIFY_STAFF, k->msg_id, NULL, NULL);
+	rc = outbox_queue_sms(c, staff->phone, text, NOTIFY_STAFF, k->msg_id, NULL, NULL);
 	free(text);
 	return rc;
 }
@@ -464,7 +465,7 @@ static int send_about(struct ctx *c, const struct store_case *k, const char *pho
 	text = menu_render(menu_text(c->menu, text_name), v, n);
 	/* an applicant's notification names its case, so that a newer one can replace it while held */
 	snprintf(node, sizeof(node), "case:%s", k->number);
-	rc = dispatch_queue_sms(c, phone, text, kind, 0, kind == NOTIFY_APPLICANT ? node : NULL, NULL);
+	rc = outbox_queue_sms(c, phone, text, kind, 0, kind == NOTIFY_APPLICANT ? node : NULL, NULL);
 	free(text);
 	return rc;
 }

@@ -20,7 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "ctx.h"
+#include "outbox.h"
 #include "store_cases.h"
 
 enum case_status {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "ctx.h"
 
 /* The label people read for a status code (texts label_received ...); the code when the menus lack it. */
 const char *cases_label(const struct ctx *c, const char *code);

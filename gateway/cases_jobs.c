@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "cases_int.h"
-#include "health.h"
+#include "outbox.h"
 #include "log.h"
 #include "phone.h"
 #include "store_cases.h"
@@ -86,7 +86,7 @@ struct esc {
 static int queue_text(struct ctx *c, const char *phone, const char *text_name, const struct menu_var *v, size_t n)
 {
 	char *text = menu_render(menu_text(c->menu, text_name), v, n);
-	int rc = dispatch_queue_sms(c, phone, text, NOTIFY_STAFF, 0, NULL, NULL);
+	int rc = outbox_queue_sms(c, phone, text, NOTIFY_STAFF, 0, NULL, NULL);
 
 	free(text);
 	return rc;
@@ -244,7 +244,7 @@ static int drop_form(struct session *s, void *arg)
 	}
 	/* USSD callers hear from us by SMS only when ussd.sms_copy says so */
 	if (phone_is_ordinary(s->phone) && (!ussd || e->c->cfg->ussd_sms_copy) &&
-	    dispatch_queue_sms(e->c, s->phone, note, NOTIFY_APPLICANT, 0, NULL, NULL) < 0) {
+	    outbox_queue_sms(e->c, s->phone, note, NOTIFY_APPLICANT, 0, NULL, NULL) < 0) {
 		e->failed = 1;
 		return 1;
 	}

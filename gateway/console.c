@@ -14,6 +14,7 @@
 #include "export_xlsx.h"
 #include "health.h"
 #include "log.h"
+#include "outbox.h"
 #include "phone.h"
 #include "report.h"
 #include "smstext.h"
@@ -1203,7 +1204,7 @@ static int serve_feedback(struct page *pg)
 		/* marked done as `hotlinectl feedback done` does; an answer goes out like a case's notification */
 		if (store_feedback_sender(pg->st, number, &phone, &msg_id, &found) < 0 ||
 		    (found && store_feedback_done(pg->st, number, note, pg->rq->now, &found) < 0) ||
-		    (found && *answer && dispatch_queue_sms(&c, phone, answer, NOTIFY_APPLICANT, msg_id, NULL, NULL) < 0)) {
+		    (found && *answer && outbox_queue_sms(&c, phone, answer, NOTIFY_APPLICANT, msg_id, NULL, NULL) < 0)) {
 			store_rollback(pg->st);
 			free(phone);
 			return error_page(pg, 503, "db");

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "ctx.h"
 #include "roster.h"
 #include "store.h"
 #include "util.h"

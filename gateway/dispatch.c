@@ -17,71 +17,6 @@
 #include "utf8.h"
 #include "util.h"
 
-/* The minute of the bureau's day (config timezone) at t. */
-static int minute_of_day(const struct config *cfg, int64_t t)
-{
-	struct tm tm;
-
-	tz_civil(cfg->tz, t, &tm);
-	return tm.tm_hour * 60 + tm.tm_min;
-}
-
-int64_t dispatch_quiet_until(const struct config *cfg, int64_t t)
-{
-	const struct time_window *q = &cfg->quiet_hours;
-	int minute = minute_of_day(cfg, t);
-	int wait;
-
-	if (!time_window_contains(q, minute))
-		return t;
-	wait = q->end - minute;
-	if (wait <= 0)
-		wait += 24 * 60;
-	/* to the start of the minute the window ends in */
-	return t - (t % 60) + (int64_t)wait * 60;
-}
-
-static int queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
-    const char *node, bool asked, int64_t *id);
-
-int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
-    int64_t reply_to, const char *node, int64_t *id)
-{
-	return queue_sms(c, phone, text, kind, reply_to, node, false, id);
-}
-
-static int queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
-    const char *node, bool asked, int64_t *id)
-{
-	static const char *const kinds[] = { "reply", "notify", "staff", "notice" };
-	struct store_msg m;
-	int64_t mid, not_before = c->now;
-	int priority = kind == NOTIFY_STAFF ? 10 : 0;
-
-	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = "out";
-	m.phone = phone;
-	m.text = text;
-	m.text_len = strlen(text);
-	m.status = "queued";
-	m.node = node;
-	m.kind = kinds[kind];
-	m.reply_to = reply_to;
-	m.created_at = c->now;
-	m.asked = asked;
-	if (kind == NOTIFY_APPLICANT)
-		not_before = dispatch_quiet_until(c->cfg, c->now);
-	if (store_msg_add(c->st, &m, &mid) < 0)
-		return -1;
-	/* a reply goes back through the modem the conversation came in on */
-	if (store_outbox_add(c->st, mid, kind == NOTIFY_REPLY ? c->modem : NULL, priority, not_before) < 0)
-		return -1;
-	if (id)
-		*id = mid;
-	return 0;
-}
-
 /*
  * Text fit for the messages table: valid UTF-8, each invalid byte and each NUL
  * replaced by U+FFFD (*changed says so). The whole text, never cut: matching
@@ -370,7 +305,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		}
 		/* one notice per kind and window: which limit, and when to write again; the session (a
 		 * half-filled form) is left as it was */
-		if (notice && dispatch_queue_sms(c, in->phone, menu_text(c->menu, hit.text), NOTIFY_NOTICE,
+		if (notice && outbox_queue_sms(c, in->phone, menu_text(c->menu, hit.text), NOTIFY_NOTICE,
 		    res->in_id, hit.node, NULL) < 0)
 			goto out_session;
 		metrics_silenced();
@@ -426,7 +361,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		goto out_session;
 
 	if (strcmp(in->channel, "sms") == 0) {
-		if (queue_sms(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, asked, NULL) < 0)
+		if (outbox_queue_sms_asked(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, asked, NULL) < 0)
 			goto out_session;
 	} else {
 		/* USSD: the answer goes back in the HTTP response; keep it in the log as sent */
@@ -463,13 +398,4 @@ void dispatch_result_free(struct dispatch_result *res)
 {
 	free(res->reply);
 	res->reply = NULL;
-}
-
-int64_t dispatch_retry_delay(const struct config *cfg, int attempts)
-{
-	int64_t d = cfg->retry_initial;
-
-	for (int i = 1; i < attempts && d < cfg->retry_max; i++)
-		d *= 2;
-	return d > cfg->retry_max ? cfg->retry_max : d;
 }

@@ -14,21 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctx.h"
 #include "menu.h"
+#include "outbox.h"
 #include "session.h"
 #include "store.h"
 #include "world.h"
-
-/* What one unit of work needs: the caller's connection and world, and the time. */
-struct ctx {
-	struct store *st;
-	const struct config *cfg;
-	const struct menu *menu;
-	int64_t now;
-	const char *modem; /* the modem the message came in on; NULL for USSD and tools */
-	unsigned flags;    /* CTX_* */
-};
-#define CTX_NO_LIMITS 0x1 /* no flood or loop limits (the simulator) */
 
 struct inbound {
 	const char *channel;  /* "sms" | "ussd" */
@@ -66,29 +57,5 @@ int dispatch_inbound(struct ctx *c, const struct inbound *in, struct dispatch_re
 int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct session *s,
     struct dispatch_result *res);
 void dispatch_result_free(struct dispatch_result *res);
-
-enum notify_kind {
-	NOTIFY_REPLY,     /* the answer to what someone sent */
-	NOTIFY_APPLICANT, /* a case moved: held in quiet hours */
-	NOTIFY_STAFF,     /* a request or alert for staff: never held, sent first */
-	NOTIFY_NOTICE,    /* a limit notice */
-};
-/*
- * Queue an SMS in the outbox (as a message row and an outbox row), inside the
- * caller's transaction. Applicant notifications wait for the end of quiet
- * hours. *id gets the message id (may be NULL).
- */
-int dispatch_queue_sms(struct ctx *c, const char *phone, const char *text, enum notify_kind kind,
-    int64_t reply_to, const char *node, int64_t *id);
-
-/*
- * The outbox's backoff for every channel: seconds before the next try of a
- * send that failed `attempts` times (limits.retry_initial, doubling, capped
- * at limits.retry_max).
- */
-int64_t dispatch_retry_delay(const struct config *cfg, int attempts);
-
-/* When quiet hours (cases.quiet_hours) end after t, or t when not in them. */
-int64_t dispatch_quiet_until(const struct config *cfg, int64_t t);
 
 #endif

@@ -1,6 +1,5 @@
 #include "health.h"
 
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -11,11 +10,6 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct modem_health modems[CONFIG_MAX_MODEMS];
 static size_t nmodems;
-
-static pthread_mutex_t bell_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bell_cond;
-static pthread_once_t bell_once = PTHREAD_ONCE_INIT;
-static uint64_t bell_rings;
 
 const char *modem_state_name(enum modem_state s)
 {
@@ -67,46 +61,4 @@ void health_reset(void)
 	pthread_mutex_lock(&lock);
 	nmodems = 0;
 	pthread_mutex_unlock(&lock);
-}
-
-static void bell_init(void)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&bell_cond, &a);
-	pthread_condattr_destroy(&a);
-}
-
-void outbox_kick(void)
-{
-	pthread_once(&bell_once, bell_init);
-	pthread_mutex_lock(&bell_lock);
-	bell_rings++;
-	pthread_cond_broadcast(&bell_cond);
-	pthread_mutex_unlock(&bell_lock);
-}
-
-bool outbox_wait(uint64_t *seen, int ms)
-{
-	struct timespec ts;
-	bool rang;
-
-	pthread_once(&bell_once, bell_init);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&bell_lock);
-	while (bell_rings == *seen)
-		if (pthread_cond_timedwait(&bell_cond, &bell_lock, &ts) == ETIMEDOUT)
-			break;
-	rang = bell_rings != *seen;
-	*seen = bell_rings;
-	pthread_mutex_unlock(&bell_lock);
-	return rang;
 }

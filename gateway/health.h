@@ -1,8 +1,7 @@
 /*
  * health: what each modem thread says about itself, for /healthz, /metrics,
- * `hotlinectl modem status` and the supervisor's alerts; and the outbox
- * doorbell that wakes the modem threads when something was queued.
- * Thread-safe.
+ * `hotlinectl modem status` and the supervisor's alerts. Thread-safe.
+ * (The outbox doorbell that wakes the senders is outbox.c's.)
  */
 #ifndef HOTLINE_HEALTH_H
 #define HOTLINE_HEALTH_H
@@ -42,10 +41,5 @@ size_t health_modems(struct modem_health *out, size_t max);
 bool health_any_connected(void);
 /* Forget all modems (tests). */
 void health_reset(void);
-
-/* Ring the outbox doorbell: the modem threads look at the outbox now. */
-void outbox_kick(void);
-/* Wait until the doorbell rings or ms pass; returns true when it rang. */
-bool outbox_wait(uint64_t *seen, int ms);
 
 #endif

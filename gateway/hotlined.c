@@ -22,7 +22,7 @@
 #include "cases.h"
 #include "config.h"
 #include "dispatch.h"
-#include "health.h"
+#include "outbox.h"
 #include "http.h"
 #include "http_console.h"
 #include "log.h"

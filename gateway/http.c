@@ -23,6 +23,7 @@
 #include "kannel.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "store.h"
 #include "ussd.h"
 #include "ussd_session.h"

@@ -36,6 +36,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "smstext.h"
 #include "store.h"
 #include "store_kannel.h"
@@ -311,7 +312,7 @@ static void send_one(struct sender *w, const struct config *cfg, struct store_se
 	}
 	metrics_send(false, false);
 	metrics_retry();
-	int64_t delay = dispatch_retry_delay(cfg, s->attempts);
+	int64_t delay = outbox_retry_delay(cfg, s->attempts);
 	log_warnx("kannel", "%s: message %lld to %s not sent (%s); retry %d in %lld s", k->name, (long long)s->id, who,
 	    why, s->attempts, (long long)delay);
 	if (store_outbox_retry(w->st, s->id, now_unix() + delay, why) < 0)

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "dispatch.h"
-#include "health.h"
+#include "outbox.h"
 #include "log.h"
 #include "metrics.h"
 #include "phone.h"

@@ -10,6 +10,7 @@
 #include "health.h"
 #include "log.h"
 #include "modem_in.h"
+#include "outbox.h"
 #include "store.h"
 #include "store_modem.h"
 
@@ -41,7 +42,7 @@ static void alert(struct ctx *c, const char *kind, const char *key, bool conditi
 	log_warnx("maintenance", "alert %s %s: %s", kind, key, text);
 	if (sup == NULL) {
 		log_warnx("maintenance", "no supervisor in the config: the alert goes to nobody");
-	} else if (dispatch_queue_sms(c, sup->phone, text, NOTIFY_STAFF, 0, NULL, NULL) < 0) {
+	} else if (outbox_queue_sms(c, sup->phone, text, NOTIFY_STAFF, 0, NULL, NULL) < 0) {
 		free(text);
 		store_rollback(c->st);
 		return;

@@ -12,7 +12,7 @@
 #ifndef HOTLINE_MAINTENANCE_H
 #define HOTLINE_MAINTENANCE_H
 
-#include "dispatch.h"
+#include "ctx.h"
 
 void maintenance_tick(struct ctx *c);
 

@@ -582,7 +582,7 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	}
 	metrics_send(false, false);
 	metrics_retry();
-	int64_t delay = dispatch_retry_delay(cfg, s->attempts);
+	int64_t delay = outbox_retry_delay(cfg, s->attempts);
 	log_warnx("modem", "%s: message %lld to %s not sent (%s); retry %d in %lld s%s", m->cfg.name, (long long)s->id,
 	    who, r.error, s->attempts, (long long)delay, r.parts_sent > 0 ? " (only the parts that did not go)" : "");
 	if (store_outbox_retry_from(m->st, s->id, now_unix() + delay, r.error, r.ref, r.parts_sent) < 0)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "session.h"
 #include "store_ussd.h"
 
@@ -203,7 +203,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 		limits_of(c, res.node, &lim);
 		out->body = ussd_answer(reply, &lim, 0, res.keep, &out->end, &out->screens);
 		if (res.keep && c->cfg->ussd_sms_copy) {
-			if (dispatch_queue_sms(c, rq->phone, reply, NOTIFY_REPLY, res.in_id, res.node, NULL) < 0)
+			if (outbox_queue_sms(c, rq->phone, reply, NOTIFY_REPLY, res.in_id, res.node, NULL) < 0)
 				goto fail;
 			out->sms_copy = true;
 		}

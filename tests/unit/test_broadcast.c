@@ -25,8 +25,8 @@
 #include <cmocka.h>
 
 #include "broadcast.h"
-#include "dispatch.h"
 #include "lunar.h"
+#include "outbox.h"
 #include "phone.h"
 #include "store.h"
 #include "store_contacts.h"
@@ -308,7 +308,7 @@ static void test_hours_rate_exactly_once(void **state)
 		struct ctx c = f->c;
 		c.now = t + 3;
 		assert_int_equal(store_begin(f->st), 0);
-		assert_int_equal(dispatch_queue_sms(&c, "+8613800000009", "回复", NOTIFY_REPLY, 0, NULL, &mid), 0);
+		assert_int_equal(outbox_queue_sms(&c, "+8613800000009", "回复", NOTIFY_REPLY, 0, NULL, &mid), 0);
 		assert_int_equal(store_commit(f->st), 0);
 		int64_t got = 0;
 		assert_true(send_one(f, "m0", t + 3, &got, NULL, 0));

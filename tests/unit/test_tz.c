@@ -18,7 +18,7 @@
 
 #include "config.h"
 #include "diag.h"
-#include "dispatch.h"
+#include "outbox.h"
 #include "tz.h"
 
 /* 2026-12-02 13:30:00 UTC = 21:30 in Beijing */
@@ -106,15 +106,15 @@ static void test_quiet_hours_in_the_bureaus_zone(void **state)
 	}
 	assert_string_equal(c->timezone, "Asia/Shanghai");
 	/* 21:30 in Beijing: held until 08:00 Beijing (00:00 UTC) */
-	assert_int_equal(dispatch_quiet_until(c, T_2130_BJ), T_2130_BJ + 10 * 3600 + 30 * 60);
+	assert_int_equal(outbox_quiet_until(c, T_2130_BJ), T_2130_BJ + 10 * 3600 + 30 * 60);
 	/* 13:30 in Beijing (05:30 UTC, "quiet" on a UTC clock): not held */
-	assert_int_equal(dispatch_quiet_until(c, T_2130_BJ - 8 * 3600), T_2130_BJ - 8 * 3600);
+	assert_int_equal(outbox_quiet_until(c, T_2130_BJ - 8 * 3600), T_2130_BJ - 8 * 3600);
 	config_free(c);
 	diag_free(&d);
 
 	c = load(BASE "timezone = \"UTC\";\n", &d);
 	assert_non_null(c);
-	assert_int_equal(dispatch_quiet_until(c, T_2130_BJ), T_2130_BJ);
+	assert_int_equal(outbox_quiet_until(c, T_2130_BJ), T_2130_BJ);
 	config_free(c);
 	diag_free(&d);
 
