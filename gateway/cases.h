@@ -6,7 +6,8 @@
  * them; menus/30-cases.cfg holds those about moving cases).
  *
  * Files: cases.c (statuses, creation, moves and their notifications),
- * cases_cmd.c (the SMS commands), cases_jobs.c (escalation, digest, idle
+ * cases_cmd.c (reading the SMS commands, pure), cases_staff.c (carrying them
+ * out: cases_command, cases_staff.h), cases_jobs.c (escalation, digest, idle
  * forms); hotlinectl's side is ctl_cases.c and report.c.
  *
  * Promises: every move is checked before anything is written (case_check_
@@ -71,15 +72,6 @@ int cases_status_text(struct ctx *c, const char *phone, char **reply);
 /* Store a suggestion or complaint with its own number. *number owned. */
 int feedback_add(struct ctx *c, const char *phone, const char *channel, const char *text, int64_t msg_id,
     char **number);
-
-/*
- * Commands by SMS (cases_cmd.c; words and syntax: cases_cmd.h and
- * menus/30-cases.cfg): from a configured staff phone, 接 N, 访 N 备注, ...;
- * from anyone, 撤销 N for their own case. From any other phone a staff
- * command is not a command: *handled stays false and the menus answer.
- * When *handled, *reply (owned) is the answer. -1 on a database error.
- */
-int cases_command(struct ctx *c, const char *phone, const char *text, size_t len, bool *handled, char **reply);
 
 /* ---- moving a case -------------------------------------------------------------------------- */
 

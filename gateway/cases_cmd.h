@@ -4,7 +4,7 @@
  *
  * The words are data: menus/30-cases.cfg (texts cmd_accept ... cmd_withdraw,
  * each a space-separated list such as "接 接单 jie j"). The parser is pure;
- * who may do what, and the replies, are cases_command() (cases.h).
+ * who may do what, and the replies, are cases_command() (cases_staff.h).
  */
 #ifndef HOTLINE_CASES_CMD_H
 #define HOTLINE_CASES_CMD_H

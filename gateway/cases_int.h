@@ -1,5 +1,5 @@
 /*
- * cases_int.h: what the cases files (cases.c, cases_cmd.c, cases_jobs.c)
+ * cases_int.h: what the cases files (cases.c, cases_staff.c, cases_jobs.c)
  * share to write texts about a case. Nothing else includes it.
  */
 #ifndef HOTLINE_CASES_INT_H

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cases.h"
+#include "cases_staff.h"
 #include "contacts.h"
 #include "engine.h"
 #include "log.h"
