@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "dispatch.h"
-#include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "store.h"
 #include "store_contacts.h"
 #include "world.h"
