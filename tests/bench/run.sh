@@ -4,13 +4,14 @@
 # and runs it; it is not part of `make check`.
 #
 #   BENCH_RUNS=3                              repeats
-#   BENCH_ONLY="engine store drain ussd mem startup kannel console at"   a subset
+#   BENCH_ONLY="engine store drain ussd mem startup kannel console at broadcast"   a subset
 #   BENCH_SECONDS=2                           seconds per engine/store measurement
 #   BENCH_USSD_SECONDS=10                     seconds per wrk measurement
 #   BENCH_N=1000 BENCH_SEED=42                the drain's inbox
 #   BENCH_SESSIONS=100000                     mem.sh's live sessions
 #   BENCH_KANNEL_N=500                        kannel.sh's messages per county
 #   BENCH_AT_N=20 BENCH_AT_IDLE=60            at.py: messages per latency run, idle seconds
+#   BENCH_BCAST_N=10000 BENCH_BCAST_KILLS=10  broadcast.sh: recipients, SIGKILLs
 #
 # Every line the programs print is kept, prefixed with "run=N", in
 # build/bench/results-<time>.txt (the table is built from it).
@@ -19,7 +20,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-engine store drain ussd mem startup kannel console at}
+ONLY=${BENCH_ONLY:-engine store drain ussd mem startup kannel console at broadcast}
 SECS=${BENCH_SECONDS:-2}
 USECS=${BENCH_USSD_SECONDS:-10}
 N=${BENCH_N:-1000}
@@ -100,6 +101,9 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	if wants at; then
 		run_one "$run" at python3 "$SRC/tests/bench/at.py" "$HOTLINE_BUILD" "$SRC" "${BENCH_AT_N:-20}" "${BENCH_AT_IDLE:-60}"
+	fi
+	if wants broadcast; then
+		run_one "$run" broadcast "$SRC/tests/bench/broadcast.sh" "${BENCH_BCAST_N:-10000}" "${BENCH_BCAST_KILLS:-10}"
 	fi
 done
 

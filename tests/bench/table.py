@@ -68,6 +68,16 @@ def lostdup(tag):
     return get
 
 
+def gapdup(tag):
+    def get(lines):
+        kv = find(lines, tag)
+        if not kv:
+            return None
+        a, b, c = num(kv.get("gaps")), num(kv.get("dup_rows")), num(kv.get("orphans"))
+        return None if a is None or b is None or c is None else a + b + c
+    return get
+
+
 MB = 1 / 1024
 ROWS = [
     ("1 engine in memory: normalise, match, render", "msgs/s", g("engine", "msgs_per_s"), (">=", 50000)),
@@ -115,6 +125,14 @@ ROWS = [
     ("9 AT commands per idle minute, hotlined +CMTI", "cmds", g("at idle", "cmds_per_min"), None),
     ("9 AT commands per idle minute, hotlined polling", "cmds", g("at idle-poll", "cmds_per_min"), None),
     ("9 AT commands per idle minute, gammu-smsd", "cmds", g("at gammu-smsd", "cmds_per_min"), None),
+    ("10 broadcast 10,000: import the roster (CSV)", "s", g("broadcast queue", "import_s"), None),
+    ("10 broadcast: time to queue (create + approve)", "s", g("broadcast queue", "queue_s"), None),
+    ("10 broadcast: approve to last send, 4 modems, rate 0", "s", g("broadcast send", "send_s"), None),
+    ("10 broadcast: sends per second, rate 0 (ceiling)", "msgs/s", g("broadcast send", "msgs_per_s"), None),
+    ("10 broadcast peak RSS hotlined (VmHWM)", "MB", g("broadcast send", "hwm_kb", MB), None),
+    ("10 broadcast peak RSS hotlinectl create", "MB", g("broadcast queue", "ctl_rss_kb", MB), None),
+    ("10 broadcast after kills: gaps + duplicate rows", "msgs", gapdup("broadcast kills"), ("<=", 0)),
+    ("10   (info) sent twice on the air (each uncertain)", "msgs", g("broadcast kills", "air_dup"), None),
 ]
 
 
