@@ -25,8 +25,10 @@ struct world *ctl_world(struct ctl *c)
 	c->w = world_load(c->config_path, &d);
 	diag_print(&d, stderr);
 	diag_free(&d);
-	if (c->w)
+	if (c->w) {
 		office_zone = c->w->cfg->tz;
+		log_set_zone(c->w->cfg->timezone);
+	}
 	return c->w;
 }
 

@@ -166,6 +166,7 @@ static void reload(const char *path, bool verbose)
 		config_restart_changes(old->cfg, neu->cfg, &d);
 		diag_log(&d, "config");
 		log_init(verbose ? LOG_LVL_DEBUG : level_of(neu->cfg->log_level), neu->cfg->log_mask_phones);
+		log_set_zone(neu->cfg->timezone);
 		open_log_file(neu->cfg);
 		world_install(neu);
 		log_info("hotlined", "reloaded %s and the menus (%zu nodes)", path, menu_count(neu->menu));
@@ -246,6 +247,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init(verbose ? LOG_LVL_DEBUG : level_of(w->cfg->log_level), w->cfg->log_mask_phones);
+	log_set_zone(w->cfg->timezone);
 	diag_log(&d, "config");
 	diag_free(&d);
 	if (geteuid() == 0 && !allow_root && !w->cfg->allow_root) {

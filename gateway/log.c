@@ -4,15 +4,30 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tz.h"
 #include "utf8.h"
 
 static atomic_int log_threshold = LOG_LVL_INFO;
 static atomic_bool log_mask = true;
 static atomic_int log_extra_fd = -1;
+
+/*
+ * The zone of the lines' times: its own copy, not the config's (a reload frees
+ * that while other threads log). A zone replaced on reload is kept, reachable,
+ * for a line being written with it on another thread; reloads that change the
+ * zone are few.
+ */
+struct zone_kept {
+	struct tz *z;
+	struct zone_kept *next;
+};
+static _Atomic(struct tz *) log_zone;
+static struct zone_kept *zones_kept;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -32,6 +47,29 @@ void log_set_fd(int fd)
 	atomic_store(&log_extra_fd, fd);
 }
 
+void log_set_zone(const char *name)
+{
+	struct tz *old = atomic_load(&log_zone), *z;
+	struct zone_kept *k;
+	char err[256];
+
+	if (name == NULL || (old && strcmp(tz_name(old), name) == 0))
+		return;
+	if ((z = tz_load(name, err, sizeof(err))) == NULL)
+		return; /* the config check has said why */
+	if (old) {
+		/* calloc, not util's xcalloc: util logs, and log must not call back into it */
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			tz_free(z);
+			return;
+		}
+		k->z = old;
+		k->next = zones_kept;
+		zones_kept = k;
+	}
+	atomic_store(&log_zone, z);
+}
+
 void log_msg(enum log_level level, const char *tag, bool with_errno, const char *fmt, ...)
 {
 	int saved = errno;
@@ -47,7 +85,7 @@ void log_msg(enum log_level level, const char *tag, bool with_errno, const char 
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
+	tz_civil(atomic_load(&log_zone), (int64_t)ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 	r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s: ", ts.tv_nsec / 1000000L,
 	    level_names[level], tag);

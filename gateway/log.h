@@ -5,6 +5,8 @@
  * log_warnx, log_error (adds strerror(errno)), log_errorx. The level is checked before anything is
  * formatted. Every function keeps errno intact and is safe to call from any
  * thread (one write(2) per line). Phone numbers are masked with log_phone().
+ * Each line starts with the time in the bureau's zone (config timezone, once
+ * log_set_zone has been called; UTC before), not the machine's.
  */
 #ifndef HOTLINE_LOG_H
 #define HOTLINE_LOG_H
@@ -21,6 +23,8 @@ void log_init(enum log_level level, bool mask_phones);
 bool log_enabled(enum log_level level);
 /* Optional: also append every line to this file descriptor (-1 to stop). */
 void log_set_fd(int fd);
+/* The zone the lines' times are in (a tz database name, "Asia/Shanghai"); an unknown one keeps the last. */
+void log_set_zone(const char *name);
 
 void log_msg(enum log_level level, const char *tag, bool with_errno, const char *fmt, ...) LOG_PRINTF(4, 5);
 

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-
 #define TZ_FILE_MAX (256 * 1024)
 
 struct tz {
@@ -103,11 +101,15 @@ static struct tz *parse(const char *name, const unsigned char *b, size_t len, ch
 	size_t end = pos + 44 + (size_t)cnt[3] * tsize + cnt[3] + (size_t)cnt[4] * 6 + cnt[5] + (size_t)cnt[2] * (tsize + 4) +
 	    cnt[1] + cnt[0];
 
-	z = xcalloc(1, sizeof(*z));
-	z->name = xstrdup(name);
+	/* plain allocation, no util.h: log.c formats its times through here, and util's x* log */
+	if ((z = calloc(1, sizeof(*z))) == NULL)
+		goto oom;
 	z->n = cnt[3];
-	z->at = xcalloc(z->n + 1, sizeof(*z->at));
-	z->off = xcalloc(z->n + 1, sizeof(*z->off));
+	z->name = strdup(name);
+	z->at = calloc(z->n + 1, sizeof(*z->at));
+	z->off = calloc(z->n + 1, sizeof(*z->off));
+	if (z->name == NULL || z->at == NULL || z->off == NULL)
+		goto oom;
 	for (size_t i = 0; i < z->n; i++) {
 		unsigned t = idx[i];
 		if (t >= cnt[4]) {
@@ -137,6 +139,10 @@ static struct tz *parse(const char *name, const unsigned char *b, size_t len, ch
 			z->after = off;
 	}
 	return z;
+oom:
+	snprintf(err, errlen, "out of memory");
+	tz_free(z);
+	return NULL;
 }
 
 struct tz *tz_load(const char *name, char *err, size_t errlen)
@@ -158,7 +164,11 @@ struct tz *tz_load(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "no time zone \"%s\" in %s (is the tzdata package installed?)", name, dir);
 		return NULL;
 	}
-	b = xmalloc(TZ_FILE_MAX);
+	if ((b = malloc(TZ_FILE_MAX)) == NULL) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	len = fread(b, 1, TZ_FILE_MAX, f);
 	fclose(f);
 	z = parse(name, b, len, err, errlen);

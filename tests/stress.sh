@@ -115,7 +115,7 @@ next_delay() { # next_delay RUN DONE_BEFORE DONE_AFTER LAST_MS
 
 # What the daemon was doing when it died: its last receive or send line in
 # this run's log and how long before the kill (ms since midnight, both clocks
-# local). "receiving"/"sending" when that line came less than BUSY_MS before.
+# the bureau's: the log's times are in the config's timezone, Asia/Shanghai). "receiving"/"sending" when that line came less than BUSY_MS before.
 BUSY_MS=50
 activity() { # activity KILL_HH:MM:SS.mmm
 	awk -v k="$1" -v busy="$BUSY_MS" '
@@ -148,7 +148,7 @@ while [ "$run" -lt "$KILLS" ]; do
 	before=$after
 	start "$run"
 	sleep "$(awk -v ms="$d" 'BEGIN { printf "%.3f", ms / 1000 }')"
-	at=$(date +%H:%M:%S.%3N)
+	at=$(TZ=Asia/Shanghai date +%H:%M:%S.%3N)
 	kill -KILL "$PID"
 	wait "$PID" 2>/dev/null
 	PID=

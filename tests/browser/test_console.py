@@ -97,8 +97,11 @@ modems = ( {{ name = "m0"; model = "dummy"; connection = "none"; device = "phone
 
     def start(self):
         logf = open(self.log, "w")
+        # a machine in New York: the pages still show Beijing's clock (timezone, issue 13.12)
+        self.t0 = time.time()
         self.proc = subprocess.Popen([os.path.join(BUILD, "hotlined"), "-c", self.cfg], stdout=logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     env=dict(os.environ, TZ="America/New_York"))
         until("the console to listen", lambda: "staff console on" in self.logtext() or self.proc.poll() is not None)
         if self.proc.poll() is not None:
             raise AssertionError("hotlined exited: " + self.logtext()[-2000:])
@@ -387,6 +390,9 @@ def main():
         table = wait_id("audit").text
         for word in ["setup_admin", "login", "view_case", "case_change", "user_add", "export", "print_case"]:
             assert word in table, word
+        # Beijing's hour (UTC+8) of the daemon's start or of now, though the daemon runs with TZ=America/New_York
+        hours = {time.strftime("%Y-%m-%d %H:", time.gmtime(t + 8 * 3600)) for t in (h.t0, time.time())}
+        assert any(hr in table for hr in hours), (hours, table[:300])
         shot("11-audit")
         d.get(h.url("/devices"))
         wait_id("modems")

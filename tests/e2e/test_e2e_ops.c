@@ -1,7 +1,9 @@
 /*
  * End to end, operations: the supervisor's alert when the outbox backs up,
  * retention (erasing old texts, by the daemon and by hotlinectl purge), the
- * log file's mode and masking, and its reopening on SIGHUP.
+ * log file's mode and masking, and its reopening on SIGHUP; the times people
+ * read (the log, hotlinectl messages and audit) in the bureau's zone on a
+ * machine in another one (issue 13.12).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -227,6 +230,105 @@ static void test_log_file_reopened_on_reload(void **state)
 	hl_cleanup(&h);
 }
 
+/* hotlinectl's stdout for args (stdin from /dev/null unless args redirect it) into out. */
+static void ctl_out(struct hl *h, const char *args, char *out, size_t len)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/hotlinectl -c %s %s", getenv("HOTLINE_BUILD"), h->cfg, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+/* Beijing's "2026-12-02T21" (the hour) at t: UTC+8, no summer time. */
+static void beijing_hour(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t bj = t + 8 * 3600;
+
+	gmtime_r(&bj, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H", &tm);
+}
+
+/* text starts with Beijing's hour at one of the two times (the hour may turn between them) */
+static bool in_beijing_hour(const char *text, time_t t0, time_t t1)
+{
+	char a[32], b[32];
+
+	beijing_hour(t0, a, sizeof(a));
+	beijing_hour(t1, b, sizeof(b));
+	return strncmp(text, a, strlen(a)) == 0 || strncmp(text, b, strlen(b)) == 0;
+}
+
+/*
+ * On a machine in New York (13 hours from Beijing in winter, 12 in summer),
+ * the log's times, `hotlinectl messages` and `hotlinectl audit` show
+ * Beijing's clock (the default timezone = "Asia/Shanghai"); stored times
+ * stay UTC.
+ */
+static void test_times_in_the_bureaus_zone(void **state)
+{
+	struct hl h;
+	char out[8192], path[400], line[512];
+	const char *old = getenv("TZ");
+	char *saved = old ? strdup(old) : NULL, *p;
+	time_t t0 = time(NULL), t1;
+	long long stored;
+	bool ready = false;
+	FILE *f;
+
+	(void)state;
+	setenv("TZ", "America/New_York", 1);
+	assert_int_equal(hl_setup(&h, 1, "log", "log = { level = \"info\"; file = \"var/hotline.log\"; };"), 0);
+	assert_int_equal(hl_start(&h, NULL), 0);
+	assert_int_equal(hl_sms(&h, 0, "13712345678", "低保", NULL), 1);
+	free(hl_wait_reply(&h, "13712345678", 1, WAIT_MS));
+	ctl_out(&h, "messages --format tsv", out, sizeof(out));
+	snprintf(line, sizeof(line), "echo 'a-long-enough-password' | %s/hotlinectl -c %s user add tzcheck --role viewer >/dev/null",
+	    getenv("HOTLINE_BUILD"), h.cfg);
+	assert_int_equal(system(line), 0);
+	t1 = time(NULL);
+	/* messages: id, time, ...: the first row's time */
+	p = strchr(out, '\n');
+	assert_non_null(p);
+	p = strchr(p + 1, '\t');
+	assert_non_null(p);
+	assert_true(in_beijing_hour(p + 1, t0, t1));
+	assert_non_null(strstr(p, "+08:00\t"));
+	ctl_out(&h, "audit --limit 1", out, sizeof(out));
+	assert_non_null(strstr(out, "user_add"));
+	assert_true(in_beijing_hour(out, t0, t1));
+	assert_non_null(strstr(out, "+08:00\t"));
+	/* stored: UTC seconds */
+	stored = hl_int(&h, "SELECT max(created_at) FROM messages");
+	assert_true(stored >= (long long)t0 && stored <= (long long)t1);
+	assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
+
+	/* the log's lines: the ready line's time is Beijing's */
+	snprintf(path, sizeof(path), "%s/var/hotline.log", h.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " ready: ")) {
+			ready = true;
+			assert_true(in_beijing_hour(line, t0, t1));
+		}
+	fclose(f);
+	assert_true(ready);
+	if (saved) {
+		setenv("TZ", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TZ");
+	}
+	hl_cleanup(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_log_file),
 		cmocka_unit_test(test_log_file_reopened_on_reload),
+		cmocka_unit_test(test_times_in_the_bureaus_zone),
 	};
 
 	return cmocka_run_group_tests_name("e2e_ops", tests, NULL, NULL);
