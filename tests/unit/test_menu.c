@@ -33,6 +33,7 @@
 #include "menu.h"
 #include "normalize.h"
 #include "hl.h"
+#include "world.h"
 
 static void print_diag(const struct diag *d)
 {
@@ -748,10 +749,88 @@ static void test_cli_menu_check(void **state)
 	rmdir(tmpl);
 }
 
+/*
+ * The SMS way of paging, in a text: "回复9看第3页", "回复9下一页" (9 is the next
+ * page by SMS; on USSD 98 is), "看第3页", "上一条短信" (a USSD screen is no SMS
+ * to look back at). NULL when none. A digit to choose ("回复3看咋申请",
+ * "回复0返回") is no paging: USSD takes the same digits.
+ */
+static const char *sms_paging(const char *t)
+{
+	static const char *const words[] = { "看第", "上一条短信", "下一条短信", "短信里" };
+
+	for (const char *p = strstr(t, "回复"); p; p = strstr(p + 1, "回复")) {
+		const char *q = p + strlen("回复");
+		while (*q == ' ')
+			q++;
+		if (*q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (strncmp(q, "下一页", strlen("下一页")) == 0 || strncmp(q, "上一页", strlen("上一页")) == 0)
+			return p;
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		const char *p = strstr(t, words[i]);
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * USSD speaks USSD (issue 13.6): no page of any shipped node and no system
+ * text, in the form a USSD screen shows, pages the SMS way ("回复9看第3页",
+ * "回复9下一页", "上一条短信"): such a text needs its ussd form
+ * (menus/README.md, "Texts by channel").
+ */
+static void test_shipped_ussd_pages(void **state)
+{
+	static const char *const texts[] = {
+#define TEXT(name, required, ph) #name,
+#include "texts.def"
+#undef TEXT
+	};
+	char cfg[PATH_MAX];
+	struct world *w;
+	int bad = 0;
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg), "%s/config/hotline.cfg", hl_src_dir());
+	w = hl_load_world(cfg);
+	assert_non_null(w);
+	/* the check finds what it is for */
+	assert_non_null(sms_paging("城里的回复9看第3页"));
+	assert_non_null(sms_paging("\n回复9下一页"));
+	assert_null(sms_paging("\n98下一页"));
+	assert_null(sms_paging("回复0返回"));
+	assert_null(sms_paging("回复3看咋申请"));
+	for (size_t i = 0; i < menu_count(w->menu); i++) {
+		const struct menu_node *n = menu_node_at(w->menu, (int)i);
+		for (size_t p = 0; p < n->npages; p++) {
+			const char *t = menu_page_for(n, p, true), *at = sms_paging(t);
+			if (at) {
+				fprintf(stderr, "node %s page %zu on USSD: \"%.40s\"\n", n->id, p + 1, at);
+				bad++;
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *t = menu_text_for(w->menu, texts[i], true), *at = t ? sms_paging(t) : NULL;
+		if (at) {
+			fprintf(stderr, "text %s on USSD: \"%.40s\"\n", texts[i], at);
+			bad++;
+		}
+	}
+	world_release(w);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok_structure),
+		cmocka_unit_test(test_shipped_ussd_pages),
 		cmocka_unit_test(test_placeholders_filled),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_match_rules),
