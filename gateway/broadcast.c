@@ -18,6 +18,31 @@
 #include "utf8.h"
 #include "util.h"
 
+/* ---- words for the office --------------------------------------------------------------------- */
+
+const char *broadcast_status_name(const char *status)
+{
+	static const char *const names[][2] = {
+		{ "draft", "草稿" },
+		{ "approved", "已批准" },
+		{ "sending", "发送中" },
+		{ "paused", "已暂停" },
+		{ "done", "发完了" },
+		{ "cancelled", "已取消" },
+		{ "pending", "待发" },
+		{ "queued", "已排队" },
+		{ "sent", "已发出" },
+		{ "delivered", "已送达" },
+		{ "failed", "没发成" },
+		{ "skipped", "不发" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(status, names[i][0]) == 0)
+			return names[i][1];
+	return status;
+}
+
 /* ---- the audience ------------------------------------------------------------------ */
 
 struct strs {
@@ -80,7 +105,8 @@ struct broadcast_audience *broadcast_audience_parse(const char *spec, char *err,
 			continue;
 		}
 		if (colon == NULL || colon + 1 == p + len) {
-			snprintf(err, errlen, "\"%.*s\": write group:NAME, town:NAME, village:NAME or phone:NUMBER", (int)len, p);
+			snprintf(
+			    err, errlen, "“%.*s”：请写成 group:类别、town:乡镇、village:村 或 phone:电话", (int)len, p);
 			broadcast_audience_free(a);
 			return NULL;
 		}
@@ -95,7 +121,7 @@ struct broadcast_audience *broadcast_audience_parse(const char *spec, char *err,
 		} else if (kl == 5 && strncmp(p, "phone", 5) == 0) {
 			strs_add(&a->phones, v, vl);
 		} else {
-			snprintf(err, errlen, "\"%.*s\": unknown kind \"%.*s\" (group, town, village or phone)", (int)len, p,
+			snprintf(err, errlen, "“%.*s”：“%.*s”不认识（可用 group、town、village 或 phone）", (int)len, p,
 			    (int)kl, p);
 			broadcast_audience_free(a);
 			return NULL;
@@ -103,7 +129,7 @@ struct broadcast_audience *broadcast_audience_parse(const char *spec, char *err,
 		p = *end ? end + seplen : end;
 	}
 	if (a->groups.n + a->towns.n + a->villages.n + a->phones.n == 0) {
-		snprintf(err, errlen, "no audience: --to group:NAME,town:NAME,village:NAME,phone:NUMBER");
+		snprintf(err, errlen, "没说发给谁：--to group:类别,town:乡镇,village:村,phone:电话");
 		broadcast_audience_free(a);
 		return NULL;
 	}
@@ -350,12 +376,14 @@ int broadcast_create(struct ctx *c, const struct broadcast_new *n, int64_t *id, 
 
 	*id = 0;
 	if (n->text == NULL || *n->text == '\0' || !utf8_valid(n->text, strlen(n->text))) {
-		snprintf(err, errlen, "the text is empty or not UTF-8");
+		snprintf(err, errlen, "短信内容是空的，或不是 UTF-8");
 		return -1;
 	}
 	if ((bad = unknown_placeholder(c, n->text)) != NULL) {
-		snprintf(err, errlen, "the text has %s, which has no value ({name}, {town}, {village}, {office.*}"
-		    " and the menus' values such as {amount.dibao_city} do)", bad);
+		snprintf(err, errlen,
+		    "短信里的 %s 没有值（可用 {name}、{town}、{village}、{office.*} 和菜单里的数，"
+		    "如 {amount.dibao_city}）",
+		    bad);
 		free(bad);
 		return -1;
 	}
@@ -415,8 +443,8 @@ int broadcast_create(struct ctx *c, const struct broadcast_new *n, int64_t *id, 
 	}
 	if (x.ok == 0) {
 		store_rollback(c->st);
-		snprintf(err, errlen, "nobody to send to: the audience matches %d contacts (%d opted out, %d invalid)",
-		    x.seq, x.optout, x.invalid);
+		snprintf(err, errlen, "没有人可发：符合条件的联系人 %d 个（%d 人已退订，%d 个号码无效）", x.seq,
+		    x.optout, x.invalid);
 		strs_free(&x.keys);
 		broadcast_audience_free(a);
 		return -1;
@@ -432,7 +460,7 @@ int broadcast_create(struct ctx *c, const struct broadcast_new *n, int64_t *id, 
 db_fail_tx:
 	store_rollback(c->st);
 db_fail:
-	snprintf(err, errlen, "a database error (see the log): nothing was created");
+	snprintf(err, errlen, "数据库出错（见日志），什么也没建");
 	strs_free(&x.keys);
 	broadcast_audience_free(a);
 	return -1;
@@ -465,11 +493,11 @@ static int load(struct ctx *c, int64_t id, struct bc *o, char *err, size_t errle
 {
 	memset(o, 0, sizeof(*o));
 	if (store_broadcast_each(c->st, id, take_bc, o) < 0) {
-		snprintf(err, errlen, "a database error (see the log)");
+		snprintf(err, errlen, "数据库出错（见日志）");
 		return -1;
 	}
 	if (!o->found) {
-		snprintf(err, errlen, "no broadcast %lld", (long long)id);
+		snprintf(err, errlen, "没有编号为 %lld 的群发", (long long)id);
 		return -1;
 	}
 	return 0;
@@ -570,7 +598,7 @@ static int set_status(struct ctx *c, int64_t id, const char *from_any, const cha
 	const char *p = from_any;
 
 	if (store_begin(c->st) < 0) {
-		snprintf(err, errlen, "the database is busy or broken (see the log)");
+		snprintf(err, errlen, "数据库忙或坏了（见日志）");
 		return -1;
 	}
 	if (load(c, id, &b, err, errlen) < 0) {
@@ -586,7 +614,8 @@ static int set_status(struct ctx *c, int64_t id, const char *from_any, const cha
 	}
 	if (!allowed) {
 		store_rollback(c->st);
-		snprintf(err, errlen, "broadcast %lld is %s: it cannot become %s", (long long)id, b.status, to);
+		snprintf(err, errlen, "群发 %lld 现在是“%s”，不能改成“%s”", (long long)id,
+		    broadcast_status_name(b.status), broadcast_status_name(to));
 		return -1;
 	}
 	if ((unqueue && store_broadcast_unqueue(c->st, id, unqueue, &n) < 0) ||
@@ -594,7 +623,7 @@ static int set_status(struct ctx *c, int64_t id, const char *from_any, const cha
 		strcmp(to, "cancelled") == 0 || strcmp(to, "done") == 0 ? c->now : 0) < 0 ||
 	    store_commit(c->st) < 0) {
 		store_rollback(c->st);
-		snprintf(err, errlen, "a database error (see the log): nothing changed");
+		snprintf(err, errlen, "数据库出错（见日志），什么也没改");
 		return -1;
 	}
 	log_info("broadcast", "broadcast %lld: %s -> %s by %s%s", (long long)id, b.status, to, by,
@@ -617,28 +646,29 @@ int broadcast_approve(struct ctx *c, int64_t id, const char *by, char *err, size
 	int recipients;
 
 	if (s == NULL) {
-		snprintf(err, errlen, "%s is not a staff member in the config", by);
+		snprintf(err, errlen, "%s 不是配置里的工作人员", by);
 		return -1;
 	}
 	if (load(c, id, &b, err, errlen) < 0)
 		return -1;
 	free(b.text);
 	if (store_broadcast_counts(c->st, id, &n) < 0) {
-		snprintf(err, errlen, "a database error (see the log)");
+		snprintf(err, errlen, "数据库出错（见日志）");
 		return -1;
 	}
 	recipients = n.total - n.skipped - n.cancelled;
 	if (recipients > c->cfg->bcast_approval_over) {
 		if (strcmp(b.created_by, by) == 0) {
-			snprintf(err, errlen, "broadcast %lld goes to %d people (over broadcast.approval_over = %d): a"
-			    " supervisor other than its author (%s) must approve it", (long long)id, recipients,
-			    c->cfg->bcast_approval_over, b.created_by);
+			snprintf(err, errlen,
+			    "群发 %lld 发给 %d 人（超过 broadcast.approval_over = %d）：要由建立人（%s）以外的"
+			    "一位主管批准",
+			    (long long)id, recipients, c->cfg->bcast_approval_over, b.created_by);
 			return -1;
 		}
 		if (s->role != STAFF_ROLE_SUPERVISOR) {
-			snprintf(err, errlen, "broadcast %lld goes to %d people (over broadcast.approval_over = %d): only a"
-			    " supervisor may approve it, and %s is not one", (long long)id, recipients,
-			    c->cfg->bcast_approval_over, by);
+			snprintf(err, errlen,
+			    "群发 %lld 发给 %d 人（超过 broadcast.approval_over = %d）：只有主管能批准，%s 不是主管",
+			    (long long)id, recipients, c->cfg->bcast_approval_over, by);
 			return -1;
 		}
 	}

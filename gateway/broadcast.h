@@ -46,6 +46,9 @@ struct broadcast_new {
  */
 int broadcast_create(struct ctx *c, const struct broadcast_new *n, int64_t *id, char *err, size_t errlen);
 
+/* The office's word for a broadcast's state (draft → 草稿 ...) or a recipient's (queued → 已排队 ...). */
+const char *broadcast_status_name(const char *status);
+
 /*
  * The audience: terms of one kind widen it (group:A,group:B is A or B),
  * terms of different kinds narrow it (group:低保户,town:白水镇 is the 低保户 of

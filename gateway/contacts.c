@@ -17,15 +17,15 @@ bool contacts_phone(const char *in, const char *country, char *out, size_t outle
 	case PHONE_E164:
 		return true;
 	case PHONE_NONE:
-		*why = "no phone number";
+		*why = "没有电话号码";
 		return false;
 	case PHONE_SERVICE:
-		*why = "not a number a person can be texted at (a short code, a service number or too few digits)";
+		*why = "不是能收短信的个人号码（短号、服务号，或位数太少）";
 		return false;
 	case PHONE_ALPHA:
 		break;
 	}
-	*why = "not a phone number";
+	*why = "不是电话号码";
 	return false;
 }
 
@@ -155,12 +155,12 @@ static int import_row(struct store *st, const struct roster_row *r, const int co
 	for (int k = 0; k < COL_N; k++)
 		cell[k] = trimmed(r, cols[k]);
 	if (!contacts_phone(cell[COL_PHONE], country, phone, sizeof(phone), &why)) {
-		buf_printf(&res->report, "line %d: %s%s%s%s\n", r->line, why, cell[COL_PHONE] ? " (\"" : "",
-		    cell[COL_PHONE] ? cell[COL_PHONE] : "", cell[COL_PHONE] ? "\")" : "");
+		buf_printf(&res->report, "第 %d 行：%s%s%s%s\n", r->line, why, cell[COL_PHONE] ? "（“" : "",
+		    cell[COL_PHONE] ? cell[COL_PHONE] : "", cell[COL_PHONE] ? "”）" : "");
 		goto out;
 	}
 	if (!text_ok(cell[COL_NAME], 40) || !text_ok(cell[COL_TOWN], 40) || !text_ok(cell[COL_VILLAGE], 40)) {
-		buf_printf(&res->report, "line %d: a name, town or village longer than 40 characters\n", r->line);
+		buf_printf(&res->report, "第 %d 行：姓名、乡镇或村超过 40 个字\n", r->line);
 		goto out;
 	}
 	if (cell[COL_GROUPS])
@@ -214,7 +214,7 @@ int contacts_import_table(struct store *st, const struct roster_table *t, const 
 	while (h < t->nrows && row_empty(&t->rows[h]))
 		h++;
 	if (h == t->nrows) {
-		snprintf(err, errlen, "the file has no rows");
+		snprintf(err, errlen, "文件里没有数据行");
 		return -1;
 	}
 	for (int k = 0; k < COL_N; k++)
@@ -225,12 +225,12 @@ int contacts_import_table(struct store *st, const struct roster_table *t, const 
 			cols[col] = (int)i;
 	}
 	if (cols[COL_PHONE] < 0) {
-		snprintf(err, errlen, "line %d: no phone column in the header (电话, 手机号, 手机号码 or 联系电话)",
-		    t->rows[h].line);
+		snprintf(
+		    err, errlen, "第 %d 行：表头里没有电话这一列（电话、手机号、手机号码或联系电话）", t->rows[h].line);
 		return -1;
 	}
 	if (store_begin(st) < 0) {
-		snprintf(err, errlen, "the database is not available");
+		snprintf(err, errlen, "数据库用不了");
 		return -1;
 	}
 	for (size_t i = h + 1; i < t->nrows; i++) {
@@ -239,13 +239,13 @@ int contacts_import_table(struct store *st, const struct roster_table *t, const 
 		r->rows++;
 		if (import_row(st, &t->rows[i], cols, group, country, now, r) < 0) {
 			store_rollback(st);
-			snprintf(err, errlen, "line %d: a database error (see the log): nothing was imported", t->rows[i].line);
+			snprintf(err, errlen, "第 %d 行：数据库出错（见日志），什么也没导入", t->rows[i].line);
 			r->added = r->updated = 0;
 			return -1;
 		}
 	}
 	if (store_commit(st) < 0) {
-		snprintf(err, errlen, "the database did not take the import: nothing was imported");
+		snprintf(err, errlen, "数据库没接受这次导入，什么也没导入");
 		r->added = r->updated = 0;
 		return -1;
 	}

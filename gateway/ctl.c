@@ -37,7 +37,7 @@ bool ctl_phone(struct ctl *c, const char *what, const char *arg, char *out, size
 	if (ctl_world(c) == NULL)
 		return false;
 	if (phone_normalise(arg, c->w->cfg->phone_country, out, outlen) == PHONE_NONE) {
-		fprintf(stderr, "hotlinectl %s: \"%s\" is not a phone number\n", what, arg);
+		fprintf(stderr, "hotlinectl %s: “%s”不是电话号码\n", what, arg);
 		return false;
 	}
 	return true;

@@ -52,9 +52,9 @@ static const struct staff_cfg *staff_arg(struct ctl *c, const char *by)
 	const struct staff_cfg *s = by ? config_staff_by_name(c->w->cfg, by) : NULL;
 
 	if (by == NULL)
-		fprintf(stderr, "hotlinectl: say who you are: --by NAME (a staff member in the config)\n");
+		fprintf(stderr, "hotlinectl: 请用 --by 姓名 说明您是谁（配置里的工作人员）\n");
 	else if (s == NULL)
-		fprintf(stderr, "hotlinectl: %s is not a staff member in the config\n", by);
+		fprintf(stderr, "hotlinectl: %s 不是配置里的工作人员\n", by);
 	return s;
 }
 
@@ -65,22 +65,22 @@ static int print_preview(struct ctl *c, int64_t id)
 
 	ctx_of(c, &x);
 	if (broadcast_preview(&x, id, modems_up(c), &p) < 0) {
-		fprintf(stderr, "hotlinectl: no broadcast %lld\n", (long long)id);
+		fprintf(stderr, "hotlinectl: 没有编号为 %lld 的群发\n", (long long)id);
 		return 1;
 	}
-	printf("broadcast %lld: %d recipients", (long long)id, p.recipients);
+	printf("群发 %lld：发给 %d 人", (long long)id, p.recipients);
 	if (p.skipped_optout || p.skipped_invalid)
-		printf(" (skipped: %d opted out, %d invalid numbers)", p.skipped_optout, p.skipped_invalid);
-	printf("\nsegments: %d per message at most, %d in all\n", p.segments_max, p.segments_total);
+		printf("（不发：%d 人已退订，%d 个号码无效）", p.skipped_optout, p.skipped_invalid);
+	printf("\n短信条数：每人最多 %d 条，一共 %d 条\n", p.segments_max, p.segments_total);
 	if (p.per_minute > 0)
-		printf("time: about %lld min at %d per modem per minute on %d modem%s, inside %02d:%02d-%02d:%02d\n",
-		    (long long)((p.seconds + 59) / 60), p.per_minute, p.modems_up, p.modems_up == 1 ? "" : "s",
+		printf("用时：约 %lld 分钟（%d 台短信猫，每台每分钟 %d 条），只在 %02d:%02d-%02d:%02d 发\n",
+		    (long long)((p.seconds + 59) / 60), p.modems_up, p.per_minute,
 		    x.cfg->bcast_allowed_hours.start / 60, x.cfg->bcast_allowed_hours.start % 60,
 		    x.cfg->bcast_allowed_hours.end / 60, x.cfg->bcast_allowed_hours.end % 60);
 	else
-		printf("time: no rate limit (broadcast.per_modem_per_minute = 0)\n");
+		printf("用时：不限速（broadcast.per_modem_per_minute = 0）\n");
 	for (int i = 0; i < p.nsamples; i++) {
-		printf("--- to %s\n", p.sample_phone[i]);
+		printf("--- 发给 %s\n", p.sample_phone[i]);
 		printf("%s\n", p.sample[i]);
 	}
 	broadcast_preview_free(&p);
@@ -113,7 +113,9 @@ static int create(struct ctl *c, int argc, char **argv)
 			break;
 		case 'a':
 			if ((at = ctl_parse_date(optarg)) < 0) {
-				fprintf(stderr, "hotlinectl: --at %s: write 2026-12-03 or \"2026-12-03 09:30\"\n", optarg);
+				fprintf(stderr,
+				    "hotlinectl: --at “%s” 不是时间：请写成 2026-12-03 或 \"2026-12-03 09:30\"\n",
+				    optarg);
 				return 2;
 			}
 			n.at = at;
@@ -136,13 +138,14 @@ static int create(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "hotlinectl: %s\n", err);
 		return 1;
 	}
-	printf("broadcast %lld created as a draft by %s\n", (long long)id, n.by);
+	printf("群发 %lld 已建好（草稿），建立人 %s\n", (long long)id, n.by);
 	print_preview(c, id);
 	if (broadcast_needs_supervisor(&x, id))
-		printf("approve it with: hotlinectl broadcast approve %lld --by NAME (over %d recipients: a supervisor"
-		       " other than %s)\n", (long long)id, x.cfg->bcast_approval_over, n.by);
+		printf(
+		    "批准后才发：hotlinectl broadcast approve %lld --by 姓名（超过 %d 人：要由 %s 以外的一位主管批准）\n",
+		    (long long)id, x.cfg->bcast_approval_over, n.by);
 	else
-		printf("approve it with: hotlinectl broadcast approve %lld --by NAME\n", (long long)id);
+		printf("批准后才发：hotlinectl broadcast approve %lld --by 姓名\n", (long long)id);
 	return 0;
 }
 
@@ -175,7 +178,11 @@ static int action(struct ctl *c, int argc, char **argv,
 		fprintf(stderr, "hotlinectl: %s\n", err);
 		return 1;
 	}
-	printf("broadcast %lld: %s\n", (long long)id, argv[0]);
+	printf("群发 %lld：%s\n", (long long)id,
+	    strcmp(argv[0], "approve") == 0      ? "已批准"
+		: strcmp(argv[0], "pause") == 0  ? "已暂停"
+		: strcmp(argv[0], "resume") == 0 ? "接着发"
+						 : "已取消");
 	return 0;
 }
 
@@ -188,9 +195,9 @@ static int print_row(const struct store_broadcast *b, void *arg)
 	if (store_broadcast_counts(c->st, b->id, &n) < 0)
 		return 1;
 	ctl_iso(b->created_at, when, sizeof(when));
-	printf("%4lld  %.16s  %-9s %-9s %5d to %-5d sent %-5d delivered %-5d failed %-4d  %s", (long long)b->id, when,
-	    b->kind, b->status, n.total - n.skipped - n.cancelled, n.total, n.sent + n.delivered, n.delivered, n.failed,
-	    b->created_by);
+	printf("%4lld  %.16s  %-8s  %-6s  发给 %5d / %-5d  已发 %-5d 送达 %-5d 没发成 %-4d  %s", (long long)b->id, when,
+	    strcmp(b->kind, "market") == 0 ? "赶集提醒" : "群发", broadcast_status_name(b->status),
+	    n.total - n.skipped - n.cancelled, n.total, n.sent + n.delivered, n.delivered, n.failed, b->created_by);
 	if (*b->approved_by)
 		printf(" / %s", b->approved_by);
 	putchar('\n');
@@ -203,7 +210,8 @@ static int list(struct ctl *c, int argc)
 		return 2;
 	if (ctl_store(c) == NULL)
 		return 1;
-	printf("  id  created           kind      status    recipients        counts                               by / approved by\n");
+	printf(
+	    "编号  建立时间          类别      状态    人数（发给 / 名单）  发送情况                              建立人 / 批准人\n");
 	return store_broadcast_each(c->st, 0, print_row, c) < 0 ? 1 : 0;
 }
 
@@ -233,7 +241,10 @@ static int print_recipient(const struct store_recipient *r, void *arg)
 	bool all = *(bool *)arg;
 
 	if (all || strcmp(r->state, "failed") == 0 || strcmp(r->state, "skipped") == 0)
-		printf("  %5d  %-16s %-10s %s\n", r->seq, r->phone, r->state, r->reason);
+		printf("  %5d  %-16s %-8s %s\n", r->seq, r->phone, broadcast_status_name(r->state),
+		    strcmp(r->reason, "opted out") == 0            ? "已退订"
+			: strcmp(r->reason, "invalid number") == 0 ? "号码无效"
+								   : r->reason);
 	return 0;
 }
 
@@ -261,23 +272,24 @@ static int show(struct ctl *c, int argc, char **argv)
 	if (store_broadcast_each(c->st, id, take_shown, &s) < 0 || store_broadcast_counts(c->st, id, &n) < 0)
 		return 1;
 	if (!s.found) {
-		fprintf(stderr, "hotlinectl: no broadcast %lld\n", (long long)id);
+		fprintf(stderr, "hotlinectl: 没有编号为 %lld 的群发\n", (long long)id);
 		return 1;
 	}
-	printf("broadcast %lld (%s): %s\n", (long long)id, s.kind, s.status);
-	printf("text:      %s\n", s.text);
-	printf("to:        %s\n", s.audience);
-	printf("created:   %s by %s\n", ctl_iso(s.b.created_at, when, sizeof(when)), s.created_by);
+	printf("群发 %lld（%s）：%s\n", (long long)id, strcmp(s.kind, "market") == 0 ? "赶集提醒" : "群发",
+	    broadcast_status_name(s.status));
+	printf("内容：%s\n", s.text);
+	printf("发给：%s\n", s.audience);
+	printf("建立：%s，%s\n", ctl_iso(s.b.created_at, when, sizeof(when)), s.created_by);
 	if (*s.approved_by)
-		printf("approved:  %s by %s\n", ctl_iso(s.b.approved_at, when, sizeof(when)), s.approved_by);
-	printf("not before: %s\n", ctl_iso(s.b.start_at, when, sizeof(when)));
+		printf("批准：%s，%s\n", ctl_iso(s.b.approved_at, when, sizeof(when)), s.approved_by);
+	printf("最早：%s\n", ctl_iso(s.b.start_at, when, sizeof(when)));
 	if (s.b.done_at)
-		printf("ended:     %s\n", ctl_iso(s.b.done_at, when, sizeof(when)));
-	printf("recipients: %d\n", n.total);
-	printf("  pending %d, queued %d, sending %d, sent %d, delivered %d, failed %d, skipped %d, cancelled %d\n",
-	    n.pending, n.queued, n.sending, n.sent, n.delivered, n.failed, n.skipped, n.cancelled);
+		printf("结束：%s\n", ctl_iso(s.b.done_at, when, sizeof(when)));
+	printf("名单：%d 人\n", n.total);
+	printf("  待发 %d，已排队 %d，发送中 %d，已发出 %d，已送达 %d，没发成 %d，不发 %d，已取消 %d\n", n.pending,
+	    n.queued, n.sending, n.sent, n.delivered, n.failed, n.skipped, n.cancelled);
 	if (all || n.failed || n.skipped)
-		printf("%s:\n", all ? "every recipient" : "failed and skipped, with the reason");
+		printf("%s：\n", all ? "每个人" : "没发成的和不发的，及原因");
 	store_broadcast_recipients(c->st, id, 0, 0, print_recipient, &all);
 	free(s.text);
 	free(s.audience);

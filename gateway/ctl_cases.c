@@ -206,7 +206,10 @@ static int cases_list(struct ctl *c, int argc, char **argv)
 			} else if ((st = case_status_parse(optarg)) >= 0) {
 				f.status = case_status_code((enum case_status)st);
 			} else {
-				fprintf(stderr, "hotlinectl cases list: unknown status '%s'\n", optarg);
+				fprintf(stderr,
+				    "hotlinectl cases list: --status “%s” 不认识：可用 open（未办结的）、"
+				    "已受理 已派单 已上门 审核中 已办结 不符合条件 已撤销，或它们的英文代码\n",
+				    optarg);
 				goto usage;
 			}
 			break;
@@ -475,7 +478,10 @@ static int cases_set_status(struct ctl *c, int argc, char **argv)
 	if (argc - optind != 2)
 		goto usage;
 	if ((st = case_status_parse(argv[optind + 1])) < 0) {
-		fprintf(stderr, "hotlinectl cases set-status: unknown status '%s'\n", argv[optind + 1]);
+		fprintf(stderr,
+		    "hotlinectl cases set-status: 状态“%s”不认识：可用 已派单 已上门 审核中 已办结 不符合条件 "
+		    "已撤销，或它们的英文代码\n",
+		    argv[optind + 1]);
 		goto usage;
 	}
 	a.to = (enum case_status)st;

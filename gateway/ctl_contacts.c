@@ -45,7 +45,7 @@ static int import(struct ctl *c, int argc, char **argv)
 	}
 	if (r.report.len)
 		fprintf(stderr, "%s", buf_str(&r.report));
-	printf("%s (%s): %d rows, %d added, %d updated, %d not imported\n", argv[optind], r.encoding, r.rows, r.added,
+	printf("%s（%s）：%d 行，新增 %d 人，更新 %d 人，没导入 %d 行\n", argv[optind], r.encoding, r.rows, r.added,
 	    r.updated, r.bad);
 	rc = r.bad > 0 ? 1 : 0;
 	contacts_import_free(&r);
@@ -137,14 +137,14 @@ static int show_one(const struct store_contact *k, void *arg)
 	char when[40];
 
 	*(int *)arg += 1;
-	printf("phone:    %s\nname:     %s\ntown:     %s\nvillage:  %s\ngroups:   %s\nsource:   %s\n", k->phone,
-	    k->name, k->town, k->village, k->groups, k->source);
-	printf("added:    %s\n", ctl_iso(k->created_at, when, sizeof(when)));
-	printf("updated:  %s\n", ctl_iso(k->updated_at, when, sizeof(when)));
+	printf("电话：%s\n姓名：%s\n乡镇：%s\n村：  %s\n类别：%s\n来源：%s\n", k->phone, k->name, k->town, k->village,
+	    k->groups, k->source);
+	printf("加入：%s\n", ctl_iso(k->created_at, when, sizeof(when)));
+	printf("更新：%s\n", ctl_iso(k->updated_at, when, sizeof(when)));
 	if (k->opted_out)
-		printf("opted out: %s\n", ctl_iso(k->opted_out_at, when, sizeof(when)));
+		printf("退订：%s\n", ctl_iso(k->opted_out_at, when, sizeof(when)));
 	else
-		printf("opted out: no\n");
+		printf("退订：没有\n");
 	return 1;
 }
 
@@ -167,7 +167,7 @@ static int show(struct ctl *c, int argc, char **argv)
 	if (store_contact_each(c->st, &f, show_one, &n) < 0)
 		return 1;
 	if (n == 0) {
-		fprintf(stderr, "hotlinectl: no contact %s\n", key);
+		fprintf(stderr, "hotlinectl: 联系人里没有 %s\n", key);
 		return 1;
 	}
 	return 0;
@@ -200,7 +200,7 @@ int ctl_contacts(struct ctl *c, int argc, char **argv)
 static int print_group(const char *grp, int n, int opted_out, void *arg)
 {
 	(void)arg;
-	printf("%-16s %6d contacts  %d opted out\n", grp, n, opted_out);
+	printf("%-16s %6d 人，%d 人已退订\n", grp, n, opted_out);
 	return 0;
 }
 

@@ -44,18 +44,22 @@ int ctl_dummy_sms(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (mc == NULL) {
-		fprintf(stderr, "hotlinectl dummy-sms: no dummy modem%s%s in %s\n", modem ? " named " : "",
-		    modem ? modem : "", c->config_path);
+		if (modem)
+			fprintf(stderr, "hotlinectl dummy-sms: %s 里没有叫“%s”的模拟短信猫（model = \"dummy\"）\n",
+			    c->config_path, modem);
+		else
+			fprintf(
+			    stderr, "hotlinectl dummy-sms: %s 里没有模拟短信猫（model = \"dummy\"）\n", c->config_path);
 		return 1;
 	}
 	if (!ctl_phone(c, "dummy-sms", argv[optind], phone, sizeof(phone)))
 		return 1;
 	gsm_inject_defaults(&io);
 	if (gsm_dummy_inject(mc->device, phone, argv[optind + 1], &io, &parts, err, sizeof(err)) != GSM_OK) {
-		fprintf(stderr, "hotlinectl dummy-sms: %s\n", err);
+		fprintf(stderr, "hotlinectl dummy-sms: 没能放进收件箱：%s\n", err);
 		return 1;
 	}
-	printf("placed in %s's inbox (%s): %d part%s from %s\n", mc->name, mc->device, parts, parts == 1 ? "" : "s",
+	printf("短信已放进 %s 的收件箱（%s）：%d 段，发信人 %s\n", mc->name, mc->device, parts,
 	    log_phone(phone, who, sizeof(who)));
 	return 0;
 usage:

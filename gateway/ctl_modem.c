@@ -28,26 +28,26 @@ static int print_modem(const struct store_modem_row *r, void *arg)
 	ctl_iso(r->since, since, sizeof(since));
 	ctl_iso(r->updated_at, updated, sizeof(updated));
 	printf("%s\n", r->modem);
-	printf("  connected    %s (%s since %.19s)\n", strcmp(r->state, "ready") == 0 ? "yes" : "no", r->state, since);
+	printf("  在线状态  %s（%s，%.19s 起）\n", strcmp(r->state, "ready") == 0 ? "在线" : "不在线", r->state, since);
 	if (r->signal >= 0)
-		printf("  signal       %d%%\n", r->signal);
+		printf("  信号强度  %d%%\n", r->signal);
 	else
-		printf("  signal       unknown\n");
-	printf("  network      %s\n", *r->network ? r->network : "unknown");
+		printf("  信号强度  不知道\n");
+	printf("  所在网络  %s\n", *r->network ? r->network : "不知道");
 	if (r->battery >= 0)
-		printf("  battery      %d%%\n", r->battery);
+		printf("  电池电量  %d%%\n", r->battery);
 	if (!isnan(r->balance)) {
 		ctl_iso(r->balance_at, bal_at, sizeof(bal_at));
-		printf("  balance      %.2f (read %.19s)\n", r->balance, bal_at);
+		printf("  话费余额  %.2f（%.19s 查的）\n", r->balance, bal_at);
 	} else {
-		printf("  balance      not read (modems[].balance_code)\n");
+		printf("  话费余额  没查（modems[].balance_code）\n");
 	}
-	printf("  today        %d received, %d sent\n", r->received_today, r->sent_today);
+	printf("  今天收发  收 %d 条，发 %d 条\n", r->received_today, r->sent_today);
 	if (r->resets)
-		printf("  resets       %d\n", r->resets);
+		printf("  重新连接  %d 次\n", r->resets);
 	if (*r->error && strcmp(r->state, "ready") != 0)
-		printf("  last error   %s\n", r->error);
-	printf("  recorded     %.19s\n", updated);
+		printf("  最近错误  %s\n", r->error);
+	printf("  记录时间  %.19s\n", updated);
 	return 0;
 }
 
@@ -100,7 +100,7 @@ static int modem_ussd(struct ctl *c, const char *name, const char *code)
 	for (size_t i = 0; i < c->w->cfg->nmodems; i++)
 		known |= strcmp(c->w->cfg->modems[i].name, name) == 0;
 	if (!known) {
-		fprintf(stderr, "hotlinectl modem ussd: no modem named %s in %s\n", name, c->config_path);
+		fprintf(stderr, "hotlinectl modem ussd: %s 里没有叫 %s 的短信猫\n", c->config_path, name);
 		return 1;
 	}
 	if (!daemon_answers(c->w->cfg)) {
@@ -120,14 +120,14 @@ static int modem_ussd(struct ctl *c, const char *name, const char *code)
 			bool ok = strcmp(status, "done") == 0;
 			printf("%s\n", answer ? answer : "");
 			if (!ok)
-				fprintf(stderr, "hotlinectl modem ussd: the query failed\n");
+				fprintf(stderr, "hotlinectl modem ussd: 查询没成功\n");
 			free(answer);
 			return ok ? 0 : 1;
 		}
 		free(answer);
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "hotlinectl modem ussd: no answer in 60 s: is hotlined running, and is %s connected?\n", name);
+	fprintf(stderr, "hotlinectl modem ussd: 60 秒没有回答：hotlined 在运行吗？%s 连上了吗？\n", name);
 	return 1;
 }
 
@@ -164,7 +164,7 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	if (ctl_store(c) == NULL)
 		return 1;
 	if (c->w->cfg->retention_days <= 0) {
-		printf("retention.message_days is 0: texts are kept; nothing erased\n");
+		printf("retention.message_days 是 0：短信内容都留着，什么也没删\n");
 		return 0;
 	}
 	memset(&cx, 0, sizeof(cx));
@@ -174,6 +174,6 @@ int ctl_purge(struct ctl *c, int argc, char **argv)
 	cx.now = now_unix();
 	if (maintenance_purge(&cx, &n) < 0)
 		return 1;
-	printf("erased the texts of %d message(s) older than %d days\n", n, c->w->cfg->retention_days);
+	printf("已删掉 %d 条超过 %d 天的短信的内容\n", n, c->w->cfg->retention_days);
 	return 0;
 }

@@ -53,8 +53,8 @@ static int print_user(const struct console_account *a, void *arg)
 	struct ctl *c = arg;
 	const struct staff_cfg *s = a->staff_phone ? config_staff_by_phone(c->w->cfg, a->staff_phone) : NULL;
 
-	printf("%s\t%s\t%s\t%s\n", a->name, a->role, s ? s->name : (a->staff_phone ? "(not in the config)" : "-"),
-	    a->disabled ? "disabled" : "active");
+	printf("%s\t%s\t%s\t%s\n", a->name, a->role, s ? s->name : (a->staff_phone ? "（配置里已没有）" : "-"),
+	    a->disabled ? "已停用" : "在用");
 	return 0;
 }
 
@@ -62,7 +62,7 @@ static int finish(struct store *st, int rc)
 {
 	if (rc < 0 || store_commit(st) < 0) {
 		store_rollback(st);
-		fprintf(stderr, "hotlinectl: database error\n");
+		fprintf(stderr, "hotlinectl: 数据库出错，什么也没改\n");
 		return 1;
 	}
 	return 0;
@@ -79,7 +79,7 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 	if (*sub == '\0')
 		return user_usage();
 	if (auth_init() < 0) {
-		fprintf(stderr, "hotlinectl: libsodium cannot start\n");
+		fprintf(stderr, "hotlinectl: 密码库 libsodium 启动不了\n");
 		return 1;
 	}
 	if ((st = ctl_store(c)) == NULL)
@@ -107,16 +107,16 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 			phone = norm;
 		}
 		if (phone && config_staff_by_phone(c->w->cfg, phone) == NULL) {
-			fprintf(stderr, "hotlinectl: no staff member with phone %s in %s\n", phone, c->config_path);
+			fprintf(stderr, "hotlinectl: %s 的工作人员里没有电话 %s\n", c->config_path, phone);
 			return 1;
 		}
 		if (strcmp(role, "staff") == 0 && phone == NULL) {
-			fprintf(stderr, "hotlinectl: a staff account needs --staff PHONE (a staff entry of the config)\n");
+			fprintf(stderr, "hotlinectl: staff 账号要用 --staff 电话 连到配置里的一位工作人员\n");
 			return 2;
 		}
-		char *pw = read_password("password: ");
+		char *pw = read_password("密码：");
 		if (!auth_password_ok(pw)) {
-			fprintf(stderr, "hotlinectl: the password needs at least %d characters\n", AUTH_MIN_PASSWORD);
+			fprintf(stderr, "hotlinectl: 密码至少要 %d 个字符\n", AUTH_MIN_PASSWORD);
 			free(pw);
 			return 1;
 		}
@@ -133,16 +133,16 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 		if (finish(st, rc))
 			return 1;
 		if (!ok) {
-			fprintf(stderr, "hotlinectl: there is already an account called %s\n", name);
+			fprintf(stderr, "hotlinectl: 已经有叫 %s 的账号\n", name);
 			return 1;
 		}
-		printf("added %s (%s)\n", name, role);
+		printf("已添加账号 %s（%s）\n", name, role);
 		return 0;
 	}
 	if (strcmp(sub, "passwd") == 0) {
-		char *pw = read_password("new password: ");
+		char *pw = read_password("新密码：");
 		if (!auth_password_ok(pw)) {
-			fprintf(stderr, "hotlinectl: the password needs at least %d characters\n", AUTH_MIN_PASSWORD);
+			fprintf(stderr, "hotlinectl: 密码至少要 %d 个字符\n", AUTH_MIN_PASSWORD);
 			free(pw);
 			return 1;
 		}
@@ -167,10 +167,14 @@ int ctl_user(struct ctl *c, int argc, char **argv)
 	if (finish(st, rc))
 		return 1;
 	if (!ok) {
-		fprintf(stderr, "hotlinectl: no account called %s\n", name);
+		fprintf(stderr, "hotlinectl: 没有叫 %s 的账号\n", name);
 		return 1;
 	}
-	printf("%s: %s\n", sub, name);
+	printf("%s：%s\n",
+	    strcmp(sub, "passwd") == 0        ? "已改密码"
+		: strcmp(sub, "disable") == 0 ? "已停用"
+					      : "已启用",
+	    name);
 	return 0;
 }
 

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	fprintf(stderr, "hotlinectl: unknown command '%s'\n\n", argv[optind]);
+	fprintf(stderr, "hotlinectl: 没有“%s”这个命令\n\n", argv[optind]);
 	usage(stderr);
 	return 2;
 }

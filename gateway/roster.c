@@ -66,7 +66,8 @@ static int parse_records(const char *s, size_t len, char sep, struct roster_tabl
 			i++;
 			for (;;) {
 				if (i >= len) {
-					snprintf(err, errlen, "line %d: a quoted field is never closed", start_line);
+					snprintf(err, errlen, "第 %d 行：引号没有配对（一个格子的引号没有结束）",
+					    start_line);
 					buf_free(&cell);
 					return -1;
 				}
@@ -123,7 +124,7 @@ int roster_parse_csv(const char *data, size_t len, struct roster_table *t, char 
 		conv = convert((unsigned char)s[0] == 0xFF ? "UTF-16LE" : "UTF-16BE", s + 2, n - 2, &n);
 		t->encoding = "UTF-16";
 		if (conv == NULL) {
-			snprintf(err, errlen, "the file starts like UTF-16 but is not valid UTF-16");
+			snprintf(err, errlen, "文件开头像 UTF-16，但不是有效的 UTF-16");
 			return -1;
 		}
 	} else if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
@@ -137,8 +138,8 @@ int roster_parse_csv(const char *data, size_t len, struct roster_table *t, char 
 		conv = convert("GB18030", s, n, &n);
 		t->encoding = "GB18030";
 		if (conv == NULL) {
-			snprintf(err, errlen, "the file is neither UTF-8 nor GB18030/GBK text (save it from Excel or WPS"
-			    " as CSV or as .xlsx)");
+			snprintf(err, errlen,
+			    "文件既不是 UTF-8 也不是 GB18030/GBK 文本（请在 Excel 或 WPS 里另存为 CSV 或 .xlsx）");
 			return -1;
 		}
 	}
@@ -146,7 +147,7 @@ int roster_parse_csv(const char *data, size_t len, struct roster_table *t, char 
 		s = conv;
 	if (memchr(s, '\0', n) != NULL) {
 		free(conv);
-		snprintf(err, errlen, "the file holds NUL bytes: not a text (CSV) file");
+		snprintf(err, errlen, "文件里有 NUL 字节：不是文本（CSV）文件");
 		return -1;
 	}
 	/* Excel's "Unicode text" separates with tabs; so may a CSV with no comma in its first line */
@@ -182,25 +183,25 @@ int roster_read(const char *path, struct roster_table *t, char *err, size_t errl
 	if (ends_with_ci(path, ".xlsx"))
 		return roster_read_xlsx(path, t, err, errlen);
 	if (ends_with_ci(path, ".xls")) {
-		snprintf(err, errlen, "%s: the old .xls format is not read: save it as .xlsx or CSV", path);
+		snprintf(err, errlen, "%s：旧的 .xls 格式读不了，请另存为 .xlsx 或 CSV", path);
 		return -1;
 	}
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "打不开 %s：%s", path, strerror(errno));
 		return -1;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (b.len + n > ROSTER_MAX_BYTES) {
 			fclose(f);
 			buf_free(&b);
-			snprintf(err, errlen, "%s: larger than %u MB", path, ROSTER_MAX_BYTES >> 20);
+			snprintf(err, errlen, "%s：超过 %u MB", path, ROSTER_MAX_BYTES >> 20);
 			return -1;
 		}
 		buf_add(&b, chunk, n);
 	}
 	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "读不了 %s：%s", path, strerror(errno));
 		fclose(f);
 		buf_free(&b);
 		return -1;

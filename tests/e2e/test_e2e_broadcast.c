@@ -79,7 +79,7 @@ static int create_approved(struct hl *h, const char *text)
 	int id = 0;
 
 	assert_int_equal(ctl(h, out, sizeof(out), "broadcast create --by 李秀英 --to group:低保户 --text '%s'", text), 0);
-	assert_int_equal(sscanf(out, "broadcast %d created", &id), 1);
+	assert_int_equal(sscanf(out, "群发 %d 已建好", &id), 1);
 	assert_int_equal(ctl(h, NULL, 0, "broadcast approve %d --by 张主任", id), 0);
 	return id;
 }
@@ -100,9 +100,9 @@ static void test_broadcast_delivered(void **state)
 	roster(&h, 1, 25);
 	/* 25 recipients, over broadcast.approval_over (20): its author cannot approve it */
 	assert_int_equal(ctl(&h, out, sizeof(out), "broadcast create --by 李秀英 --to group:低保户 --text '{name}您好，低保年审下周开始。'"), 0);
-	assert_non_null(strstr(out, "25 recipients"));
+	assert_non_null(strstr(out, "发给 25 人"));
 	assert_non_null(strstr(out, "村民1您好，低保年审下周开始。"));
-	assert_int_equal(sscanf(out, "broadcast %d created", &id), 1);
+	assert_int_equal(sscanf(out, "群发 %d 已建好", &id), 1);
 	assert_int_equal(ctl(&h, NULL, 0, "broadcast approve %d --by 李秀英", id), 1);
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE kind = 'broadcast'"), 0);
 	assert_int_equal(ctl(&h, NULL, 0, "broadcast approve %d --by 张主任", id), 0);
@@ -129,7 +129,7 @@ static void test_broadcast_delivered(void **state)
 	assert_int_equal(gsm_dummy_inject(dir, phone, "x", &o, &parts, out, sizeof(out)), GSM_OK);
 	assert_true(hl_wait_count(&h, 1, WAIT_MS, "SELECT count(*) FROM deliveries WHERE message_id = %lld AND state = 'delivered'", mid));
 	assert_int_equal(ctl(&h, out, sizeof(out), "broadcast show %d", id), 0);
-	assert_non_null(strstr(out, "sent 24, delivered 1, failed 0"));
+	assert_non_null(strstr(out, "已发出 24，已送达 1，没发成 0"));
 	assert_int_equal(ctl(&h, out, sizeof(out), "messages --phone %s --format tsv", phone), 0);
 	assert_non_null(strstr(out, "\tdelivered\t"));
 	free(phone);
@@ -158,8 +158,8 @@ static void test_optout_before_broadcast(void **state)
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE kind = 'broadcast' AND phone = '+8613700000002'"), 0);
 	assert_int_equal(hl_int(&h, "SELECT count(*) FROM messages WHERE kind = 'broadcast'"), 2);
 	assert_int_equal(ctl(&h, out, sizeof(out), "broadcast show %d", id), 0);
-	assert_non_null(strstr(out, "skipped 1"));
-	assert_non_null(strstr(out, "opted out"));
+	assert_non_null(strstr(out, "不发 1"));
+	assert_non_null(strstr(out, "已退订"));
 	/* 订阅 again: the next one reaches them */
 	assert_true(hl_sms(&h, 0, "13700000002", "订阅", NULL) >= 1);
 	reply = hl_wait_reply(&h, "+8613700000002", 2, WAIT_MS);

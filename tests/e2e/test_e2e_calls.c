@@ -142,8 +142,8 @@ static void test_low_balance_alerts_supervisor(void **state)
 
 	assert_int_equal(ctl(&h, &out, "modem", "status", NULL, NULL), 0);
 	assert_non_null(strstr(out, "m0"));
-	assert_non_null(strstr(out, "connected    yes"));
-	assert_non_null(strstr(out, "balance      5.00"));
+	assert_non_null(strstr(out, "在线状态  在线"));
+	assert_non_null(strstr(out, "话费余额  5.00"));
 	free(out);
 
 	assert_int_equal(ctl(&h, &out, "modem", "ussd", "m0", "'*100#'"), 0);

@@ -724,6 +724,10 @@ static void test_readme_sms_walkthroughs(void **state)
 		static const char *const format[] = { "feedback", "list", "--format", "xls", NULL };
 		static const char *const assign[] = { "cases", "assign", "2026-0001", "演示乙", NULL };
 		static const char *const ussd_q[] = { "modem", "ussd", "dummy", "*100#", NULL };
+		static const char *const status[] = { "cases", "list", "--status", "finished", NULL };
+		static const char *const dummy[] = { "dummy-sms", "13700000009", "你好", NULL };
+		static const char *const no_phone[] = { "dummy-sms", "+", "你好", NULL };
+		static const char *const no_modem[] = { "dummy-sms", "--modem", "m9", "13700000009", "你好", NULL };
 		char *out = ctl(&h, help);
 		assert_non_null(strstr(out, "cases"));
 		free(out);
@@ -736,8 +740,15 @@ static void test_readme_sms_walkthroughs(void **state)
 		ctl_refuses(&h, order, 2, "--from");
 		ctl_refuses(&h, format, 2, "xls");
 		ctl_refuses(&h, assign, 1, "已办结的请求不能再改");
+		ctl_refuses(&h, status, 2, "--status “finished” 不认识");
 		assert_int_equal(hl_stop(&h, SIGTERM, 10000), 0);
 		ctl_refuses(&h, ussd_q, 1, "没有运行");
+		/* what the README's walk-throughs print to the office, in its words */
+		out = ctl(&h, dummy);
+		assert_non_null(strstr(out, "短信已放进 dummy 的收件箱"));
+		free(out);
+		ctl_refuses(&h, no_phone, 1, "不是电话号码");
+		ctl_refuses(&h, no_modem, 1, "没有叫“m9”的模拟短信猫");
 	}
 	hl_cleanup(&h);
 }

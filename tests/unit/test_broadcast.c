@@ -248,7 +248,7 @@ static void test_create_and_preview(void **state)
 	assert_int_equal(broadcast_create(&f->c, &n, &bad, err, sizeof(err)), -1);
 	n.audience = "group:没有这个组";
 	assert_int_equal(broadcast_create(&f->c, &n, &bad, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "nobody"));
+	assert_non_null(strstr(err, "没有人可发"));
 }
 
 static void test_four_eyes(void **state)
@@ -261,7 +261,7 @@ static void test_four_eyes(void **state)
 	big = create(f, "通知", "group:低保户", "李秀英");        /* 4 recipients: over approval_over (3) */
 	small = create(f, "通知", "group:高龄", "李秀英");        /* 1 */
 	assert_int_equal(broadcast_approve(&f->c, big, "李秀英", err, sizeof(err)), -1); /* its author */
-	assert_non_null(strstr(err, "supervisor"));
+	assert_non_null(strstr(err, "主管"));
 	assert_int_equal(broadcast_approve(&f->c, big, "王建国", err, sizeof(err)), -1); /* not a supervisor */
 	assert_int_equal(broadcast_approve(&f->c, big, "无名氏", err, sizeof(err)), -1); /* nobody */
 	assert_string_equal(status(f, big).s, "draft");

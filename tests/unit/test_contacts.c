@@ -186,10 +186,10 @@ static void test_csv_utf8_bad_rows_reimport(void **state)
 	assert_int_equal(r.added, 2);
 	assert_int_equal(r.bad, 3);
 	/* each bad row by its line, with the reason; the good ones whole */
-	assert_non_null(strstr(buf_str(&r.report), "line 4: "));
-	assert_non_null(strstr(buf_str(&r.report), "line 6: no phone number"));
-	assert_non_null(strstr(buf_str(&r.report), "line 7: "));
-	assert_null(strstr(buf_str(&r.report), "line 5"));
+	assert_non_null(strstr(buf_str(&r.report), "第 4 行："));
+	assert_non_null(strstr(buf_str(&r.report), "第 6 行：没有电话号码"));
+	assert_non_null(strstr(buf_str(&r.report), "第 7 行："));
+	assert_null(strstr(buf_str(&r.report), "第 5 行"));
 	contacts_import_free(&r);
 	assert_int_equal(count_all(f), 2);
 	x = contact(f, "13912345678");
@@ -251,7 +251,7 @@ static void test_header_without_phone(void **state)
 
 	assert_int_equal(roster_parse_csv(csv, sizeof(csv) - 1, &t, err, sizeof(err)), 0);
 	assert_int_equal(contacts_import_table(f->st, &t, NULL, "86", T0, &r, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "line 1: no phone column"));
+	assert_non_null(strstr(err, "第 1 行：表头里没有电话"));
 	roster_free(&t);
 	contacts_import_free(&r);
 	/* bytes that are neither UTF-8 nor GB18030 */
@@ -292,7 +292,7 @@ static void test_xlsx(void **state)
 	assert_int_equal(r.rows, 4);
 	assert_int_equal(r.added, 3);
 	assert_int_equal(r.bad, 1);
-	assert_non_null(strstr(buf_str(&r.report), "line 4: no phone number"));
+	assert_non_null(strstr(buf_str(&r.report), "第 4 行：没有电话号码"));
 	contacts_import_free(&r);
 	x = contact(f, "13912345678");
 	assert_string_equal(x.name, "张桂兰");
