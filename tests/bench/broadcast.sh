@@ -100,7 +100,7 @@ t1=$(ms)
 /usr/bin/time -f '%M' -o "$W/create.rss" "$CTL" -c "$W/hotline.cfg" broadcast create --by 李秀英 --to group:低保户 \
 	--text '{name}您好：今年低保标准提高了，详情请到村委会咨询。' >"$W/create.txt"
 t2=$(ms)
-id=$(sed -n 's/^broadcast \([0-9]*\) .*/\1/p' "$W/create.txt" | head -1)
+id=$(sed -n 's/^群发 \([0-9]*\) 已建好.*/\1/p' "$W/create.txt" | head -1)
 [ -n "$id" ] || { cat "$W/create.txt" >&2; die "no broadcast id in hotlinectl's answer"; }
 ctl broadcast approve "$id" --by 张主任 >/dev/null
 t3=$(ms)
@@ -126,7 +126,7 @@ export JOURNAL=$W/sent.journal
 ready=$((ready + 1))
 start $ready
 ctl broadcast create --by 李秀英 --to group:低保户 --text '通知：低保年审下周开始，请带身份证到村委会。' >"$W/create2.txt"
-id2=$(sed -n 's/^broadcast \([0-9]*\) .*/\1/p' "$W/create2.txt" | head -1)
+id2=$(sed -n 's/^群发 \([0-9]*\) 已建好.*/\1/p' "$W/create2.txt" | head -1)
 ctl broadcast approve "$id2" --by 张主任 >/dev/null
 SENT2="SELECT count(*) FROM messages WHERE id IN (SELECT message_id FROM broadcast_recipients WHERE broadcast_id = $id2) AND status = 'sent'"
 sent=0
