@@ -31,7 +31,7 @@ int calls_missed(struct ctx *c, const char *caller)
 	m.created_at = c->now;
 	if (store_msg_add(c->st, &m, &id) < 0)
 		return -1;
-	metrics_message("call", "in");
+	metrics_message(CHANNEL_CALL, DIRECTION_IN);
 	log_phone(caller, who, sizeof(who));
 
 	if (!phone_is_ordinary(caller))

@@ -1538,7 +1538,7 @@ static int simulate(struct page *pg, const char *lines)
 	tv_list(pg->v, "sim");
 	for (char *line = strtok_r(copy, "\r\n", &save); line && n < SIM_LINES; line = strtok_r(NULL, "\r\n", &save)) {
 		struct ctx c = { st, pg->cfg, pg->w->menu, pg->rq->now, NULL, CTX_NO_LIMITS };
-		struct inbound in = { "sms", me, line, strlen(line), 1, "text", 0, NULL, NULL };
+		struct inbound in = { CHANNEL_SMS, me, line, strlen(line), 1, MSG_KIND_TEXT, 0, NULL, NULL };
 		struct dispatch_result r;
 		if (*line == '\0')
 			continue;

@@ -39,7 +39,7 @@ static int step(struct sim *s, const char *phone, const char *text, size_t len)
 	struct world *w = s->ctl->w;
 	struct ctx c = { s->st, w->cfg, w->menu, now_unix(), NULL, s->limits ? 0 : CTX_NO_LIMITS };
 	char sender[PHONE_LEN];
-	struct inbound in = { "sms", sender, text, len, 1, "text", 0, NULL, NULL };
+	struct inbound in = { CHANNEL_SMS, sender, text, len, 1, MSG_KIND_TEXT, 0, NULL, NULL };
 	struct dispatch_result r;
 
 	/* the sender as the modem edge gives it: normalised, whatever it is */

@@ -45,9 +45,9 @@ static char *sanitize(const char *text, size_t len, bool *changed)
 /* Is the sender someone to answer at all? NULL when yes, else why not. */
 static const char *silence_reason(struct ctx *c, const struct inbound *in)
 {
-	if (strcmp(in->kind, "text") != 0 && strcmp(in->kind, "incomplete") != 0)
+	if (in->kind != MSG_KIND_TEXT && in->kind != MSG_KIND_INCOMPLETE)
 		return "not a text message";
-	if (strcmp(in->channel, "ussd") == 0)
+	if (in->channel == CHANNEL_USSD)
 		return NULL; /* the aggregator vouches for the number, and waits for an answer */
 	if (!phone_is_ordinary(in->phone))
 		return "sender is not a phone number (short code or name)";
@@ -111,7 +111,7 @@ static const char *flood_reason(struct ctx *c, const struct inbound *in, const c
 
 	memset(hit, 0, sizeof(*hit));
 	/* staff text the hotline all day (commands); the limits are for loops and floods */
-	if (strcmp(in->channel, "sms") != 0 || (c->flags & CTX_NO_LIMITS) || config_staff_by_phone(cfg, in->phone))
+	if (in->channel != CHANNEL_SMS || (c->flags & CTX_NO_LIMITS) || config_staff_by_phone(cfg, in->phone))
 		return NULL;
 	/* an auto-responder says the same thing over and over; a person choosing 9, 9 does not loop */
 	if (cfg->repeat_window > 0 && !choice) {
@@ -119,7 +119,7 @@ static const char *flood_reason(struct ctx *c, const struct inbound *in, const c
 		struct prev_in prev = { 0, false, NULL };
 		int answered = 0;
 		f.phone = in->phone;
-		f.channel = in->channel; /* a USSD step before this SMS is no loop */
+		f.channel = channel_name(in->channel); /* a USSD step before this SMS is no loop */
 		f.since = c->now - cfg->repeat_window;
 		f.newest_first = true;
 		f.limit = 3;
@@ -162,32 +162,32 @@ static int run_action(struct ctx *c, const struct inbound *in, struct session *s
 	case ENGINE_REPLY:
 		return 0;
 	case ENGINE_FORM_DONE:
-		rc = cases_create_request(c, s, in->channel, node ? node->id : "zhitongche", in_id, &number);
+		rc = cases_create_request(c, s, channel_name(in->channel), node ? node->id : "zhitongche", in_id, &number);
 		if (rc == 0) {
 			struct menu_var v[] = { { "case.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text_for(c->menu, "case_created", strcmp(in->channel, "ussd") == 0), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "case_created", in->channel == CHANNEL_USSD), v, 1);
 			session_form_reset(s);
 			if (node && node->parent >= 0)
 				snprintf(s->node, sizeof(s->node), "%s", menu_node_at(c->menu, node->parent)->id);
 		}
 		break;
 	case ENGINE_FEEDBACK:
-		rc = feedback_add(c, in->phone, in->channel, eo->payload, in_id, &number);
+		rc = feedback_add(c, in->phone, channel_name(in->channel), eo->payload, in_id, &number);
 		if (rc == 0) {
 			struct menu_var v[] = { { "feedback.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text_for(c->menu, "feedback_ack", strcmp(in->channel, "ussd") == 0), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "feedback_ack", in->channel == CHANNEL_USSD), v, 1);
 		}
 		break;
 	case ENGINE_CALLBACK: {
 		bool existing = false;
-		rc = cases_create_callback(c, in->phone, in->channel, node ? node->id : "human", NULL, in_id, &number,
+		rc = cases_create_callback(c, in->phone, channel_name(in->channel), node ? node->id : "human", NULL, in_id, &number,
 		    &existing);
 		if (rc == 0) {
 			struct menu_var v[] = { { "case.number", number } };
 			free(eo->reply);
-			eo->reply = menu_render(menu_text_for(c->menu, "callback_ack", strcmp(in->channel, "ussd") == 0), v, 1);
+			eo->reply = menu_render(menu_text_for(c->menu, "callback_ack", in->channel == CHANNEL_USSD), v, 1);
 		}
 		break;
 	}
@@ -247,7 +247,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	memset(res, 0, sizeof(*res));
 	memset(&eo, 0, sizeof(eo));
 	memset(&m, 0, sizeof(m));
-	m.channel = in->channel;
+	m.channel = channel_name(in->channel);
 	m.direction = "in";
 	m.phone = in->phone;
 	m.text = text;
@@ -259,11 +259,11 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	m.parts = in->parts;
 	m.modem = c->modem;
 	m.status = "received";
-	m.kind = in->kind;
+	m.kind = msg_kind_name(in->kind);
 	m.session = in->ussd_session;
 	m.smsc_time = in->smsc_time;
 	m.created_at = c->now;
-	metrics_message(in->channel, "in");
+	metrics_message(in->channel, DIRECTION_IN);
 
 	/* the text used for matching: long texts are cut (the stored copy is whole) */
 	size_t mlen = strlen(text);
@@ -273,22 +273,22 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 			mlen--;
 	}
 
-	session_key(in->channel, in->ussd_session, in->phone, key, sizeof(key));
-	session_init(&own, key, in->phone, in->channel);
+	session_key(channel_name(in->channel), in->ussd_session, in->phone, key, sizeof(key));
+	session_init(&own, key, in->phone, channel_name(in->channel));
 
 	/* decide first, then store the message once, with its outcome */
 	why = silence_reason(c, in);
 	if (why == NULL) {
 		/* one load per step: a USSD step brings the session it loaded already */
 		if (!loaded && store_session_load(c->st, key, c->now,
-		    strcmp(in->channel, "ussd") == 0 ? c->cfg->ussd_timeout : c->cfg->session_timeout, s) < 0)
+		    in->channel == CHANNEL_USSD ? c->cfg->ussd_timeout : c->cfg->session_timeout, s) < 0)
 			goto out_session;
 		char *norm = norm_dup(text, mlen, 0);
 		char digits[8];
 		bool choice = menu_digit_choice(c->menu, norm, digits, sizeof(digits));
 		free(norm);
 		/* an answer to what we asked, and its reply, never count against the limits */
-		asked = strcmp(in->channel, "sms") == 0 && answers_us(s, choice);
+		asked = in->channel == CHANNEL_SMS && answers_us(s, choice);
 		m.asked = asked;
 		why = flood_reason(c, in, text, choice, asked, &hit);
 	}
@@ -317,7 +317,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	if (cases_command(c, in->phone, text, mlen, &handled, &reply) < 0)
 		goto out_session;
 	/* 退订 / 订阅: SMS only (a USSD screen is no subscription) */
-	if (!handled && strcmp(in->channel, "sms") == 0 &&
+	if (!handled && in->channel == CHANNEL_SMS &&
 	    contacts_keyword(c, in->phone, text, mlen, &handled, &reply) < 0)
 		goto out_session;
 	if (handled) {
@@ -361,14 +361,14 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	if (store_session_save(c->st, s) < 0)
 		goto out_session;
 
-	if (strcmp(in->channel, "sms") == 0) {
+	if (in->channel == CHANNEL_SMS) {
 		if (outbox_queue_sms_asked(c, in->phone, reply, NOTIFY_REPLY, res->in_id, res->node, asked, NULL) < 0)
 			goto out_session;
 	} else {
 		/* USSD: the answer goes back in the HTTP response; keep it in the log as sent */
 		struct store_msg o;
 		memset(&o, 0, sizeof(o));
-		o.channel = in->channel;
+		o.channel = channel_name(in->channel);
 		o.direction = "out";
 		o.phone = in->phone;
 		o.text = reply;
@@ -382,7 +382,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		o.sent_at = c->now;
 		if (store_msg_add(c->st, &o, NULL) < 0)
 			goto out_session;
-		metrics_message(in->channel, "out");
+		metrics_message(in->channel, DIRECTION_OUT);
 	}
 	res->reply = reply;
 	reply = NULL;

@@ -16,18 +16,19 @@
 
 #include "ctx.h"
 #include "menu.h"
+#include "msgtypes.h"
 #include "outbox.h"
 #include "session.h"
 #include "store.h"
 #include "world.h"
 
 struct inbound {
-	const char *channel;  /* "sms" | "ussd" */
+	enum channel channel; /* CHANNEL_SMS | CHANNEL_USSD */
 	const char *phone;
 	const char *text;     /* as received: any bytes */
 	size_t len;
 	int parts;
-	const char *kind;     /* "text" | "incomplete" | "flash" | "binary" | "status-report" */
+	enum msg_kind kind;   /* TEXT | INCOMPLETE | FLASH | BINARY | STATUS_REPORT | OTHER */
 	int64_t smsc_time;
 	const char *ussd_session; /* USSD: the aggregator's sessionId */
 	const char *ussd_text;    /* USSD: the aggregator's whole text, kept in the session with it */

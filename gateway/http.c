@@ -638,7 +638,7 @@ static void *writer_main(void *arg)
 			} else if (!committed) {
 				r->rc = -1;
 			} else if (r->rc == 0 && r->route == ROUTE_USSD_END) {
-				metrics_message("ussd", "in");
+				metrics_message(CHANNEL_USSD, DIRECTION_IN);
 			}
 			atomic_store(&r->done, true);
 			MHD_resume_connection(r->conn);

@@ -290,7 +290,7 @@ static void send_one(struct sender *w, const struct config *cfg, struct store_se
 	if (rc == SEND_OK) {
 		sms_count(s->text, strlen(s->text), &cnt);
 		metrics_send(true, false);
-		metrics_message("sms", "out");
+		metrics_message(CHANNEL_SMS, DIRECTION_OUT);
 		pthread_mutex_lock(&k->lock);
 		k->h.sent++;
 		pthread_mutex_unlock(&k->lock);

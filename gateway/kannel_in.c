@@ -185,7 +185,7 @@ void kannel_mo(struct ctx *c, const struct modem_cfg *ch, const struct kannel_mo
 		    ch->name, (long long)prev, log_phone(from, who, sizeof(who)));
 		goto out;
 	}
-	struct inbound in = { "sms", from, buf_str(&text), text.len, 1, binary ? "binary" : "text",
+	struct inbound in = { CHANNEL_SMS, from, buf_str(&text), text.len, 1, binary ? MSG_KIND_BINARY : MSG_KIND_TEXT,
 		mo->time, NULL, NULL };
 	if (dispatch_inbound(c, &in, &r) < 0)
 		goto fail;

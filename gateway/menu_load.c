@@ -17,6 +17,7 @@
 
 #include "ac.h"
 #include "menu_int.h"
+#include "msgtypes.h"
 #include "normalize.h"
 #include "smstext.h"
 #include "utf8.h"
@@ -229,7 +230,8 @@ static bool get_variants(struct loader *L, const config_setting_t *s, const char
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *c = config_setting_get_elem(s, (unsigned)i);
 		const char *cn = config_setting_name(c);
-		struct strv *to = strcmp(cn, "sms") == 0 ? sms : strcmp(cn, "ussd") == 0 ? ussd : NULL;
+		int ch = channel_parse(cn);
+		struct strv *to = ch == CHANNEL_SMS ? sms : ch == CHANNEL_USSD ? ussd : NULL;
 		if (to == NULL) {
 			diag_error(L->d, file, line_of(c), "%s: a channel is \"sms\" or \"ussd\", not '%s'", what, cn);
 			continue;

@@ -9,12 +9,7 @@
 
 #include "config.h"
 
-enum { CH_SMS, CH_USSD, CH_CALL, CH_N };
-enum { DIR_IN, DIR_OUT, DIR_N };
-static const char *const ch_names[CH_N] = { "sms", "ussd", "call" };
-static const char *const dir_names[DIR_N] = { "in", "out" };
-
-static _Atomic uint64_t messages[CH_N][DIR_N];
+static _Atomic uint64_t messages[CHANNEL_N][DIRECTION_N];
 static _Atomic uint64_t sends_ok, sends_failed, sends_perm, retries, unknown_in, silenced;
 static _Atomic uint64_t kannel_resent;
 static _Atomic uint64_t http_2xx, http_4xx, http_5xx;
@@ -57,22 +52,14 @@ static struct {
 } modems[CONFIG_MAX_MODEMS];
 static size_t nmodems;
 
-static int ch_index(const char *c)
+void metrics_message(enum channel channel, enum direction direction)
 {
-	for (int i = 0; i < CH_N; i++)
-		if (strcmp(ch_names[i], c) == 0)
-			return i;
-	return CH_SMS;
+	atomic_fetch_add(&messages[channel][direction], 1);
 }
 
-void metrics_message(const char *channel, const char *direction)
+uint64_t metrics_messages(enum channel channel, enum direction direction)
 {
-	atomic_fetch_add(&messages[ch_index(channel)][strcmp(direction, "out") == 0], 1);
-}
-
-uint64_t metrics_messages(const char *channel, const char *direction)
-{
-	return atomic_load(&messages[ch_index(channel)][strcmp(direction, "out") == 0]);
+	return atomic_load(&messages[channel][direction]);
 }
 
 void metrics_send(bool ok, bool permanent)
@@ -213,10 +200,11 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 {
 	buf_adds(out, "# HELP hotline_messages_total Messages stored, by channel and direction.\n"
 		      "# TYPE hotline_messages_total counter\n");
-	for (int c = 0; c < CH_N; c++)
-		for (int d = 0; d < DIR_N; d++)
-			buf_printf(out, "hotline_messages_total{channel=\"%s\",direction=\"%s\"} %llu\n", ch_names[c],
-			    dir_names[d], (unsigned long long)atomic_load(&messages[c][d]));
+	for (int c = 0; c < CHANNEL_N; c++)
+		for (int d = 0; d < DIRECTION_N; d++)
+			buf_printf(out, "hotline_messages_total{channel=\"%s\",direction=\"%s\"} %llu\n",
+			    channel_name((enum channel)c), direction_name((enum direction)d),
+			    (unsigned long long)atomic_load(&messages[c][d]));
 	buf_printf(out, "# HELP hotline_sends_total SMS send attempts, by outcome.\n"
 			"# TYPE hotline_sends_total counter\n"
 			"hotline_sends_total{result=\"sent\"} %llu\n"

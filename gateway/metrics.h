@@ -10,9 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "msgtypes.h"
 #include "util.h"
 
-void metrics_message(const char *channel, const char *direction);
+void metrics_message(enum channel channel, enum direction direction);
 void metrics_send(bool ok, bool permanent);   /* one send attempt's outcome */
 void metrics_retry(void);
 /* A Kannel link put a sent MT back in the queue (no SMSC acknowledgement). */
@@ -79,6 +80,6 @@ struct metrics_gauges {
 /* Append the whole exposition to out. */
 void metrics_render(struct buf *out, const struct metrics_gauges *g);
 /* For tests and benchmarks. */
-uint64_t metrics_messages(const char *channel, const char *direction);
+uint64_t metrics_messages(enum channel channel, enum direction direction);
 
 #endif

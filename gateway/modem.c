@@ -562,7 +562,7 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	if (rc == GSM_OK) {
 		journal(m, s->id);
 		metrics_send(true, false);
-		metrics_message("sms", "out");
+		metrics_message(CHANNEL_SMS, DIRECTION_OUT);
 		m->h.sent++;
 		if (store_outbox_sent(m->st, s->id, r.parts, r.msg_ref, now_unix()) < 0)
 			log_errorx("modem", "%s: message %lld was sent but could not be recorded as sent", m->cfg.name,

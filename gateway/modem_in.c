@@ -18,17 +18,27 @@
 
 /* ---- a modem thread's parts ---------------------------------------------------------------- */
 
-static const char *part_kind(const struct gsm_part *p)
+static enum msg_kind part_kind(const struct gsm_part *p)
 {
 	if (p->kind == GSM_PART_STATUS_REPORT)
-		return "status-report";
+		return MSG_KIND_STATUS_REPORT;
 	if (p->kind != GSM_PART_DELIVER)
-		return "other";
+		return MSG_KIND_OTHER;
 	if (p->coding == GSM_PART_8BIT)
-		return "binary";
+		return MSG_KIND_BINARY;
 	if (p->msg_class == 0)
-		return "flash";
-	return "text";
+		return MSG_KIND_FLASH;
+	return MSG_KIND_TEXT;
+}
+
+/* The kind a group's parts were stored with (part_kind's names); text is text_as (incomplete, when given up on). */
+static enum msg_kind group_kind(const char *stored, enum msg_kind text_as)
+{
+	int k = msg_kind_parse(stored);
+
+	if (k == MSG_KIND_TEXT)
+		return text_as;
+	return k < 0 ? MSG_KIND_OTHER : (enum msg_kind)k;
 }
 
 /*
@@ -36,10 +46,10 @@ static const char *part_kind(const struct gsm_part *p)
  * the parts of group g, or (single != NULL) the lone SMS's part, stored now
  * already linked.
  */
-static int run_message(struct ctx *c, const char *sender, const char *text, size_t len, int parts, const char *kind,
+static int run_message(struct ctx *c, const char *sender, const char *text, size_t len, int parts, enum msg_kind kind,
     int64_t smsc_time, struct store_group *g, struct store_part *single)
 {
-	struct inbound in = { "sms", sender, text, len, parts, kind, smsc_time, NULL, NULL };
+	struct inbound in = { CHANNEL_SMS, sender, text, len, parts, kind, smsc_time, NULL, NULL };
 	struct dispatch_result r;
 	char who[LOG_PHONE_BUF];
 	bool inserted;
@@ -124,7 +134,7 @@ int modem_store_parts(struct store *st, const struct world *w, const char *modem
 		sp.seq = single ? 1 : p->concat_seq;
 		sp.text = p->text ? p->text : "";
 		sp.text_len = p->text ? p->text_len : 0;
-		sp.kind = part_kind(p);
+		sp.kind = msg_kind_name(part_kind(p));
 		sp.received_at = c.now;
 		sp.location = modem_part_place(p);
 		if (single) {
@@ -141,7 +151,8 @@ int modem_store_parts(struct store *st, const struct world *w, const char *modem
 				continue;
 			}
 			(*received)++;
-			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, sp.kind, p->smsc_time, NULL, &sp) < 0)
+			if (run_message(&c, p->sender, sp.text, sp.text_len, 1, part_kind(p), p->smsc_time, NULL, &sp) <
+			    0)
 				goto fail;
 			if (p->kind == GSM_PART_STATUS_REPORT && match_report(st, modem, p, c.now) < 0)
 				goto fail;
@@ -160,7 +171,7 @@ int modem_store_parts(struct store *st, const struct world *w, const char *modem
 			goto fail;
 		if (g.complete) {
 			int rc = run_message(&c, p->sender, buf_str(&g.text), g.text.len, sp.total,
-			    strcmp(g.kind, "text") == 0 ? "text" : g.kind, g.smsc_time, &g, NULL);
+			    group_kind(g.kind, MSG_KIND_TEXT), g.smsc_time, &g, NULL);
 			store_group_free(&g);
 			if (rc < 0)
 				goto fail;
@@ -206,7 +217,7 @@ int modem_flush_incomplete(struct ctx *c)
 		    c->cfg->multipart_timeout);
 		c->modem = g.modem;
 		int rc = run_message(c, g.sender, buf_str(&g.text), g.text.len, (int)g.n,
-		    strcmp(g.kind, "text") == 0 ? "incomplete" : g.kind, g.smsc_time, &g, NULL);
+		    group_kind(g.kind, MSG_KIND_INCOMPLETE), g.smsc_time, &g, NULL);
 		c->modem = modem_save;
 		store_group_free(&g);
 		if (rc < 0 || store_commit(c->st) < 0) {

@@ -44,7 +44,7 @@ static int log_plain_step(struct ctx *c, const struct ussd_callback *rq, const c
 	m.created_at = c->now;
 	if (store_msg_add(c->st, &m, in_id) < 0)
 		return -1;
-	metrics_message("ussd", "in");
+	metrics_message(CHANNEL_USSD, DIRECTION_IN);
 	memset(&m, 0, sizeof(m));
 	m.channel = "ussd";
 	m.direction = "out";
@@ -61,7 +61,7 @@ static int log_plain_step(struct ctx *c, const struct ussd_callback *rq, const c
 	m.sent_at = c->now;
 	if (store_msg_add(c->st, &m, NULL) < 0)
 		return -1;
-	metrics_message("ussd", "out");
+	metrics_message(CHANNEL_USSD, DIRECTION_OUT);
 	metrics_node_hit(node);
 	return 0;
 }
@@ -181,7 +181,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 		if (log_plain_step(c, rq, input, inlen, s.node, out->body + 4, &out->in_id) < 0)
 			goto fail;
 	} else {
-		struct inbound in = { "ussd", rq->phone, input, inlen, 1, "text", 0, rq->session_id, rq->text };
+		struct inbound in = { CHANNEL_USSD, rq->phone, input, inlen, 1, MSG_KIND_TEXT, 0, rq->session_id, rq->text };
 		const char *reply;
 
 		/* a new dial under a live session id starts over: main menu, no half-filled form */
@@ -260,7 +260,7 @@ int ussd_session_end(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	}
 	if (store_commit(c->st) < 0)
 		return -1;
-	metrics_message("ussd", "in");
+	metrics_message(CHANNEL_USSD, DIRECTION_IN);
 	return 0;
 }
 

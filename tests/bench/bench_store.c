@@ -41,7 +41,7 @@ static int one(struct store *st, const struct world *w, int64_t now, const char 
     struct tally *t, bool begin, bool commit)
 {
 	struct ctx c = { st, w->cfg, w->menu, now, "bench", 0 };
-	struct inbound in = { "sms", phone, bm->text, bm->len, 1, "text", now, NULL, NULL };
+	struct inbound in = { CHANNEL_SMS, phone, bm->text, bm->len, 1, MSG_KIND_TEXT, now, NULL, NULL };
 	struct store_part sp;
 	struct dispatch_result r;
 	bool inserted;

@@ -139,15 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.text = (const char *)data + i + 1;
 		in.len = end > i ? end - i - 1 : 0;
 		in.parts = 1;
-		in.kind = "text";
+		in.kind = MSG_KIND_TEXT;
 		in.smsc_time = c.now;
 		if (sel & 0x80) {
 			snprintf(session, sizeof(session), "fz-%u", (sel >> 3) & 3);
-			in.channel = "ussd";
+			in.channel = CHANNEL_USSD;
 			in.ussd_session = session;
 			c.modem = NULL;
 		} else {
-			in.channel = "sms";
+			in.channel = CHANNEL_SMS;
 		}
 		if (end < size && i == end) /* an empty line: a message with no text */
 			in.len = 0;
@@ -159,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(dispatch_inbound(&c, &in, &r) == 0);
 		FUZZ_CHECK(r.in_id > 0);
 		if (fuzz_verbose())
-			fprintf(stderr, "%s %s: \"%.*s\" -> %s\n%s\n", in.channel, in.phone, (int)in.len, in.text,
+			fprintf(stderr, "%s %s: \"%.*s\" -> %s\n%s\n", channel_name(in.channel), in.phone, (int)in.len, in.text,
 			    r.reply ? r.node : r.why_silent, r.reply ? r.reply : "");
 		if (r.reply != NULL) {
 			FUZZ_CHECK(utf8_valid(r.reply, strlen(r.reply)));

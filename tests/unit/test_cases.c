@@ -138,8 +138,8 @@ struct sent {
 static struct sent sms(struct fx *f, const char *phone, const char *msg, int64_t t)
 {
 	char norm[PHONE_LEN];
-	struct inbound in = { .channel = "sms", .phone = norm, .text = msg, .len = strlen(msg), .parts = 1,
-		.kind = "text", .smsc_time = t };
+	struct inbound in = { .channel = CHANNEL_SMS, .phone = norm, .text = msg, .len = strlen(msg), .parts = 1,
+		.kind = MSG_KIND_TEXT, .smsc_time = t };
 	struct dispatch_result r;
 	struct sent s;
 

@@ -322,8 +322,8 @@ static void test_split_place(void **state)
 static char *sms(struct fx *f, const char *phone, const char *msg)
 {
 	char norm[PHONE_LEN];
-	struct inbound in = { .channel = "sms", .phone = norm, .text = msg, .len = strlen(msg), .parts = 1,
-		.kind = "text", .smsc_time = f->c.now };
+	struct inbound in = { .channel = CHANNEL_SMS, .phone = norm, .text = msg, .len = strlen(msg), .parts = 1,
+		.kind = MSG_KIND_TEXT, .smsc_time = f->c.now };
 	struct dispatch_result r;
 
 	phone_normalise(phone, "86", norm, sizeof(norm));

@@ -106,7 +106,9 @@ static struct sent deliver(struct fx *f, const char *channel, const char *phone,
     const char *kind, const char *ussd_session)
 {
 	char norm[PHONE_LEN];
-	struct inbound in = { channel, norm, text, len, 1, kind, 0, ussd_session, NULL };
+	/* the names the edges use ("sms", "text") as the enums they hand on */
+	struct inbound in = { (enum channel)channel_parse(channel), norm, text, len, 1, (enum msg_kind)msg_kind_parse(kind),
+		0, ussd_session, NULL };
 	struct dispatch_result r;
 	struct sent s;
 
