@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "phone.h"
+#include "store_messages.h"
 
 static const char SILENT_REPEAT[] = "called again within calls.window";
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "phone.h"
 #include "store_cases.h"
+#include "store_outbox.h"
 #include "utf8.h"
 #include "util.h"
 

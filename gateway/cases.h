@@ -23,6 +23,7 @@
 
 #include "ctx.h"
 #include "outbox.h"
+#include "session.h"
 #include "store_cases.h"
 
 enum case_status {

@@ -18,6 +18,7 @@
 #include "phone.h"
 #include "store_cases.h"
 #include "store_modem.h"
+#include "store_sessions.h"
 #include "tz.h"
 
 #define DIGEST_LATE_S (3 * 3600) /* a digest missed (daemon down) still goes this long after its time */

@@ -20,6 +20,8 @@
 #include "smstext.h"
 #include "store_cases.h"
 #include "store_console.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "tmpl.h"
 #include "tz.h"
 

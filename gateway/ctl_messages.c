@@ -7,6 +7,7 @@
 
 #include "phone.h"
 #include "store_kannel.h"
+#include "store_messages.h"
 #include "util.h"
 
 enum fmt { FMT_TABLE, FMT_TSV, FMT_CSV };

@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "phone.h"
+#include "store_messages.h"
 
 struct sim {
 	struct ctl *ctl;

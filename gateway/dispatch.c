@@ -14,6 +14,8 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "phone.h"
+#include "store_messages.h"
+#include "store_sessions.h"
 #include "tz.h"
 #include "utf8.h"
 #include "util.h"

@@ -30,6 +30,7 @@
 #include "kannel.h"
 #include "modem.h"
 #include "store.h"
+#include "store_outbox.h"
 #include "world.h"
 
 #ifndef HOTLINE_DEFAULT_CONFIG

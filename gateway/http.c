@@ -25,6 +25,8 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_outbox.h"
+#include "store_sessions.h"
 #include "ussd.h"
 #include "ussd_session.h"
 #include "world.h"

@@ -41,6 +41,7 @@
 #include "store.h"
 #include "store_kannel.h"
 #include "store_modem.h"
+#include "store_outbox.h"
 #include "world.h"
 
 #define SEND_ROUND 32

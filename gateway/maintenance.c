@@ -13,6 +13,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_modem.h"
+#include "store_outbox.h"
 
 #define ALERT_REPEAT_S (24 * 3600) /* the same alert again at most once a day */
 

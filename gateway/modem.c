@@ -22,6 +22,8 @@
 #include "smstext.h"
 #include "store.h"
 #include "store_modem.h"
+#include "store_outbox.h"
+#include "store_parts.h"
 #include "world.h"
 
 #define READ_BATCH 64       /* parts read from the phone per transaction */

@@ -14,6 +14,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_contacts.h"
+#include "store_parts.h"
 #include "world.h"
 
 /* ---- a modem thread's parts ---------------------------------------------------------------- */

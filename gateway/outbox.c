@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "store_contacts.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "tz.h"
 
 /* The minute of the bureau's day (config timezone) at t. */

@@ -1,3 +1,10 @@
+/*
+ * store: the connection (open, migrations, transactions, the file's health),
+ * the statement cache and the bind-and-run helpers every store_*.c uses
+ * (store_int.h), retention and sequences. The tables' own functions are in
+ * store_messages.c, store_outbox.c, store_parts.c, store_sessions.c and the
+ * other store_*.c.
+ */
 #include "store_int.h"
 
 #include <errno.h>
@@ -538,6 +545,104 @@ const char *store_col_text(sqlite3_stmt *s, int idx)
 	return t ? (const char *)t : "";
 }
 
+/* Bind args to s: 0, or -1 (logged) when a bind fails or the count is not the statement's. */
+static int bind_args(struct store *st, const char *sql, sqlite3_stmt *s, const struct store_arg *args)
+{
+	int n = 0, rc = SQLITE_OK;
+
+	for (const struct store_arg *a = args; a && a->type != STORE_ARG_END && rc == SQLITE_OK; a++) {
+		int i = ++n;
+		switch (a->type) {
+		case STORE_ARG_INT:
+			rc = sqlite3_bind_int64(s, i, a->i);
+			break;
+		case STORE_ARG_POS:
+			rc = a->i > 0 ? sqlite3_bind_int64(s, i, a->i) : sqlite3_bind_null(s, i);
+			break;
+		case STORE_ARG_KNOWN:
+			rc = a->i >= 0 ? sqlite3_bind_int64(s, i, a->i) : sqlite3_bind_null(s, i);
+			break;
+		case STORE_ARG_REAL:
+			rc = sqlite3_bind_double(s, i, a->d);
+			break;
+		case STORE_ARG_TEXT:
+			rc = a->t ? sqlite3_bind_text(s, i, a->t, a->len, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+			break;
+		case STORE_ARG_BLOB:
+			rc = a->b ? sqlite3_bind_blob(s, i, a->b, a->len, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+			break;
+		case STORE_ARG_NULL:
+		case STORE_ARG_END:
+			rc = sqlite3_bind_null(s, i);
+			break;
+		}
+	}
+	if (rc != SQLITE_OK)
+		return store_fail(st, sql);
+	/* a value too many or too few is a bug in the caller: say which statement, whatever the build */
+	if (n != sqlite3_bind_parameter_count(s)) {
+		log_errorx("store", "%d values for the %d parameters of \"%.40s...\"", n,
+		    sqlite3_bind_parameter_count(s), sql);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3_stmt *store_query_a(struct store *st, const char *sql, const struct store_arg *args)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	if (s == NULL || bind_args(st, sql, s, args) < 0)
+		return NULL;
+	return s;
+}
+
+int store_end(struct store *st, const char *sql, sqlite3_stmt *s, int rc)
+{
+	int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, sql);
+
+	sqlite3_reset(s);
+	return ret;
+}
+
+int store_run_a(struct store *st, const char *sql, const struct store_arg *args)
+{
+	sqlite3_stmt *s = store_query_a(st, sql, args);
+
+	return s == NULL ? -1 : store_end(st, sql, s, sqlite3_step(s));
+}
+
+int store_get_int_a(struct store *st, const char *sql, const struct store_arg *args, int64_t *out)
+{
+	sqlite3_stmt *s = store_query_a(st, sql, args);
+	int rc;
+
+	*out = 0;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	return store_end(st, sql, s, rc);
+}
+
+int store_count_a(struct store *st, const char *sql, const struct store_arg *args, int *out)
+{
+	int64_t v;
+	int rc = store_get_int_a(st, sql, args, &v);
+
+	*out = (int)v;
+	return rc;
+}
+
+int store_finish(struct store *st, int rc)
+{
+	if (rc == 0)
+		return store_commit(st);
+	store_rollback(st);
+	return -1;
+}
+
 int store_file_version(struct store *st)
 {
 	sqlite3_stmt *s;
@@ -881,923 +986,6 @@ int store_quick_check(struct store *st, char *err, size_t errlen)
 	return -1;
 }
 
-/* ---- messages ------------------------------------------------------------------ */
-
-static const char SQL_MSG_ADD[] =
-    "INSERT INTO messages (channel, direction, phone, phone_key, text, raw, parts, modem, status, node,"
-    " kind, session, error, reply_to, smsc_time, msg_ref, created_at, updated_at, sent_at, asked)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19)";
-
-int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_MSG_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, m->channel);
-	store_bind_text(s, 2, m->direction);
-	store_bind_text(s, 3, m->phone);
-	store_bind_text(s, 4, m->phone); /* phone_key: the same normalised number */
-	sqlite3_bind_text(s, 5, m->text ? m->text : "", m->text ? (int)m->text_len : 0, SQLITE_TRANSIENT);
-	if (m->raw)
-		sqlite3_bind_blob(s, 6, m->raw, (int)m->raw_len, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 7, m->parts > 0 ? m->parts : 1);
-	store_bind_text(s, 8, m->modem);
-	store_bind_text(s, 9, m->status);
-	store_bind_text(s, 10, m->node);
-	store_bind_text(s, 11, m->kind);
-	store_bind_text(s, 12, m->session);
-	store_bind_text(s, 13, m->error);
-	if (m->reply_to > 0)
-		sqlite3_bind_int64(s, 14, m->reply_to);
-	if (m->smsc_time > 0)
-		sqlite3_bind_int64(s, 15, m->smsc_time);
-	if (m->msg_ref > 0)
-		sqlite3_bind_int(s, 16, m->msg_ref);
-	sqlite3_bind_int64(s, 17, m->created_at ? m->created_at : now_unix());
-	if (m->sent_at > 0)
-		sqlite3_bind_int64(s, 18, m->sent_at);
-	sqlite3_bind_int(s, 19, m->asked ? 1 : 0);
-	if (store_exec_stmt(st, SQL_MSG_ADD, s) < 0)
-		return -1;
-	if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	return 0;
-}
-
-static const char SQL_MSG_SET[] =
-    "UPDATE messages SET status = coalesce(?2, status), node = coalesce(?3, node), updated_at = ?4"
-    " WHERE id = ?1";
-
-int store_msg_set(struct store *st, int64_t id, const char *status, const char *node)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_MSG_SET);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, status);
-	store_bind_text(s, 3, node);
-	sqlite3_bind_int64(s, 4, now_unix());
-	return store_exec_stmt(st, SQL_MSG_SET, s);
-}
-
-static const char SQL_MSG_EACH[] =
-    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
-    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
-    " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
-    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
-    " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
-/*
- * The same for one phone: "phone_key = ?1" lets SQLite use messages_phone,
- * where "?1 IS NULL OR ..." makes it scan and sort the whole table (the loop
- * check runs this for nearly every SMS: O(table) per message otherwise).
- */
-static const char SQL_MSG_EACH_PHONE[] =
-    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
-    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
-    " WHERE phone_key = ?1 AND (?2 IS NULL OR channel = ?2)"
-    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
-    " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
-
-int store_msg_each(struct store *st, const struct store_msg_filter *f,
-    int (*fn)(const struct store_msg *m, void *arg), void *arg)
-{
-	const char *sql = f->phone ? SQL_MSG_EACH_PHONE : SQL_MSG_EACH;
-	sqlite3_stmt *s = store_stmt(st, sql);
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, f->phone);
-	store_bind_text(s, 2, f->channel);
-	sqlite3_bind_int64(s, 3, f->since);
-	sqlite3_bind_int64(s, 4, f->until);
-	sqlite3_bind_int64(s, 5, f->after_id);
-	sqlite3_bind_int(s, 6, f->limit);
-	sqlite3_bind_int(s, 7, f->newest_first);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.id = sqlite3_column_int64(s, 0);
-		m.channel = store_col_text(s, 1);
-		m.direction = store_col_text(s, 2);
-		m.phone = store_col_text(s, 3);
-		m.text = store_col_text(s, 4);
-		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
-		m.raw = sqlite3_column_blob(s, 5);
-		m.raw_len = (size_t)sqlite3_column_bytes(s, 5);
-		m.parts = sqlite3_column_int(s, 6);
-		m.modem = store_col_text(s, 7);
-		m.status = store_col_text(s, 8);
-		m.node = store_col_text(s, 9);
-		m.kind = store_col_text(s, 10);
-		m.session = store_col_text(s, 11);
-		m.error = store_col_text(s, 12);
-		m.reply_to = sqlite3_column_int64(s, 13);
-		m.smsc_time = sqlite3_column_int64(s, 14);
-		m.created_at = sqlite3_column_int64(s, 15);
-		m.sent_at = sqlite3_column_int64(s, 16);
-		m.msg_ref = sqlite3_column_int(s, 17);
-		if (fn(&m, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, sql);
-}
-
-static int count_query(struct store *st, const char *sql, sqlite3_stmt *s, int *count)
-{
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_fail(st, sql);
-	*count = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return 0;
-}
-
-static const char SQL_MSG_COUNT[] =
-    "SELECT count(*) FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
-    " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id <> ?5";
-
-int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_MSG_COUNT);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, f->phone);
-	store_bind_text(s, 2, f->channel);
-	sqlite3_bind_int64(s, 3, f->since);
-	sqlite3_bind_int64(s, 4, f->until);
-	sqlite3_bind_int64(s, 5, exclude_id);
-	return count_query(st, SQL_MSG_COUNT, s, count);
-}
-
-/* A count over one phone's messages since a time: the rate-limit queries. */
-static int count_for_phone(struct store *st, const char *sql, const char *phone, int64_t since, int *count)
-{
-	sqlite3_stmt *s = store_stmt(st, sql);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, since);
-	return count_query(st, sql, s, count);
-}
-
-static const char SQL_REPLIES_SINCE[] =
-    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind = 'reply' AND channel = 'sms' AND asked = 0";
-
-int store_replies_since(struct store *st, const char *phone, int64_t since, int *count)
-{
-	return count_for_phone(st, SQL_REPLIES_SINCE, phone, since, count);
-}
-
-static const char SQL_REPLIES_TWO[] =
-    "SELECT coalesce(sum(created_at >= ?3), 0), count(*) FROM messages WHERE phone_key = ?1"
-    " AND direction = 'out' AND created_at >= ?2 AND kind = 'reply' AND channel = 'sms' AND asked = 0";
-
-int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
-    int *short_count, int *long_count)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_REPLIES_TWO);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, since_long);
-	sqlite3_bind_int64(s, 3, since_short);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return store_fail(st, SQL_REPLIES_TWO);
-	}
-	*short_count = sqlite3_column_int(s, 0);
-	*long_count = sqlite3_column_int(s, 1);
-	sqlite3_reset(s);
-	return 0;
-}
-
-static const char SQL_NOTICES_SINCE[] =
-    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'out' AND created_at >= ?2"
-    " AND kind = 'notice' AND (?3 IS NULL OR node = ?3)";
-
-int store_notices_since(struct store *st, const char *phone, int64_t since, const char *node, int *count)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_NOTICES_SINCE);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, since);
-	store_bind_text(s, 3, node);
-	return count_query(st, SQL_NOTICES_SINCE, s, count);
-}
-
-static const char SQL_SAME_TEXT[] =
-    "SELECT count(*) FROM messages WHERE phone_key = ?1 AND direction = 'in' AND created_at >= ?2"
-    " AND text = ?3 AND id <> ?4 AND status = 'answered'";
-
-int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
-    int64_t exclude_id, int *answered)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SAME_TEXT);
-
-	*answered = 0;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, since);
-	store_bind_text(s, 3, text);
-	sqlite3_bind_int64(s, 4, exclude_id);
-	return count_query(st, SQL_SAME_TEXT, s, answered);
-}
-
-/* ---- outbox ------------------------------------------------------------------------ */
-
-/*
- * Held notifications (queued, not yet due, not being sent) to a phone about
- * one case (their node): marked superseded and taken out of the outbox.
- */
-static const char SQL_NOTIFY_SUPERSEDE[] =
-    "UPDATE messages SET status = 'superseded', updated_at = ?4 WHERE id IN (SELECT m.id FROM messages m"
-    " JOIN outbox o ON o.message_id = m.id WHERE m.phone_key = ?1 AND m.node = ?2 AND m.kind = 'notify'"
-    " AND m.direction = 'out' AND o.sending = 0 AND o.not_before > ?3)";
-static const char SQL_OUTBOX_DROP_SUPERSEDED[] =
-    "DELETE FROM outbox WHERE message_id IN (SELECT id FROM messages WHERE phone_key = ?1 AND node = ?2"
-    " AND status = 'superseded')";
-
-int store_notify_supersede(struct store *st, const char *phone, const char *node, int64_t now, int *n)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_NOTIFY_SUPERSEDE);
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	store_bind_text(s, 2, node);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, now);
-	if (store_exec_stmt(st, SQL_NOTIFY_SUPERSEDE, s) < 0)
-		return -1;
-	*n = sqlite3_changes(st->db);
-	if (*n == 0)
-		return 0;
-	s = store_stmt(st, SQL_OUTBOX_DROP_SUPERSEDED);
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	store_bind_text(s, 2, node);
-	return store_exec_stmt(st, SQL_OUTBOX_DROP_SUPERSEDED, s);
-}
-
-static const char SQL_OUTBOX_ADD[] =
-    "INSERT INTO outbox (message_id, modem, priority, not_before) VALUES (?1, ?2, ?3, ?4)";
-
-int store_outbox_add(struct store *st, int64_t msg_id, const char *modem, int priority, int64_t not_before)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, msg_id);
-	store_bind_text(s, 2, modem && *modem ? modem : NULL);
-	sqlite3_bind_int(s, 3, priority);
-	sqlite3_bind_int64(s, 4, not_before);
-	return store_exec_stmt(st, SQL_OUTBOX_ADD, s);
-}
-
-/*
- * Broadcast messages (kind 'broadcast') are claimed only while the claiming
- * modem has sent fewer than ?4 of them in the last minute (0: no limit).
- */
-static const char SQL_OUTBOX_DUE[] =
-    "SELECT o.message_id, m.phone, m.text, o.attempts, m.kind, p.concat_ref, p.parts_done FROM outbox o"
-    " JOIN messages m ON m.id = o.message_id LEFT JOIN outbox_progress p ON p.message_id = o.message_id"
-    " WHERE o.sending = 0 AND o.not_before <= ?2 AND (o.modem = ?1 OR (?1 IS NULL AND o.modem IS NULL))"
-    " AND (coalesce(m.kind, '') <> 'broadcast' OR ?4 <= 0 OR (SELECT count(*) FROM messages b WHERE b.kind = 'broadcast'"
-    "  AND b.modem = ?5 AND b.sent_at > ?2 - 60) < ?4)"
-    " ORDER BY o.priority DESC, o.not_before, o.message_id LIMIT ?3";
-static const char SQL_OUTBOX_MARK[] =
-    "UPDATE outbox SET sending = 1, attempts = attempts + 1, modem = ?2 WHERE message_id = ?1";
-static const char SQL_MSG_SENDING[] =
-    "UPDATE messages SET status = 'sending', modem = ?2, updated_at = ?3 WHERE id = ?1";
-
-int store_outbox_claim(struct store *st, const char *for_modem, const char *by, int64_t now,
-    struct store_send *out, size_t max, size_t *n)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	*n = 0;
-	if (store_begin(st) < 0)
-		return -1;
-	s = store_stmt(st, SQL_OUTBOX_DUE);
-	if (s == NULL)
-		goto fail;
-	store_bind_text(s, 1, for_modem);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
-	sqlite3_bind_int(s, 4, st->bcast_rate);
-	store_bind_text(s, 5, by);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		struct store_send *o = &out[*n];
-		o->id = sqlite3_column_int64(s, 0);
-		snprintf(o->phone, sizeof(o->phone), "%s", store_col_text(s, 1));
-		o->text = xstrndup(store_col_text(s, 2), (size_t)sqlite3_column_bytes(s, 2));
-		snprintf(o->modem, sizeof(o->modem), "%s", by);
-		o->attempts = sqlite3_column_int(s, 3) + 1;
-		snprintf(o->kind, sizeof(o->kind), "%s", store_col_text(s, 4));
-		o->concat_ref = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 5);
-		o->parts_done = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0 : sqlite3_column_int(s, 6);
-		(*n)++;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_fail(st, SQL_OUTBOX_DUE);
-		goto fail;
-	}
-	for (size_t i = 0; i < *n; i++) {
-		s = store_stmt(st, SQL_OUTBOX_MARK);
-		if (s == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, out[i].id);
-		store_bind_text(s, 2, by);
-		if (store_exec_stmt(st, SQL_OUTBOX_MARK, s) < 0)
-			goto fail;
-		s = store_stmt(st, SQL_MSG_SENDING);
-		if (s == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, out[i].id);
-		store_bind_text(s, 2, by);
-		sqlite3_bind_int64(s, 3, now);
-		if (store_exec_stmt(st, SQL_MSG_SENDING, s) < 0)
-			goto fail;
-	}
-	if (store_commit(st) < 0)
-		goto fail_nort;
-	return 0;
-fail:
-	store_rollback(st);
-fail_nort:
-	store_sends_free(out, *n);
-	*n = 0;
-	return -1;
-}
-
-void store_outbox_broadcast_rate(struct store *st, int per_minute)
-{
-	st->bcast_rate = per_minute;
-}
-
-void store_sends_free(struct store_send *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(s[i].text);
-		s[i].text = NULL;
-	}
-}
-
-static const char SQL_MSG_SENT[] =
-    "UPDATE messages SET status = 'sent', parts = ?2, msg_ref = ?3, sent_at = ?4, updated_at = ?4,"
-    " error = NULL WHERE id = ?1";
-static const char SQL_OUTBOX_DEL[] = "DELETE FROM outbox WHERE message_id = ?1";
-static const char SQL_PROGRESS_DEL[] = "DELETE FROM outbox_progress WHERE message_id = ?1";
-
-/* The message leaves the outbox, and its progress with it. */
-static int outbox_delete(struct store *st, int64_t id)
-{
-	sqlite3_stmt *s;
-
-	if ((s = store_stmt(st, SQL_OUTBOX_DEL)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	if (store_exec_stmt(st, SQL_OUTBOX_DEL, s) < 0)
-		return -1;
-	if ((s = store_stmt(st, SQL_PROGRESS_DEL)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	return store_exec_stmt(st, SQL_PROGRESS_DEL, s);
-}
-
-int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now)
-{
-	sqlite3_stmt *s;
-
-	if (store_begin(st) < 0)
-		return -1;
-	if ((s = store_stmt(st, SQL_MSG_SENT)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, parts);
-	if (msg_ref >= 0)
-		sqlite3_bind_int(s, 3, msg_ref);
-	sqlite3_bind_int64(s, 4, now);
-	if (store_exec_stmt(st, SQL_MSG_SENT, s) < 0)
-		goto fail;
-	if (outbox_delete(st, id) < 0)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static const char SQL_OUTBOX_REQUEUE[] =
-    "UPDATE outbox SET sending = 0, not_before = ?2 WHERE message_id = ?1";
-static const char SQL_MSG_QUEUED[] =
-    "UPDATE messages SET status = 'queued', error = ?2, updated_at = ?3 WHERE id = ?1";
-
-static const char SQL_OUTBOX_PROGRESS[] =
-    "INSERT OR REPLACE INTO outbox_progress (message_id, concat_ref, parts_done) VALUES (?1, ?2, ?3)";
-
-int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error)
-{
-	return store_outbox_retry_from(st, id, not_before, error, -2, 0);
-}
-
-int store_outbox_retry_from(struct store *st, int64_t id, int64_t not_before, const char *error, int concat_ref,
-    int parts_done)
-{
-	sqlite3_stmt *s;
-
-	if (store_begin(st) < 0)
-		return -1;
-	if ((s = store_stmt(st, SQL_OUTBOX_REQUEUE)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, not_before);
-	if (store_exec_stmt(st, SQL_OUTBOX_REQUEUE, s) < 0)
-		goto fail;
-	if (concat_ref != -2) {
-		if ((s = store_stmt(st, SQL_OUTBOX_PROGRESS)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, id);
-		if (concat_ref >= 0)
-			sqlite3_bind_int(s, 2, concat_ref);
-		sqlite3_bind_int(s, 3, parts_done);
-		if (store_exec_stmt(st, SQL_OUTBOX_PROGRESS, s) < 0)
-			goto fail;
-	}
-	if ((s = store_stmt(st, SQL_MSG_QUEUED)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, error);
-	sqlite3_bind_int64(s, 3, now_unix());
-	if (store_exec_stmt(st, SQL_MSG_QUEUED, s) < 0)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static const char SQL_MSG_FAILED[] =
-    "UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1";
-
-int store_outbox_failed(struct store *st, int64_t id, const char *error)
-{
-	sqlite3_stmt *s;
-
-	if (store_begin(st) < 0)
-		return -1;
-	if ((s = store_stmt(st, SQL_MSG_FAILED)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, error);
-	sqlite3_bind_int64(s, 3, now_unix());
-	if (store_exec_stmt(st, SQL_MSG_FAILED, s) < 0)
-		goto fail;
-	if (outbox_delete(st, id) < 0)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static const char SQL_RECOVER_MSG[] =
-    "UPDATE messages SET status = 'queued', uncertain = uncertain + 1, updated_at = ?1"
-    " WHERE id IN (SELECT message_id FROM outbox WHERE sending = 1)";
-static const char SQL_RECOVER_OUTBOX[] = "UPDATE outbox SET sending = 0 WHERE sending = 1";
-
-int store_outbox_recover(struct store *st, int *n)
-{
-	sqlite3_stmt *s;
-
-	*n = 0;
-	if (store_begin(st) < 0)
-		return -1;
-	if ((s = store_stmt(st, SQL_RECOVER_MSG)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, now_unix());
-	if (store_exec_stmt(st, SQL_RECOVER_MSG, s) < 0)
-		goto fail;
-	*n = sqlite3_changes(st->db);
-	if ((s = store_stmt(st, SQL_RECOVER_OUTBOX)) == NULL || store_exec_stmt(st, SQL_RECOVER_OUTBOX, s) < 0)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static const char SQL_OUTBOX_STATS[] =
-    "SELECT count(*), coalesce(min(CASE WHEN o.not_before <= ?1 THEN m.created_at END), 0)"
-    " FROM outbox o JOIN messages m ON m.id = o.message_id";
-
-int store_outbox_stats(struct store *st, int64_t now, int *depth, int64_t *oldest_age)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_STATS);
-	int64_t oldest;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_fail(st, SQL_OUTBOX_STATS);
-	*depth = sqlite3_column_int(s, 0);
-	oldest = sqlite3_column_int64(s, 1);
-	*oldest_age = oldest > 0 && oldest < now ? now - oldest : 0;
-	sqlite3_reset(s);
-	return 0;
-}
-
-static const char SQL_OUTBOX_NEXT[] = "SELECT min(not_before) FROM outbox WHERE sending = 0";
-
-int store_outbox_next_due(struct store *st, int64_t now, int64_t *wait)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_NEXT);
-
-	*wait = INT64_MAX;
-	if (s == NULL)
-		return -1;
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_fail(st, SQL_OUTBOX_NEXT);
-	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
-		int64_t t = sqlite3_column_int64(s, 0);
-		*wait = t > now ? t - now : 0;
-	}
-	sqlite3_reset(s);
-	return 0;
-}
-
-/* ---- inbound parts ------------------------------------------------------------------- */
-
-static const char SQL_PART_ADD[] =
-    "INSERT OR IGNORE INTO inbox_parts (modem, sender, smsc_time, ref, ref_bits, total, seq, digest, text,"
-    " raw, kind, received_at, message_id, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-
-static const char SQL_PART_SEEN[] =
-    "SELECT count(*) FROM inbox_parts WHERE modem = ?1 AND sender = ?2 AND smsc_time = ?3 AND ref = ?4"
-    " AND seq = ?5 AND digest = ?6 AND location = ?7 AND gone = 0";
-
-static int64_t part_digest(const struct store_part *p)
-{
-	uint64_t d = p->raw ? hash64(p->raw, p->raw_len) : hash64(p->text, p->text_len);
-
-	return (int64_t)(d >> 1);
-}
-
-int store_part_seen(struct store *st, const struct store_part *p, bool *seen)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_PART_SEEN);
-	int n = 0;
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, p->modem);
-	store_bind_text(s, 2, p->sender);
-	sqlite3_bind_int64(s, 3, p->smsc_time);
-	sqlite3_bind_int(s, 4, p->ref);
-	sqlite3_bind_int(s, 5, p->seq);
-	sqlite3_bind_int64(s, 6, part_digest(p));
-	sqlite3_bind_int(s, 7, p->location);
-	if (count_query(st, SQL_PART_SEEN, s, &n) < 0)
-		return -1;
-	*seen = n > 0;
-	return 0;
-}
-
-int store_part_add(struct store *st, const struct store_part *p, bool *inserted)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_PART_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, p->modem);
-	store_bind_text(s, 2, p->sender);
-	sqlite3_bind_int64(s, 3, p->smsc_time);
-	sqlite3_bind_int(s, 4, p->ref);
-	sqlite3_bind_int(s, 5, p->ref_bits);
-	sqlite3_bind_int(s, 6, p->total);
-	sqlite3_bind_int(s, 7, p->seq);
-	sqlite3_bind_int64(s, 8, part_digest(p));
-	sqlite3_bind_text(s, 9, p->text, (int)p->text_len, SQLITE_TRANSIENT);
-	if (p->raw)
-		sqlite3_bind_blob(s, 10, p->raw, (int)p->raw_len, SQLITE_TRANSIENT);
-	store_bind_text(s, 11, p->kind);
-	sqlite3_bind_int64(s, 12, p->received_at ? p->received_at : now_unix());
-	if (p->message_id > 0)
-		sqlite3_bind_int64(s, 13, p->message_id);
-	sqlite3_bind_int(s, 14, p->location);
-	if (store_exec_stmt(st, SQL_PART_ADD, s) < 0)
-		return -1;
-	*inserted = sqlite3_changes(st->db) > 0;
-	return 0;
-}
-
-static const char SQL_PART_GONE[] =
-    "UPDATE inbox_parts SET gone = id WHERE modem = ?1 AND location = ?2 AND gone = 0";
-
-int store_parts_gone(struct store *st, const char *modem, const int *locations, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (store_begin(st) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *s = store_stmt(st, SQL_PART_GONE);
-		if (s == NULL)
-			goto fail;
-		store_bind_text(s, 1, modem);
-		sqlite3_bind_int(s, 2, locations[i]);
-		if (store_exec_stmt(st, SQL_PART_GONE, s) < 0)
-			goto fail;
-	}
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-static const char SQL_GROUP_LOAD[] =
-    "SELECT seq, text, received_at, smsc_time, kind FROM inbox_parts WHERE message_id IS NULL"
-    " AND modem = ?1 AND sender = ?2 AND ref = ?3 AND ref_bits = ?4 AND total = ?5 ORDER BY seq, id";
-
-int store_group_load(struct store *st, const char *modem, const char *sender, int ref, int ref_bits, int total,
-    struct store_group *g)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_LOAD);
-	int rc, last_seq = -1;
-
-	memset(g, 0, sizeof(*g));
-	snprintf(g->modem, sizeof(g->modem), "%s", modem);
-	snprintf(g->sender, sizeof(g->sender), "%s", sender);
-	g->ref = ref;
-	g->ref_bits = ref_bits;
-	g->total = total;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, modem);
-	store_bind_text(s, 2, sender);
-	sqlite3_bind_int(s, 3, ref);
-	sqlite3_bind_int(s, 4, ref_bits);
-	sqlite3_bind_int(s, 5, total);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int seq = sqlite3_column_int(s, 0);
-		int64_t rec = sqlite3_column_int64(s, 2);
-		if (seq == last_seq)
-			continue; /* the same part twice (different SMSC time): keep one */
-		last_seq = seq;
-		buf_add(&g->text, store_col_text(s, 1), (size_t)sqlite3_column_bytes(s, 1));
-		if (g->n == 0 || rec < g->first_received)
-			g->first_received = rec;
-		if (g->n == 0) {
-			g->smsc_time = sqlite3_column_int64(s, 3);
-			snprintf(g->kind, sizeof(g->kind), "%s", store_col_text(s, 4));
-		}
-		g->n++;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, SQL_GROUP_LOAD);
-	g->complete = g->n >= (size_t)total;
-	return 0;
-}
-
-static const char SQL_GROUP_CONSUME[] =
-    "UPDATE inbox_parts SET message_id = ?6 WHERE message_id IS NULL"
-    " AND modem = ?1 AND sender = ?2 AND ref = ?3 AND ref_bits = ?4 AND total = ?5";
-
-int store_group_consume(struct store *st, const struct store_group *g, int64_t message_id)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_CONSUME);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, g->modem);
-	store_bind_text(s, 2, g->sender);
-	sqlite3_bind_int(s, 3, g->ref);
-	sqlite3_bind_int(s, 4, g->ref_bits);
-	sqlite3_bind_int(s, 5, g->total);
-	sqlite3_bind_int64(s, 6, message_id);
-	return store_exec_stmt(st, SQL_GROUP_CONSUME, s);
-}
-
-static const char SQL_GROUP_STALE[] =
-    "SELECT modem, sender, ref, ref_bits, total, min(received_at), count(DISTINCT seq) FROM inbox_parts"
-    " WHERE message_id IS NULL GROUP BY modem, sender, ref, ref_bits, total"
-    " HAVING min(received_at) < ?1 LIMIT ?2";
-
-int store_group_stale(struct store *st, int64_t cutoff, struct store_group *out, size_t max, size_t *n)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_STALE);
-	int rc;
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, cutoff);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		struct store_group *g = &out[*n];
-		memset(g, 0, sizeof(*g));
-		snprintf(g->modem, sizeof(g->modem), "%s", store_col_text(s, 0));
-		snprintf(g->sender, sizeof(g->sender), "%s", store_col_text(s, 1));
-		g->ref = sqlite3_column_int(s, 2);
-		g->ref_bits = sqlite3_column_int(s, 3);
-		g->total = sqlite3_column_int(s, 4);
-		g->first_received = sqlite3_column_int64(s, 5);
-		g->n = (size_t)sqlite3_column_int(s, 6);
-		(*n)++;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_GROUP_STALE);
-}
-
-void store_group_free(struct store_group *g)
-{
-	buf_free(&g->text);
-}
-
-/* ---- sessions -------------------------------------------------------------------------- */
-
-static const char SQL_SESSION_LOAD[] =
-    "SELECT node, page, screen, mode, form_step, form_name, form_place, form_need, form_phone, last_reply,"
-    " ussd_text, updated_at, ussd_end FROM sessions WHERE key = ?1";
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? NULL : xstrdup(store_col_text(s, i));
-}
-
-int store_session_load(struct store *st, const char *key, int64_t now, int timeout, struct session *ses)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_LOAD);
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		int64_t updated = sqlite3_column_int64(s, 11);
-		ses->last_reply = col_dup(s, 9);
-		ses->updated_at = updated;
-		if (now - updated <= timeout) {
-			snprintf(ses->node, sizeof(ses->node), "%s", store_col_text(s, 0));
-			ses->page = sqlite3_column_int(s, 1);
-			ses->screen = sqlite3_column_int(s, 2);
-			ses->mode = sqlite3_column_int(s, 3);
-			ses->form_step = sqlite3_column_int(s, 4);
-			ses->form_name = col_dup(s, 5);
-			ses->form_place = col_dup(s, 6);
-			ses->form_need = col_dup(s, 7);
-			ses->form_phone = col_dup(s, 8);
-			ses->ussd_text = col_dup(s, 10);
-			ses->ussd_ended = sqlite3_column_int(s, 12) != 0;
-			ses->fresh = false;
-		}
-	} else if (rc != SQLITE_DONE) {
-		sqlite3_reset(s);
-		return store_fail(st, SQL_SESSION_LOAD);
-	}
-	sqlite3_reset(s);
-	return 0;
-}
-
-static const char SQL_SESSION_SAVE[] =
-    "INSERT INTO sessions (key, phone, channel, node, page, screen, mode, form_step, form_name, form_place,"
-    " form_need, form_phone, last_reply, ussd_text, updated_at, ussd_end)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-    " ON CONFLICT (key) DO UPDATE SET node = ?4, page = ?5, screen = ?6, mode = ?7, form_step = ?8,"
-    " form_name = ?9, form_place = ?10, form_need = ?11, form_phone = ?12, last_reply = ?13,"
-    " ussd_text = ?14, updated_at = ?15, ussd_end = ?16";
-
-int store_session_save(struct store *st, const struct session *ses)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_SAVE);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, ses->key);
-	store_bind_text(s, 2, ses->phone);
-	store_bind_text(s, 3, ses->channel);
-	store_bind_text(s, 4, ses->node);
-	sqlite3_bind_int(s, 5, ses->page);
-	sqlite3_bind_int(s, 6, ses->screen);
-	sqlite3_bind_int(s, 7, ses->mode);
-	sqlite3_bind_int(s, 8, ses->form_step);
-	store_bind_text(s, 9, ses->form_name);
-	store_bind_text(s, 10, ses->form_place);
-	store_bind_text(s, 11, ses->form_need);
-	store_bind_text(s, 12, ses->form_phone);
-	store_bind_text(s, 13, ses->last_reply);
-	store_bind_text(s, 14, ses->ussd_text);
-	sqlite3_bind_int64(s, 15, ses->updated_at ? ses->updated_at : now_unix());
-	sqlite3_bind_int(s, 16, ses->ussd_ended ? 1 : 0);
-	return store_exec_stmt(st, SQL_SESSION_SAVE, s);
-}
-
-static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE key = ?1";
-
-int store_session_delete(struct store *st, const char *key)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_DELETE);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, key);
-	return store_exec_stmt(st, SQL_SESSION_DELETE, s);
-}
-
-static const char SQL_SESSION_IDLE_FORMS[] =
-    "SELECT key, phone, channel, node, form_step, last_reply, updated_at FROM sessions"
-    " WHERE mode = 1 AND updated_at < ?1 LIMIT 100";
-
-int store_session_idle_forms(struct store *st, int64_t cutoff, int (*fn)(struct session *s, void *arg), void *arg)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_IDLE_FORMS);
-	struct session *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, cutoff);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		session_init(&list[n], store_col_text(s, 0), store_col_text(s, 1), store_col_text(s, 2));
-		snprintf(list[n].node, sizeof(list[n].node), "%s", store_col_text(s, 3));
-		list[n].mode = SESSION_FORM;
-		list[n].form_step = sqlite3_column_int(s, 4);
-		list[n].last_reply = col_dup(s, 5);
-		list[n].updated_at = sqlite3_column_int64(s, 6);
-		list[n].fresh = false;
-		n++;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(st, SQL_SESSION_IDLE_FORMS);
-	/* the statement is reset before the callbacks, which may write */
-	for (size_t i = 0; i < n; i++) {
-		if (ret == 0)
-			(void)fn(&list[i], arg);
-		session_clear(&list[i]);
-	}
-	free(list);
-	return ret;
-}
-
-static const char SQL_SESSION_COUNT[] =
-    "SELECT count(*) FROM sessions WHERE channel = ?1 AND updated_at >= ?2";
-
-int store_session_count(struct store *st, const char *channel, int64_t since, int *count)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_COUNT);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, channel);
-	sqlite3_bind_int64(s, 2, since);
-	return count_query(st, SQL_SESSION_COUNT, s, count);
-}
-
-/* half-filled forms stay for the idle-forms job (cases_jobs.c), whatever other traffic comes */
-static const char SQL_SESSION_PURGE[] =
-    "DELETE FROM sessions WHERE channel = ?1 AND updated_at < ?2 AND mode <> 1";
-
-int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n)
-{
-	sqlite3_stmt *s = store_stmt(st, SQL_SESSION_PURGE);
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, channel);
-	sqlite3_bind_int64(s, 2, cutoff);
-	if (store_exec_stmt(st, SQL_SESSION_PURGE, s) < 0)
-		return -1;
-	*n = sqlite3_changes(st->db);
-	return 0;
-}
-
 /* ---- retention --------------------------------------------------------------------------- */
 
 static const char SQL_PURGE_MSG[] =
@@ -1809,31 +997,19 @@ static const char SQL_PURGE_SESSIONS[] = "DELETE FROM sessions WHERE updated_at 
 
 int store_purge_texts(struct store *st, int64_t cutoff, int *n)
 {
-	sqlite3_stmt *s;
+	int rc;
 
 	*n = 0;
 	if (store_begin(st) < 0)
 		return -1;
-	if ((s = store_stmt(st, SQL_PURGE_MSG)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, cutoff);
-	if (store_exec_stmt(st, SQL_PURGE_MSG, s) < 0)
-		goto fail;
-	*n = sqlite3_changes(st->db);
-	if ((s = store_stmt(st, SQL_PURGE_PARTS)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, cutoff);
-	if (store_exec_stmt(st, SQL_PURGE_PARTS, s) < 0)
-		goto fail;
-	if ((s = store_stmt(st, SQL_PURGE_SESSIONS)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, cutoff);
-	if (store_exec_stmt(st, SQL_PURGE_SESSIONS, s) < 0)
-		goto fail;
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
+	rc = store_run(st, SQL_PURGE_MSG, ST_INT(cutoff));
+	if (rc == 0) {
+		*n = sqlite3_changes(st->db);
+		rc = store_run(st, SQL_PURGE_PARTS, ST_INT(cutoff));
+	}
+	if (rc == 0)
+		rc = store_run(st, SQL_PURGE_SESSIONS, ST_INT(cutoff));
+	return store_finish(st, rc);
 }
 
 /* ---- sequences -------------------------------------------------------------------------- */
@@ -1844,16 +1020,5 @@ static const char SQL_SEQ_NEXT[] =
 
 int store_next_seq(struct store *st, const char *name, int64_t *value)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_SEQ_NEXT);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return store_fail(st, SQL_SEQ_NEXT);
-	}
-	*value = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return 0;
+	return store_get_int(st, SQL_SEQ_NEXT, value, ST_TEXT(name));
 }

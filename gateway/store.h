@@ -9,6 +9,12 @@
  *
  * Return convention: 0 on success, -1 on a database error, which is logged
  * once here with the statement's name. Strings handed in are copied.
+ *
+ * This header: opening, migrations, transactions, the database's health,
+ * retention and counters (store.c). Each group of tables has its own
+ * store_*.h: store_messages.h, store_outbox.h, store_parts.h,
+ * store_sessions.h, store_cases.h, store_console.h, store_contacts.h,
+ * store_kannel.h, store_modem.h, store_report.h, store_ussd.h.
  */
 #ifndef HOTLINE_STORE_H
 #define HOTLINE_STORE_H
@@ -17,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "session.h"
 #include "util.h"
 
 struct store;
@@ -82,197 +87,6 @@ struct store_health {
 void store_health(struct store_health *out);
 /* Forget the recorded outcomes (tests). */
 void store_health_reset(void);
-
-/* ---- messages ---------------------------------------------------------------- */
-
-struct store_msg {
-	int64_t id;
-	const char *channel;   /* "sms" | "ussd" | "call" */
-	const char *direction; /* "in" | "out" */
-	const char *phone;
-	const char *text;      /* valid UTF-8 */
-	size_t text_len;
-	const void *raw;       /* the bytes as received when they differ from text; else NULL */
-	size_t raw_len;
-	int parts;
-	const char *modem;
-	const char *status;    /* in: received|answered|ignored|limited; out: queued|sending|sent|failed */
-	const char *node;
-	const char *kind;      /* in: text|flash|binary|status-report|incomplete|end|call */
-	const char *session;   /* USSD sessionId */
-	const char *error;
-	int64_t reply_to;      /* 0: none */
-	int64_t smsc_time;
-	int64_t created_at;    /* 0: now */
-	int64_t sent_at;
-	int msg_ref;
-	bool asked;            /* answers what the hotline asked, or the reply to such an answer */
-};
-
-int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id) WARN_UNUSED;
-/* Change an inbound message's status and answering node (NULL keeps it). */
-int store_msg_set(struct store *st, int64_t id, const char *status, const char *node) WARN_UNUSED;
-
-struct store_msg_filter {
-	const char *phone;   /* normalised (phone_normalise); NULL: all */
-	const char *channel; /* NULL: all */
-	int64_t since, until;/* 0: open */
-	int64_t after_id;    /* only ids above */
-	int limit;           /* 0: no limit */
-	bool newest_first;
-};
-/* Call fn for each message matching f (strings valid during the call). fn returning non-zero stops. */
-int store_msg_each(struct store *st, const struct store_msg_filter *f,
-    int (*fn)(const struct store_msg *m, void *arg), void *arg);
-
-/* Messages matching f (phone, channel, since, until), not counting exclude_id. */
-int store_msg_count(struct store *st, const struct store_msg_filter *f, int64_t exclude_id, int *count);
-/* SMS replies sent or queued to this phone since t (rate limits: answers to what it sent, not
- * notifications, alerts, USSD answers or replies to answers to our own questions (asked)). */
-int store_replies_since(struct store *st, const char *phone, int64_t since, int *count);
-/* Both at once: SMS replies since since_short and since since_long (one query per message). */
-int store_replies_two(struct store *st, const char *phone, int64_t since_long, int64_t since_short,
-    int *short_count, int *long_count);
-/* How often the same text from this phone was answered since t (auto-responder loops)? */
-int store_same_text_since(struct store *st, const char *phone, const char *text, int64_t since,
-    int64_t exclude_id, int *answered);
-/* Limit notices sent to this phone since t (of one kind: the notice's node; NULL: any). */
-int store_notices_since(struct store *st, const char *phone, int64_t since, const char *node, int *count);
-
-/* ---- outbox ------------------------------------------------------------------- */
-
-/*
- * Queue the outbound message id (already added with store_msg_add, status
- * "queued"). modem: the modem the conversation came in on, or NULL for any.
- * priority: higher goes first (staff alerts). not_before: quiet hours.
- */
-int store_outbox_add(struct store *st, int64_t msg_id, const char *modem, int priority,
-    int64_t not_before) WARN_UNUSED;
-
-struct store_send {
-	int64_t id;
-	char phone[48];
-	char *text; /* owned: free with store_sends_free */
-	char modem[40];
-	int attempts;
-	char kind[16]; /* the message's kind: reply, notify, staff, notice, broadcast */
-	int concat_ref;   /* a long text's concatenation reference from an earlier attempt, -1: none yet */
-	int parts_done;   /* its parts the network accepted already (in order) */
-};
-/*
- * Claim up to max queued messages due at now for modem `for_modem` (NULL:
- * those with no modem) and mark them "sending", recording `by` as the modem
- * that sends them. Its own transaction: the claim is committed before any
- * send, so a crash in the send leaves a "sending" row for store_outbox_recover.
- */
-int store_outbox_claim(struct store *st, const char *for_modem, const char *by, int64_t now,
-    struct store_send *out, size_t max, size_t *n) WARN_UNUSED;
-void store_sends_free(struct store_send *s, size_t n);
-/*
- * The broadcast rate for this connection's claims: a broadcast message is
- * claimed only while the claiming modem has sent fewer than per_minute
- * broadcast messages in the last 60 s (0: no limit). The modem threads set
- * it from broadcast.per_modem_per_minute; each modem keeps its own pace, so
- * the rate spreads over the modems that are up.
- */
-void store_outbox_broadcast_rate(struct store *st, int per_minute);
-int store_outbox_sent(struct store *st, int64_t id, int parts, int msg_ref, int64_t now) WARN_UNUSED;
-int store_outbox_retry(struct store *st, int64_t id, int64_t not_before, const char *error) WARN_UNUSED;
-/* The same, keeping a long text's progress: its reference (-1: none) and the parts accepted. */
-int store_outbox_retry_from(struct store *st, int64_t id, int64_t not_before, const char *error, int concat_ref,
-    int parts_done) WARN_UNUSED;
-int store_outbox_failed(struct store *st, int64_t id, const char *error) WARN_UNUSED;
-/*
- * At start: messages left "sending" by a crash go back to the queue (they may
- * have reached the network: each is counted in messages.uncertain). *n gets
- * how many.
- */
-int store_outbox_recover(struct store *st, int *n) WARN_UNUSED;
-/* Queue depth, and age in seconds of the oldest due message (0 when empty). */
-int store_outbox_stats(struct store *st, int64_t now, int *depth, int64_t *oldest_age);
-/* Seconds until the next queued message is due (INT64_MAX when none). */
-int store_outbox_next_due(struct store *st, int64_t now, int64_t *wait);
-
-/* ---- inbound parts (multipart linking survives restarts) ----------------------- */
-
-struct store_part {
-	int64_t id;
-	const char *modem, *sender;
-	int64_t smsc_time;
-	int ref;        /* -1 for a lone SMS */
-	int ref_bits;   /* 0, 8 or 16 */
-	int total, seq;
-	const char *text;
-	size_t text_len;
-	const void *raw;
-	size_t raw_len;
-	const char *kind;  /* text|flash|binary|status-report */
-	int64_t received_at;
-	int64_t message_id; /* the message it already is (a lone SMS stored after its message), 0 when none yet */
-	int location;       /* where it sits on the phone (folder and place, gsm.h); -1 unknown */
-};
-/*
- * Store one part unless the same part (modem, sender, SMSC time, reference,
- * part number, text digest, place on the phone) is stored and not yet deleted
- * from the phone: *inserted says which. This is what makes a part read again
- * after a crash a no-op, while two identical texts sent in the same second
- * (two places on the phone) stay two messages.
- */
-int store_part_add(struct store *st, const struct store_part *p, bool *inserted) WARN_UNUSED;
-/*
- * The parts at these places of a modem were deleted from the phone: their
- * places may hold new messages (one transaction of its own).
- */
-int store_parts_gone(struct store *st, const char *modem, const int *locations, size_t n) WARN_UNUSED;
-/* Is this very part (the same key) stored already? */
-int store_part_seen(struct store *st, const struct store_part *p, bool *seen) WARN_UNUSED;
-
-/* The stored parts of one message that is not yet a message. */
-struct store_group {
-	char modem[40], sender[48];
-	int ref, ref_bits, total;
-	int64_t first_received; /* when its first part was stored */
-	int64_t smsc_time;      /* of its first part */
-	size_t n;               /* distinct parts present */
-	bool complete;          /* all `total` parts present */
-	char kind[16];
-	struct buf text;        /* texts of the present parts in order (load only) */
-};
-/* Load the group a part belongs to (its texts joined in part order). */
-int store_group_load(struct store *st, const char *modem, const char *sender, int ref, int ref_bits,
-    int total, struct store_group *g) WARN_UNUSED;
-/* Mark the group's parts as made into message_id. */
-int store_group_consume(struct store *st, const struct store_group *g, int64_t message_id) WARN_UNUSED;
-/* Groups still incomplete whose first part came before cutoff (no texts). */
-int store_group_stale(struct store *st, int64_t cutoff, struct store_group *out, size_t max,
-    size_t *n) WARN_UNUSED;
-void store_group_free(struct store_group *g);
-
-/*
- * Notifications to phone about one thing (their node, "case:2026-0001") held
- * for the end of quiet hours and not yet due at now: marked "superseded" and
- * dropped from the outbox, inside the caller's transaction (a newer one about
- * the same case replaces them). *n how many.
- */
-int store_notify_supersede(struct store *st, const char *phone, const char *node, int64_t now, int *n) WARN_UNUSED;
-
-/* ---- sessions ------------------------------------------------------------------ */
-
-/*
- * Load the session `key` into s (which session_init() prepared). A session
- * idle longer than timeout comes back fresh (menu at root, form dropped) but
- * keeps its last reply, so that 重复 still works.
- */
-int store_session_load(struct store *st, const char *key, int64_t now, int timeout, struct session *s) WARN_UNUSED;
-int store_session_save(struct store *st, const struct session *s) WARN_UNUSED;
-int store_session_delete(struct store *st, const char *key) WARN_UNUSED;
-/* Forms left idle since before cutoff: fn for each (the caller notes and resets them). */
-int store_session_idle_forms(struct store *st, int64_t cutoff,
-    int (*fn)(struct session *s, void *arg), void *arg);
-/* Sessions updated since t on a channel (USSD sessions active). */
-int store_session_count(struct store *st, const char *channel, int64_t since, int *count);
-/* Drop USSD sessions idle since before cutoff, not half-filled forms (cases_jobs drops those); *n how many. */
-int store_session_purge(struct store *st, const char *channel, int64_t cutoff, int *n) WARN_UNUSED;
 
 /*
  * Retention: erase the texts of messages (and of their stored parts and idle

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store_messages.h"
 #include "store_cases.h"
 
 struct console_account {

@@ -1,5 +1,6 @@
 #include "store_ussd.h"
 
+#include "session.h"
 #include "store_int.h"
 
 static const char SQL_USSD_MARK[] =

@@ -8,6 +8,8 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "session.h"
+#include "store_messages.h"
+#include "store_sessions.h"
 #include "store_ussd.h"
 
 /* The screen limits, and the footer of a screen with more after it: the main menu's has no 0返回. */

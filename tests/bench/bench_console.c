@@ -23,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_cases.h"
+#include "store_messages.h"
 #include "world.h"
 
 static int cmp_double(const void *a, const void *b)

@@ -31,6 +31,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "store.h"
+#include "store_parts.h"
 #include "world.h"
 
 struct tally {

@@ -30,6 +30,8 @@
 #include "phone.h"
 #include "store.h"
 #include "store_contacts.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "world.h"
 #include "hl.h"
 

@@ -36,6 +36,8 @@
 #include "smstext.h"
 #include "store.h"
 #include "store_cases.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "world.h"
 #include "hl.h"
 

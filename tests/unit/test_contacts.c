@@ -27,6 +27,7 @@
 #include "roster.h"
 #include "store.h"
 #include "store_contacts.h"
+#include "store_messages.h"
 #include "world.h"
 #include "hl.h"
 

@@ -30,6 +30,8 @@
 #include "metrics.h"
 #include "phone.h"
 #include "store.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "utf8.h"
 #include "world.h"
 #include "hl.h"

@@ -29,6 +29,8 @@
 #include "maintenance.h"
 #include "store.h"
 #include "store_kannel.h"
+#include "store_messages.h"
+#include "store_outbox.h"
 #include "util.h"
 #include "world.h"
 

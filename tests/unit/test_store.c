@@ -4,10 +4,12 @@
  * tests/data/store/, refusing a newer file), messages and their filters,
  * inbound parts read twice, multipart groups, the outbox life cycle (claim,
  * sent, retry, failed, recover after a crash), sessions with their timeout,
- * idle forms, sequences, transactions. Time is passed in, never waited for.
+ * idle forms, sequences, transactions, the bind-and-run helpers. Time is
+ * passed in, never waited for.
  */
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,11 @@
 #include "log.h"
 #include "store.h"
 #include "store_cases.h"
+#include "store_int.h"
+#include "store_messages.h"
+#include "store_outbox.h"
+#include "store_parts.h"
+#include "store_sessions.h"
 #include "utf8.h"
 #include "util.h"
 #include "hl.h"
@@ -1026,6 +1033,66 @@ static void test_sequences(void **state)
 	assert_int_equal(v, 5);
 }
 
+/* The bind-and-run helpers (store_int.h): what each value kind binds, and a wrong count refused. */
+static const char SQL_T_CREATE[] = "CREATE TABLE t (k INTEGER, pos, known, real, txt, blob)";
+static const char SQL_T_ADD[] = "INSERT INTO t (k, pos, known, real, txt, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_T_NULLS[] =
+    "SELECT (pos IS NULL) + 2 * (known IS NULL) + 4 * (real IS NULL) + 8 * (txt IS NULL) + 16 * (blob IS NULL)"
+    " FROM t WHERE k = ?1";
+static const char SQL_T_ROW[] = "SELECT pos, known, real, txt, length(txt), hex(blob) FROM t WHERE k = ?1";
+static const char SQL_T_COUNT[] = "SELECT count(*) FROM t";
+
+static void test_bind_and_run(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *s;
+	int64_t v = -1;
+	int n = -1;
+
+	assert_int_equal(store_run_a(f->st, SQL_T_CREATE, NULL), 0);
+	/* "0: none" and "-1: unknown" bind NULL, as do NaN and NULL pointers */
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(1), ST_POS(0), ST_KNOWN(-1), ST_REAL(NAN), ST_TEXT(NULL),
+			     ST_BLOB(NULL, 3)),
+	    0);
+	assert_int_equal(store_get_int(f->st, SQL_T_NULLS, &v, ST_INT(1)), 0);
+	assert_int_equal(v, 31);
+	/* and values bind as given: ST_KNOWN(0) is a value, ST_TEXTN takes its bytes, NUL included */
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(2), ST_POS(7), ST_KNOWN(0), ST_REAL(1.5),
+			     ST_TEXTN("ab\0cd", 5), ST_BLOB("\x01\x02", 2)),
+	    0);
+	assert_int_equal(store_get_int(f->st, SQL_T_NULLS, &v, ST_INT(2)), 0);
+	assert_int_equal(v, 0);
+	s = store_query(f->st, SQL_T_ROW, ST_INT(2));
+	assert_non_null(s);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(s, 0), 7);
+	assert_int_equal(sqlite3_column_int64(s, 1), 0);
+	assert_true(sqlite3_column_double(s, 2) == 1.5);
+	assert_int_equal(sqlite3_column_bytes(s, 3), 5);
+	assert_string_equal(store_col_text(s, 5), "0102");
+	assert_int_equal(store_end(f->st, SQL_T_ROW, s, SQLITE_ROW), 0);
+	/* no row: 0 */
+	assert_int_equal(store_get_int(f->st, SQL_T_NULLS, &v, ST_INT(3)), 0);
+	assert_int_equal(v, 0);
+	/* a value too few or too many: refused before anything runs */
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(4), ST_NULL, ST_NULL, ST_NULL, ST_NULL), -1);
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(4), ST_NULL, ST_NULL, ST_NULL, ST_NULL, ST_NULL, ST_NULL),
+	    -1);
+	assert_int_equal(store_count_a(f->st, SQL_T_COUNT, NULL, &n), 0);
+	assert_int_equal(n, 2);
+	/* store_finish: a failed step rolls the transaction back */
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(5), ST_NULL, ST_NULL, ST_NULL, ST_NULL, ST_NULL), 0);
+	assert_int_equal(store_finish(f->st, -1), -1);
+	assert_int_equal(store_count_a(f->st, SQL_T_COUNT, NULL, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_run(f->st, SQL_T_ADD, ST_INT(5), ST_NULL, ST_NULL, ST_NULL, ST_NULL, ST_NULL), 0);
+	assert_int_equal(store_finish(f->st, 0), 0);
+	assert_int_equal(store_count_a(f->st, SQL_T_COUNT, NULL, &n), 0);
+	assert_int_equal(n, 3);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1050,6 +1117,7 @@ int main(void)
 		T(test_sessions),
 		T(test_idle_forms),
 		T(test_sequences),
+		T(test_bind_and_run),
 	};
 
 	/* "migrated ... to schema version N" is info; the refused newer file logs its (expected) error */
