@@ -65,42 +65,19 @@ static const char SQL_EVENT_ADD[] =
 static int event_add(struct store *st, int64_t case_id, int64_t at, const char *actor, const char *old_status,
     const char *new_status, const char *note)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_EVENT_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, case_id);
-	sqlite3_bind_int64(s, 2, at);
-	store_bind_text(s, 3, actor);
-	store_bind_text(s, 4, old_status);
-	store_bind_text(s, 5, new_status);
-	store_bind_text(s, 6, note);
-	return store_exec_stmt(st, SQL_EVENT_ADD, s);
+	return store_run(st, SQL_EVENT_ADD, ST_INT(case_id), ST_INT(at), ST_TEXT(actor), ST_TEXT(old_status),
+	    ST_TEXT(new_status), ST_TEXT(note));
 }
 
 int store_case_add(struct store *st, const struct store_case *c, int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_ADD);
 	int64_t at = c->created_at ? c->created_at : now_unix();
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, c->number);
-	store_bind_text(s, 2, c->topic);
-	store_bind_text(s, 3, c->channel);
-	store_bind_text(s, 4, c->applicant_phone);
-	store_bind_text(s, 5, c->applicant_phone); /* applicant_key: the same normalised number */
-	store_bind_text(s, 6, c->contact_phone);
-	store_bind_text(s, 7, c->name);
-	store_bind_text(s, 8, c->place);
-	store_bind_text(s, 9, c->need);
-	store_bind_text(s, 10, c->staff);
-	store_bind_text(s, 11, c->status);
-	store_bind_text(s, 12, c->reason);
-	if (c->msg_id > 0)
-		sqlite3_bind_int64(s, 13, c->msg_id);
-	sqlite3_bind_int64(s, 14, at);
-	if (store_exec_stmt(st, SQL_CASE_ADD, s) < 0)
+	/* ?5, applicant_key: the same normalised number */
+	if (store_run(st, SQL_CASE_ADD, ST_TEXT(c->number), ST_TEXT(c->topic), ST_TEXT(c->channel),
+		ST_TEXT(c->applicant_phone), ST_TEXT(c->applicant_phone), ST_TEXT(c->contact_phone), ST_TEXT(c->name),
+		ST_TEXT(c->place), ST_TEXT(c->need), ST_TEXT(c->staff), ST_TEXT(c->status), ST_TEXT(c->reason),
+		ST_POS(c->msg_id), ST_INT(at)) < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return event_add(st, *id, at, c->channel ? c->channel : "system", NULL, c->status, NULL);
@@ -117,23 +94,15 @@ static const char SQL_CASE_EACH[] =
 int store_case_each(struct store *st, const struct store_case_filter *f,
     int (*fn)(const struct store_case *c, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_CASE_EACH, ST_TEXT(f->number), ST_TEXT(f->applicant), ST_TEXT(f->status),
+	    ST_TEXT(f->staff), ST_TEXT(f->topic), ST_INT(f->open_only), ST_INT(f->created_from), ST_INT(f->created_to),
+	    ST_INT(f->limit), ST_INT(f->newest_first));
 	struct store_case *rows = NULL;
 	size_t n = 0, cap = 0;
-	int rc, ret = 0;
+	int rc, ret;
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, f->number);
-	store_bind_text(s, 2, f->applicant);
-	store_bind_text(s, 3, f->status);
-	store_bind_text(s, 4, f->staff);
-	store_bind_text(s, 5, f->topic);
-	sqlite3_bind_int(s, 6, f->open_only);
-	sqlite3_bind_int64(s, 7, f->created_from);
-	sqlite3_bind_int64(s, 8, f->created_to);
-	sqlite3_bind_int(s, 9, f->limit);
-	sqlite3_bind_int(s, 10, f->newest_first);
 	/* rows are read first: the callbacks may write (and reuse this statement) */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
@@ -142,9 +111,7 @@ int store_case_each(struct store *st, const struct store_case_filter *f,
 		}
 		read_case(s, &rows[n++]);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(st, SQL_CASE_EACH);
+	ret = store_end(st, SQL_CASE_EACH, s, rc);
 	for (size_t i = 0; i < n; i++) {
 		if (ret == 0 && fn(&rows[i], arg))
 			ret = 1;
@@ -206,27 +173,16 @@ static const char SQL_CASE_UPDATE[] =
 int store_case_update(struct store *st, int64_t id, const char *status, const char *staff, const char *reason,
     const char *actor, const char *note, int64_t at)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_STATUS_OF);
+	sqlite3_stmt *s = store_query(st, SQL_CASE_STATUS_OF, ST_INT(id));
 	char *old = NULL;
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		old = xstrdup(store_col_text(s, 0));
 	sqlite3_reset(s);
-	s = store_stmt(st, SQL_CASE_UPDATE);
-	if (s == NULL) {
-		free(old);
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, status);
-	store_bind_text(s, 3, staff);
-	store_bind_text(s, 4, reason);
-	sqlite3_bind_int64(s, 5, at);
-	rc = store_exec_stmt(st, SQL_CASE_UPDATE, s);
+	rc = store_run(st, SQL_CASE_UPDATE, ST_INT(id), ST_TEXT(status), ST_TEXT(staff), ST_TEXT(reason), ST_INT(at));
 	if (rc == 0)
 		rc = event_add(st, id, at, actor, old, status ? status : old, note);
 	free(old);
@@ -239,15 +195,7 @@ static const char SQL_CASE_MARK[] =
 
 int store_case_mark(struct store *st, int64_t id, bool escalated, bool resent, int64_t t)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_MARK);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, escalated);
-	sqlite3_bind_int(s, 3, resent);
-	sqlite3_bind_int64(s, 4, t);
-	return store_exec_stmt(st, SQL_CASE_MARK, s);
+	return store_run(st, SQL_CASE_MARK, ST_INT(id), ST_INT(escalated), ST_INT(resent), ST_INT(t));
 }
 
 static const char SQL_EVENTS[] =
@@ -256,12 +204,11 @@ static const char SQL_EVENTS[] =
 int store_case_events(struct store *st, int64_t case_id, int (*fn)(const struct store_case_event *e, void *arg),
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_EVENTS);
+	sqlite3_stmt *s = store_query(st, SQL_EVENTS, ST_INT(case_id));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, case_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_case_event e = {
 			sqlite3_column_int64(s, 0), store_col_text(s, 1), store_col_text(s, 2), store_col_text(s, 3),
@@ -270,8 +217,7 @@ int store_case_events(struct store *st, int64_t case_id, int (*fn)(const struct 
 		if (fn(&e, arg))
 			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_EVENTS);
+	return store_end(st, SQL_EVENTS, s, rc);
 }
 
 static const char SQL_FEEDBACK_ADD[] =
@@ -279,18 +225,8 @@ static const char SQL_FEEDBACK_ADD[] =
 
 int store_feedback_add(struct store *st, const struct store_feedback *f, int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, f->number);
-	store_bind_text(s, 2, f->phone);
-	store_bind_text(s, 3, f->channel);
-	store_bind_text(s, 4, f->text);
-	if (f->message_id > 0)
-		sqlite3_bind_int64(s, 5, f->message_id);
-	sqlite3_bind_int64(s, 6, f->created_at ? f->created_at : now_unix());
-	if (store_exec_stmt(st, SQL_FEEDBACK_ADD, s) < 0)
+	if (store_run(st, SQL_FEEDBACK_ADD, ST_TEXT(f->number), ST_TEXT(f->phone), ST_TEXT(f->channel),
+		ST_TEXT(f->text), ST_POS(f->message_id), ST_INT(f->created_at ? f->created_at : now_unix())) < 0)
 		return -1;
 	if (id)
 		*id = sqlite3_last_insert_rowid(st->db);
@@ -304,13 +240,11 @@ static const char SQL_FEEDBACK_EACH[] =
 int store_feedback_each(struct store *st, int64_t from, int64_t to,
     int (*fn)(const struct store_feedback *f, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_FEEDBACK_EACH, ST_INT(from), ST_INT(to));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, from);
-	sqlite3_bind_int64(s, 2, to);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_feedback f = {
 			sqlite3_column_int64(s, 0), store_col_text(s, 1), store_col_text(s, 2), store_col_text(s, 3),
@@ -320,8 +254,7 @@ int store_feedback_each(struct store *st, int64_t from, int64_t to,
 		if (fn(&f, arg))
 			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_FEEDBACK_EACH);
+	return store_end(st, SQL_FEEDBACK_EACH, s, rc);
 }
 
 static const char SQL_FEEDBACK_DONE[] =
@@ -329,15 +262,8 @@ static const char SQL_FEEDBACK_DONE[] =
 
 int store_feedback_done(struct store *st, const char *number, const char *note, int64_t now, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_DONE);
-
 	*found = false;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, number);
-	store_bind_text(s, 2, note);
-	sqlite3_bind_int64(s, 3, now);
-	if (store_exec_stmt(st, SQL_FEEDBACK_DONE, s) < 0)
+	if (store_run(st, SQL_FEEDBACK_DONE, ST_TEXT(number), ST_TEXT(note), ST_INT(now)) < 0)
 		return -1;
 	*found = sqlite3_changes(st->db) > 0;
 	return 0;

@@ -44,17 +44,9 @@ static const char SQL_ACCOUNT_ADD[] =
 int store_account_add(struct store *st, const char *name, const char *hash, const char *role,
     const char *staff_phone, int64_t now, bool *added)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_ADD);
-
 	*added = false;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, name);
-	store_bind_text(s, 2, hash);
-	store_bind_text(s, 3, role);
-	store_bind_text(s, 4, staff_phone);
-	sqlite3_bind_int64(s, 5, now);
-	if (store_exec_stmt(st, SQL_ACCOUNT_ADD, s) < 0)
+	if (store_run(st, SQL_ACCOUNT_ADD, ST_TEXT(name), ST_TEXT(hash), ST_TEXT(role), ST_TEXT(staff_phone),
+		ST_INT(now)) < 0)
 		return -1;
 	*added = sqlite3_changes(st->db) == 1;
 	return 0;
@@ -65,68 +57,42 @@ static const char SQL_ACCOUNT_GET_ID[] = "SELECT " ACCOUNT_COLS " FROM console_a
 
 static int account_one(struct store *st, const char *sql, sqlite3_stmt *s, struct console_account *out, bool *found)
 {
-	int rc = sqlite3_step(s);
+	int rc;
 
+	*found = false;
+	if (s == NULL)
+		return -1;
 	memset(out, 0, sizeof(*out));
+	rc = sqlite3_step(s);
 	*found = rc == SQLITE_ROW;
 	if (*found)
 		read_account(s, out, true);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, sql);
+	return store_end(st, sql, s, rc);
 }
 
 int store_account_get(struct store *st, const char *name, struct console_account *out, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_GET);
-
-	*found = false;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, name);
-	return account_one(st, SQL_ACCOUNT_GET, s, out, found);
+	return account_one(st, SQL_ACCOUNT_GET, store_query(st, SQL_ACCOUNT_GET, ST_TEXT(name)), out, found);
 }
 
 int store_account_get_id(struct store *st, int64_t id, struct console_account *out, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_GET_ID);
-
-	*found = false;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	return account_one(st, SQL_ACCOUNT_GET_ID, s, out, found);
+	return account_one(st, SQL_ACCOUNT_GET_ID, store_query(st, SQL_ACCOUNT_GET_ID, ST_INT(id)), out, found);
 }
 
 static const char SQL_ACCOUNT_COUNT[] = "SELECT count(*) FROM console_accounts";
 
 int store_account_count(struct store *st, int *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_COUNT);
-	int rc;
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_ACCOUNT_COUNT);
+	return store_count_a(st, SQL_ACCOUNT_COUNT, NULL, n);
 }
 
 static const char SQL_ACCOUNT_HASH[] = "UPDATE console_accounts SET hash = ?2, updated_at = ?3 WHERE name = ?1";
 
 int store_account_set_hash(struct store *st, const char *name, const char *hash, int64_t now, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_HASH);
-
 	*found = false;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, name);
-	store_bind_text(s, 2, hash);
-	sqlite3_bind_int64(s, 3, now);
-	if (store_exec_stmt(st, SQL_ACCOUNT_HASH, s) < 0)
+	if (store_run(st, SQL_ACCOUNT_HASH, ST_TEXT(name), ST_TEXT(hash), ST_INT(now)) < 0)
 		return -1;
 	*found = sqlite3_changes(st->db) == 1;
 	return 0;
@@ -137,15 +103,8 @@ static const char SQL_ACCOUNT_DISABLE[] =
 
 int store_account_set_disabled(struct store *st, const char *name, bool disabled, int64_t now, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_DISABLE);
-
 	*found = false;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, name);
-	sqlite3_bind_int(s, 2, disabled);
-	sqlite3_bind_int64(s, 3, now);
-	if (store_exec_stmt(st, SQL_ACCOUNT_DISABLE, s) < 0)
+	if (store_run(st, SQL_ACCOUNT_DISABLE, ST_TEXT(name), ST_INT(disabled), ST_INT(now)) < 0)
 		return -1;
 	*found = sqlite3_changes(st->db) == 1;
 	return 0;
@@ -155,7 +114,7 @@ static const char SQL_ACCOUNT_EACH[] = "SELECT " ACCOUNT_COLS " FROM console_acc
 
 int store_account_each(struct store *st, int (*fn)(const struct console_account *a, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ACCOUNT_EACH);
+	sqlite3_stmt *s = store_query_a(st, SQL_ACCOUNT_EACH, NULL);
 	int rc;
 
 	if (s == NULL)
@@ -163,13 +122,10 @@ int store_account_each(struct store *st, int (*fn)(const struct console_account 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct console_account a;
 		read_account(s, &a, false);
-		if (fn(&a, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&a, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_ACCOUNT_EACH);
+	return store_end(st, SQL_ACCOUNT_EACH, s, rc);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------------ */
@@ -181,16 +137,8 @@ static const char SQL_CSESSION_ADD[] =
 int store_csession_add(struct store *st, const char *token_hash, int64_t account_id, const char *csrf,
     const char *addr, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, token_hash);
-	sqlite3_bind_int64(s, 2, account_id);
-	store_bind_text(s, 3, csrf);
-	store_bind_text(s, 4, addr);
-	sqlite3_bind_int64(s, 5, now);
-	return store_exec_stmt(st, SQL_CSESSION_ADD, s);
+	return store_run(
+	    st, SQL_CSESSION_ADD, ST_TEXT(token_hash), ST_INT(account_id), ST_TEXT(csrf), ST_TEXT(addr), ST_INT(now));
 }
 
 static const char SQL_CSESSION_GET[] =
@@ -199,13 +147,12 @@ static const char SQL_CSESSION_GET[] =
 int store_csession_get(struct store *st, const char *token_hash, int64_t *account_id, char *csrf, size_t csrflen,
     int64_t *last_seen, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_GET);
+	sqlite3_stmt *s = store_query(st, SQL_CSESSION_GET, ST_TEXT(token_hash));
 	int rc;
 
 	*found = false;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, token_hash);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*found = true;
@@ -213,57 +160,35 @@ int store_csession_get(struct store *st, const char *token_hash, int64_t *accoun
 		snprintf(csrf, csrflen, "%s", store_col_text(s, 1));
 		*last_seen = sqlite3_column_int64(s, 2);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_CSESSION_GET);
+	return store_end(st, SQL_CSESSION_GET, s, rc);
 }
 
 static const char SQL_CSESSION_TOUCH[] = "UPDATE console_sessions SET last_seen = ?2 WHERE token_hash = ?1";
 
 int store_csession_touch(struct store *st, const char *token_hash, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_TOUCH);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, token_hash);
-	sqlite3_bind_int64(s, 2, now);
-	return store_exec_stmt(st, SQL_CSESSION_TOUCH, s);
+	return store_run(st, SQL_CSESSION_TOUCH, ST_TEXT(token_hash), ST_INT(now));
 }
 
 static const char SQL_CSESSION_DEL[] = "DELETE FROM console_sessions WHERE token_hash = ?1";
 
 int store_csession_delete(struct store *st, const char *token_hash)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_DEL);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, token_hash);
-	return store_exec_stmt(st, SQL_CSESSION_DEL, s);
+	return store_run(st, SQL_CSESSION_DEL, ST_TEXT(token_hash));
 }
 
 static const char SQL_CSESSION_DEL_ACCOUNT[] = "DELETE FROM console_sessions WHERE account_id = ?1";
 
 int store_csession_delete_account(struct store *st, int64_t account_id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_DEL_ACCOUNT);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, account_id);
-	return store_exec_stmt(st, SQL_CSESSION_DEL_ACCOUNT, s);
+	return store_run(st, SQL_CSESSION_DEL_ACCOUNT, ST_INT(account_id));
 }
 
 static const char SQL_CSESSION_PURGE[] = "DELETE FROM console_sessions WHERE last_seen < ?1";
 
 int store_csession_purge(struct store *st, int64_t idle_before)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CSESSION_PURGE);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, idle_before);
-	return store_exec_stmt(st, SQL_CSESSION_PURGE, s);
+	return store_run(st, SQL_CSESSION_PURGE, ST_INT(idle_before));
 }
 
 /* ---- the setup token ----------------------------------------------------------------------------- */
@@ -273,39 +198,23 @@ static const char SQL_SETUP_ADD[] = "INSERT INTO console_setup (token_hash, expi
 
 int store_setup_set(struct store *st, const char *token_hash, int64_t expires_at)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_SETUP_CLEAR);
-
-	if (s == NULL || store_exec_stmt(st, SQL_SETUP_CLEAR, s) < 0)
+	if (store_run_a(st, SQL_SETUP_CLEAR, NULL) < 0)
 		return -1;
-	if ((s = store_stmt(st, SQL_SETUP_ADD)) == NULL)
-		return -1;
-	store_bind_text(s, 1, token_hash);
-	sqlite3_bind_int64(s, 2, expires_at);
-	return store_exec_stmt(st, SQL_SETUP_ADD, s);
+	return store_run(st, SQL_SETUP_ADD, ST_TEXT(token_hash), ST_INT(expires_at));
 }
 
 static const char SQL_SETUP_GET[] = "SELECT expires_at FROM console_setup WHERE token_hash = ?1";
 
 int store_setup_check(struct store *st, const char *token_hash, int64_t now, bool take, bool *ok)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_SETUP_GET);
-	int rc;
+	int64_t expires_at;
 
 	*ok = false;
-	if (s == NULL)
+	if (store_get_int(st, SQL_SETUP_GET, &expires_at, ST_TEXT(token_hash)) < 0)
 		return -1;
-	store_bind_text(s, 1, token_hash);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*ok = sqlite3_column_int64(s, 0) > now;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, SQL_SETUP_GET);
-	if (*ok && take) {
-		s = store_stmt(st, SQL_SETUP_CLEAR);
-		if (s == NULL || store_exec_stmt(st, SQL_SETUP_CLEAR, s) < 0)
-			return -1;
-	}
+	*ok = expires_at > now;
+	if (*ok && take)
+		return store_run_a(st, SQL_SETUP_CLEAR, NULL);
 	return 0;
 }
 
@@ -315,14 +224,7 @@ static const char SQL_FAIL_ADD[] = "INSERT INTO console_failures (kind, key, at)
 
 int store_failure_add(struct store *st, const char *kind, const char *key, int64_t at)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
-	sqlite3_bind_int64(s, 3, at);
-	return store_exec_stmt(st, SQL_FAIL_ADD, s);
+	return store_run(st, SQL_FAIL_ADD, ST_TEXT(kind), ST_TEXT(key), ST_INT(at));
 }
 
 static const char SQL_FAIL_TIMES[] =
@@ -331,33 +233,23 @@ static const char SQL_FAIL_TIMES[] =
 int store_failure_times(struct store *st, const char *kind, const char *key, int64_t since, int64_t *times,
     size_t max, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_TIMES);
+	sqlite3_stmt *s = store_query(
+	    st, SQL_FAIL_TIMES, ST_TEXT(kind), ST_TEXT(key), ST_INT(since), ST_INT((int64_t)max));
 	int rc;
 
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
-	sqlite3_bind_int64(s, 3, since);
-	sqlite3_bind_int64(s, 4, (int64_t)max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
 		times[(*n)++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_FAIL_TIMES);
+	return store_end(st, SQL_FAIL_TIMES, s, rc);
 }
 
 static const char SQL_FAIL_CLEAR[] = "DELETE FROM console_failures WHERE kind = ?1 AND key = ?2";
 
 int store_failure_clear(struct store *st, const char *kind, const char *key)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FAIL_CLEAR);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
-	return store_exec_stmt(st, SQL_FAIL_CLEAR, s);
+	return store_run(st, SQL_FAIL_CLEAR, ST_TEXT(kind), ST_TEXT(key));
 }
 
 /* ---- audit ----------------------------------------------------------------------------------------- */
@@ -367,17 +259,8 @@ static const char SQL_AUDIT_ADD[] =
 
 int store_audit_add(struct store *st, const struct store_audit *a)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, a->at);
-	store_bind_text(s, 2, a->who ? a->who : "-");
-	store_bind_text(s, 3, a->addr);
-	store_bind_text(s, 4, a->action);
-	store_bind_text(s, 5, a->target);
-	store_bind_text(s, 6, a->detail);
-	return store_exec_stmt(st, SQL_AUDIT_ADD, s);
+	return store_run(st, SQL_AUDIT_ADD, ST_INT(a->at), ST_TEXT(a->who ? a->who : "-"), ST_TEXT(a->addr),
+	    ST_TEXT(a->action), ST_TEXT(a->target), ST_TEXT(a->detail));
 }
 
 static const char SQL_AUDIT_EACH[] =
@@ -387,39 +270,23 @@ static const char SQL_AUDIT_EACH[] =
 int store_audit_each(struct store *st, int64_t before_id, int limit,
     int (*fn)(const struct store_audit *a, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_AUDIT_EACH, ST_INT(before_id), ST_INT(limit > 0 ? limit : -1));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, before_id);
-	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_audit a = {
 			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), store_col_text(s, 2), store_col_text(s, 3),
 			store_col_text(s, 4), store_col_text(s, 5), store_col_text(s, 6),
 		};
-		if (fn(&a, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&a, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_AUDIT_EACH);
+	return store_end(st, SQL_AUDIT_EACH, s, rc);
 }
 
 /* ---- the console's case list --------------------------------------------------------------------- */
-
-static const char SQL_CASE_QUERY[] =
-    "SELECT id, number, topic, channel, applicant_phone, contact_phone, name, place, need, staff, status, reason,"
-    " message_id, created_at, updated_at, accepted_at, visited_at, closed_at, escalated_at, resent_at FROM cases"
-    " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR staff = ?2) AND (?3 IS NULL OR topic = ?3)"
-    " AND (?4 IS NULL OR instr(place, ?4) > 0)"
-    " AND (?5 IS NULL OR number = ?5 OR instr(number, ?5) > 0 OR instr(name, ?5) > 0"
-    "      OR instr(applicant_phone, ?5) > 0 OR instr(contact_phone, ?5) > 0)"
-    " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)"
-    " AND (?8 = 0 OR status NOT IN ('done', 'rejected', 'withdrawn'))"
-    " ORDER BY id DESC LIMIT ?9 OFFSET ?10";
 
 #define CASE_QUERY_WHERE \
     " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR staff = ?2) AND (?3 IS NULL OR topic = ?3)" \
@@ -428,34 +295,20 @@ static const char SQL_CASE_QUERY[] =
     "      OR instr(applicant_phone, ?5) > 0 OR instr(contact_phone, ?5) > 0)" \
     " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)" \
     " AND (?8 = 0 OR status NOT IN ('done', 'rejected', 'withdrawn'))"
-static const char SQL_CASE_QUERY_COUNT[] = "SELECT count(*) FROM cases" CASE_QUERY_WHERE;
+/* ?1..?8 of CASE_QUERY_WHERE */
+#define CASE_QUERY_ARGS(q) \
+	ST_TEXT((q)->status), ST_TEXT((q)->staff), ST_TEXT((q)->topic), ST_TEXT((q)->place), ST_TEXT((q)->q), \
+	    ST_INT((q)->from), ST_INT((q)->to), ST_INT((q)->open_only)
 
-static void bind_case_query(sqlite3_stmt *s, const struct store_case_query *q)
-{
-	store_bind_text(s, 1, q->status);
-	store_bind_text(s, 2, q->staff);
-	store_bind_text(s, 3, q->topic);
-	store_bind_text(s, 4, q->place);
-	store_bind_text(s, 5, q->q);
-	sqlite3_bind_int64(s, 6, q->from);
-	sqlite3_bind_int64(s, 7, q->to);
-	sqlite3_bind_int(s, 8, q->open_only);
-}
+static const char SQL_CASE_QUERY[] =
+    "SELECT id, number, topic, channel, applicant_phone, contact_phone, name, place, need, staff, status, reason,"
+    " message_id, created_at, updated_at, accepted_at, visited_at, closed_at, escalated_at, resent_at FROM cases"
+    CASE_QUERY_WHERE " ORDER BY id DESC LIMIT ?9 OFFSET ?10";
+static const char SQL_CASE_QUERY_COUNT[] = "SELECT count(*) FROM cases" CASE_QUERY_WHERE;
 
 int store_case_query_count(struct store *st, const struct store_case_query *q, int *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_QUERY_COUNT);
-	int rc;
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	bind_case_query(s, q);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_CASE_QUERY_COUNT);
+	return store_count(st, SQL_CASE_QUERY_COUNT, n, CASE_QUERY_ARGS(q));
 }
 
 static char *col_or_null(sqlite3_stmt *s, int i)
@@ -466,14 +319,12 @@ static char *col_or_null(sqlite3_stmt *s, int i)
 int store_case_query(struct store *st, const struct store_case_query *q,
     int (*fn)(const struct store_case *c, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CASE_QUERY);
+	sqlite3_stmt *s = store_query(st, SQL_CASE_QUERY, CASE_QUERY_ARGS(q), ST_INT(q->limit > 0 ? q->limit : -1),
+	    ST_INT(q->offset > 0 ? q->offset : 0));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	bind_case_query(s, q);
-	sqlite3_bind_int(s, 9, q->limit > 0 ? q->limit : -1);
-	sqlite3_bind_int(s, 10, q->offset > 0 ? q->offset : 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_case c;
 		c.id = sqlite3_column_int64(s, 0);
@@ -496,13 +347,10 @@ int store_case_query(struct store *st, const struct store_case_query *q,
 		c.closed_at = sqlite3_column_int64(s, 17);
 		c.escalated_at = sqlite3_column_int64(s, 18);
 		c.resent_at = sqlite3_column_int64(s, 19);
-		if (fn(&c, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&c, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_CASE_QUERY);
+	return store_end(st, SQL_CASE_QUERY, s, rc);
 }
 
 static const char SQL_COUNTS[] =
@@ -512,21 +360,19 @@ static const char SQL_COUNTS[] =
 
 int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cases_new, int *cases_closed)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_COUNTS);
+	sqlite3_stmt *s = store_query(st, SQL_COUNTS, ST_INT(since));
 	int rc;
 
 	*msgs_in = *cases_new = *cases_closed = 0;
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, since);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*msgs_in = sqlite3_column_int(s, 0);
 		*cases_new = sqlite3_column_int(s, 1);
 		*cases_closed = sqlite3_column_int(s, 2);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_COUNTS);
+	return store_end(st, SQL_COUNTS, s, rc);
 }
 
 /* ---- 短信记录 ------------------------------------------------------------------------------------------- */
@@ -544,16 +390,12 @@ int store_msg_search(struct store *st, const struct store_msg_query *q,
     int (*fn)(const struct store_msg *m, void *arg), void *arg)
 {
 	const char *sql = q->oldest_first ? SQL_MSG_SEARCH_OLD : SQL_MSG_SEARCH_NEW;
-	sqlite3_stmt *s = store_stmt(st, sql);
+	sqlite3_stmt *s = store_query(st, sql, ST_TEXT(q->phone), ST_TEXT(q->text), ST_INT(q->from), ST_INT(q->to),
+	    ST_INT(q->limit > 0 ? q->limit : -1));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, q->phone);
-	store_bind_text(s, 2, q->text);
-	sqlite3_bind_int64(s, 3, q->from);
-	sqlite3_bind_int64(s, 4, q->to);
-	sqlite3_bind_int(s, 5, q->limit > 0 ? q->limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_msg m;
 		memset(&m, 0, sizeof(m));
@@ -572,13 +414,10 @@ int store_msg_search(struct store *st, const struct store_msg_query *q,
 		m.reply_to = sqlite3_column_int64(s, 11);
 		m.created_at = sqlite3_column_int64(s, 12);
 		m.sent_at = sqlite3_column_int64(s, 13);
-		if (fn(&m, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&m, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, sql);
+	return store_end(st, sql, s, rc);
 }
 
 /* ---- 意见建议 ------------------------------------------------------------------------------------------- */
@@ -590,34 +429,28 @@ static const char SQL_FEEDBACK_ROWS[] =
 int store_feedback_rows(struct store *st, int64_t from, int64_t to, int limit,
     int (*fn)(const struct store_feedback_row *f, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_ROWS);
+	sqlite3_stmt *s = store_query(st, SQL_FEEDBACK_ROWS, ST_INT(from), ST_INT(to), ST_INT(limit > 0 ? limit : -1));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, from);
-	sqlite3_bind_int64(s, 2, to);
-	sqlite3_bind_int(s, 3, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_feedback_row f = {
 			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
 			sqlite3_column_int64(s, 3), store_col_text(s, 4), store_col_text(s, 5), store_col_text(s, 6),
 			store_col_text(s, 7), store_col_text(s, 8), store_col_text(s, 9),
 		};
-		if (fn(&f, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&f, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_FEEDBACK_ROWS);
+	return store_end(st, SQL_FEEDBACK_ROWS, s, rc);
 }
 
 static const char SQL_FEEDBACK_SENDER[] = "SELECT phone, message_id FROM feedback WHERE number = ?1";
 
 int store_feedback_sender(struct store *st, const char *number, char **phone, int64_t *message_id, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_FEEDBACK_SENDER);
+	sqlite3_stmt *s = store_query(st, SQL_FEEDBACK_SENDER, ST_TEXT(number));
 	int rc;
 
 	*found = false;
@@ -625,13 +458,11 @@ int store_feedback_sender(struct store *st, const char *number, char **phone, in
 	*message_id = 0;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, number);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*found = true;
 		*phone = xstrdup(store_col_text(s, 0));
 		*message_id = sqlite3_column_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_FEEDBACK_SENDER);
+	return store_end(st, SQL_FEEDBACK_SENDER, s, rc);
 }

@@ -25,43 +25,20 @@ static const char SQL_CONTACT_ID[] = "SELECT id FROM contacts WHERE phone = ?1";
 int store_contact_upsert(struct store *st, const struct store_contact *c, bool overwrite, int64_t now,
     int64_t *id, bool *created)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CONTACT_ID);
-	const char *key = c->phone;
-	bool existed;
-	int rc;
+	int64_t before, after;
 
-	if (s == NULL)
+	if (store_get_int(st, SQL_CONTACT_ID, &before, ST_TEXT(c->phone)) < 0)
 		return -1;
-	store_bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	existed = rc == SQLITE_ROW;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, SQL_CONTACT_ID);
-	if ((s = store_stmt(st, SQL_CONTACT_INSERT)) == NULL)
+	/* ?2 is not used */
+	if (store_run(st, SQL_CONTACT_INSERT, ST_TEXT(c->phone), ST_NULL, ST_TEXT(nz(c->name)), ST_TEXT(nz(c->town)),
+		ST_TEXT(nz(c->village)), ST_TEXT(c->source ? c->source : "roster"), ST_INT(now), ST_INT(overwrite)) < 0)
 		return -1;
-	store_bind_text(s, 1, c->phone);
-	store_bind_text(s, 3, nz(c->name));
-	store_bind_text(s, 4, nz(c->town));
-	store_bind_text(s, 5, nz(c->village));
-	store_bind_text(s, 6, c->source ? c->source : "roster");
-	sqlite3_bind_int64(s, 7, now);
-	sqlite3_bind_int(s, 8, overwrite);
-	if (store_exec_stmt(st, SQL_CONTACT_INSERT, s) < 0)
+	if (store_get_int(st, SQL_CONTACT_ID, &after, ST_TEXT(c->phone)) < 0)
 		return -1;
-	if ((s = store_stmt(st, SQL_CONTACT_ID)) == NULL)
-		return -1;
-	store_bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return store_fail(st, SQL_CONTACT_ID);
-	}
 	if (id)
-		*id = sqlite3_column_int64(s, 0);
+		*id = after;
 	if (created)
-		*created = !existed;
-	sqlite3_reset(s);
+		*created = before == 0;
 	return 0;
 }
 
@@ -69,13 +46,7 @@ static const char SQL_GROUP_ADD[] = "INSERT OR IGNORE INTO contact_groups (conta
 
 int store_contact_group_add(struct store *st, int64_t id, const char *grp)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_GROUP_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, grp);
-	return store_exec_stmt(st, SQL_GROUP_ADD, s);
+	return store_run(st, SQL_GROUP_ADD, ST_INT(id), ST_TEXT(grp));
 }
 
 static const char SQL_CONTACT_OPT[] =
@@ -84,14 +55,7 @@ static const char SQL_CONTACT_OPT[] =
 
 int store_contact_opt(struct store *st, const char *phone, bool out, int64_t now, bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CONTACT_OPT);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int(s, 2, out);
-	sqlite3_bind_int64(s, 3, now);
-	if (store_exec_stmt(st, SQL_CONTACT_OPT, s) < 0)
+	if (store_run(st, SQL_CONTACT_OPT, ST_TEXT(phone), ST_INT(out), ST_INT(now)) < 0)
 		return -1;
 	*found = sqlite3_changes(st->db) > 0;
 	return 0;
@@ -109,16 +73,12 @@ static const char SQL_CONTACT_EACH[] =
 int store_contact_each(struct store *st, const struct store_contact_filter *f,
     int (*fn)(const struct store_contact *c, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_CONTACT_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_CONTACT_EACH, ST_TEXT(f->phone), ST_TEXT(f->group), ST_TEXT(f->town),
+	    ST_TEXT(f->village), ST_INT(f->limit));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, f->phone);
-	store_bind_text(s, 2, f->group);
-	store_bind_text(s, 3, f->town);
-	store_bind_text(s, 4, f->village);
-	sqlite3_bind_int(s, 5, f->limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_contact c;
 		memset(&c, 0, sizeof(c));
@@ -133,13 +93,10 @@ int store_contact_each(struct store *st, const struct store_contact_filter *f,
 		c.created_at = sqlite3_column_int64(s, 8);
 		c.updated_at = sqlite3_column_int64(s, 9);
 		c.groups = store_col_text(s, 10);
-		if (fn(&c, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&c, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_CONTACT_EACH);
+	return store_end(st, SQL_CONTACT_EACH, s, rc);
 }
 
 static const char SQL_GROUPS[] =
@@ -148,18 +105,15 @@ static const char SQL_GROUPS[] =
 
 int store_contact_groups(struct store *st, int (*fn)(const char *grp, int n, int opted_out, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_GROUPS);
+	sqlite3_stmt *s = store_query_a(st, SQL_GROUPS, NULL);
 	int rc;
 
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (fn(store_col_text(s, 0), sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_GROUPS);
+		if (fn(store_col_text(s, 0), sqlite3_column_int(s, 1), sqlite3_column_int(s, 2), arg))
+			break;
+	return store_end(st, SQL_GROUPS, s, rc);
 }
 
 /* ---- broadcasts ----------------------------------------------------------------- */
@@ -171,22 +125,9 @@ static const char SQL_BCAST_ADD[] =
 
 int store_broadcast_add(struct store *st, const struct store_broadcast *b, int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BCAST_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, b->kind ? b->kind : "broadcast");
-	store_bind_text(s, 2, b->text);
-	store_bind_text(s, 3, b->audience);
-	store_bind_text(s, 4, b->status);
-	sqlite3_bind_int64(s, 5, b->start_at);
-	store_bind_text(s, 6, b->created_by);
-	sqlite3_bind_int64(s, 7, b->created_at);
-	store_bind_text(s, 8, b->approved_by);
-	if (b->approved_at > 0)
-		sqlite3_bind_int64(s, 9, b->approved_at);
-	store_bind_text(s, 10, b->dedup);
-	if (store_exec_stmt(st, SQL_BCAST_ADD, s) < 0)
+	if (store_run(st, SQL_BCAST_ADD, ST_TEXT(b->kind ? b->kind : "broadcast"), ST_TEXT(b->text),
+		ST_TEXT(b->audience), ST_TEXT(b->status), ST_INT(b->start_at), ST_TEXT(b->created_by),
+		ST_INT(b->created_at), ST_TEXT(b->approved_by), ST_POS(b->approved_at), ST_TEXT(b->dedup)) < 0)
 		return -1;
 	*id = sqlite3_changes(st->db) > 0 ? sqlite3_last_insert_rowid(st->db) : 0;
 	return 0;
@@ -199,18 +140,8 @@ static const char SQL_RCPT_ADD[] =
 int store_broadcast_recipient_add(struct store *st, int64_t bid, int seq, int64_t contact_id, const char *phone,
     const char *status, const char *reason)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RCPT_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, bid);
-	sqlite3_bind_int(s, 2, seq);
-	if (contact_id > 0)
-		sqlite3_bind_int64(s, 3, contact_id);
-	store_bind_text(s, 4, phone);
-	store_bind_text(s, 5, status);
-	store_bind_text(s, 6, reason);
-	return store_exec_stmt(st, SQL_RCPT_ADD, s);
+	return store_run(st, SQL_RCPT_ADD, ST_INT(bid), ST_INT(seq), ST_POS(contact_id), ST_TEXT(phone),
+	    ST_TEXT(status), ST_TEXT(reason));
 }
 
 static const char SQL_BCAST_EACH[] =
@@ -220,12 +151,11 @@ static const char SQL_BCAST_EACH[] =
 int store_broadcast_each(struct store *st, int64_t id, int (*fn)(const struct store_broadcast *b, void *arg),
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BCAST_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_BCAST_EACH, ST_INT(id));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_broadcast b;
 		memset(&b, 0, sizeof(b));
@@ -242,13 +172,10 @@ int store_broadcast_each(struct store *st, int64_t id, int (*fn)(const struct st
 		b.updated_at = sqlite3_column_int64(s, 10);
 		b.done_at = sqlite3_column_int64(s, 11);
 		b.dedup = store_col_text(s, 12);
-		if (fn(&b, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&b, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_BCAST_EACH);
+	return store_end(st, SQL_BCAST_EACH, s, rc);
 }
 
 static const char SQL_BCAST_SET[] =
@@ -259,16 +186,8 @@ static const char SQL_BCAST_SET[] =
 int store_broadcast_set(struct store *st, int64_t id, const char *status, const char *approved_by, int64_t at,
     int64_t done_at)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BCAST_SET);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, status);
-	store_bind_text(s, 3, approved_by);
-	sqlite3_bind_int64(s, 4, at);
-	sqlite3_bind_int64(s, 5, done_at);
-	return store_exec_stmt(st, SQL_BCAST_SET, s);
+	return store_run(
+	    st, SQL_BCAST_SET, ST_INT(id), ST_TEXT(status), ST_TEXT(approved_by), ST_INT(at), ST_INT(done_at));
 }
 
 /* A recipient's state: its own until queued, then its message's (and the message's delivery report). */
@@ -288,13 +207,12 @@ static const char SQL_BCAST_COUNTS[] =
 
 int store_broadcast_counts(struct store *st, int64_t bid, struct store_bcast_counts *c)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BCAST_COUNTS);
+	sqlite3_stmt *s = store_query(st, SQL_BCAST_COUNTS, ST_INT(bid));
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, bid);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k = store_col_text(s, 0);
 		int n = sqlite3_column_int(s, 1);
@@ -316,8 +234,7 @@ int store_broadcast_counts(struct store *st, int64_t bid, struct store_bcast_cou
 		else if (strcmp(k, "cancelled") == 0)
 			c->cancelled += n;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, SQL_BCAST_COUNTS);
+	return store_end(st, SQL_BCAST_COUNTS, s, rc);
 }
 
 static int each_recipient(struct store *st, const char *sql, sqlite3_stmt *s,
@@ -334,13 +251,10 @@ static int each_recipient(struct store *st, const char *sql, sqlite3_stmt *s,
 		r.state = store_col_text(s, 3);
 		r.reason = store_col_text(s, 4);
 		r.message_id = sqlite3_column_int64(s, 5);
-		if (fn(&r, arg)) {
-			sqlite3_reset(s);
-			return 0;
-		}
+		if (fn(&r, arg))
+			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, sql);
+	return store_end(st, sql, s, rc);
 }
 
 static const char SQL_RCPT_EACH[] =
@@ -352,13 +266,10 @@ static const char SQL_RCPT_EACH[] =
 int store_broadcast_recipients(struct store *st, int64_t bid, int after_seq, int limit,
     int (*fn)(const struct store_recipient *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RCPT_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_RCPT_EACH, ST_INT(bid), ST_INT(after_seq), ST_INT(limit));
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, bid);
-	sqlite3_bind_int(s, 2, after_seq);
-	sqlite3_bind_int(s, 3, limit);
 	return each_recipient(st, SQL_RCPT_EACH, s, fn, arg);
 }
 
@@ -369,12 +280,10 @@ static const char SQL_RCPT_PENDING[] =
 int store_broadcast_pending(struct store *st, int64_t bid, int max,
     int (*fn)(const struct store_recipient *r, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RCPT_PENDING);
+	sqlite3_stmt *s = store_query(st, SQL_RCPT_PENDING, ST_INT(bid), ST_INT(max));
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, bid);
-	sqlite3_bind_int(s, 2, max);
 	return each_recipient(st, SQL_RCPT_PENDING, s, fn, arg);
 }
 
@@ -384,17 +293,7 @@ static const char SQL_RCPT_SET[] =
 int store_broadcast_recipient_set(struct store *st, int64_t bid, int seq, const char *status, const char *reason,
     int64_t msg_id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RCPT_SET);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, bid);
-	sqlite3_bind_int(s, 2, seq);
-	store_bind_text(s, 3, status);
-	store_bind_text(s, 4, reason);
-	if (msg_id > 0)
-		sqlite3_bind_int64(s, 5, msg_id);
-	return store_exec_stmt(st, SQL_RCPT_SET, s);
+	return store_run(st, SQL_RCPT_SET, ST_INT(bid), ST_INT(seq), ST_TEXT(status), ST_TEXT(reason), ST_POS(msg_id));
 }
 
 static const char SQL_BCAST_OUTSTANDING[] =
@@ -403,18 +302,7 @@ static const char SQL_BCAST_OUTSTANDING[] =
 
 int store_broadcast_outstanding(struct store *st, int64_t bid, int *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BCAST_OUTSTANDING);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, bid);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return store_fail(st, SQL_BCAST_OUTSTANDING);
-	}
-	*n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return 0;
+	return store_count(st, SQL_BCAST_OUTSTANDING, n, ST_INT(bid));
 }
 
 /* Unclaimed outbox rows of the broadcast go, then their never-sent messages, then the recipients point at nothing. */
@@ -431,16 +319,12 @@ static const char SQL_UNQ_RCPT[] =
 static const char SQL_CANCEL_PENDING[] =
     "UPDATE broadcast_recipients SET status = 'cancelled' WHERE broadcast_id = ?1 AND status = 'pending'";
 
+/* The statements of a broadcast's unqueueing: ?1 the broadcast, ?2 (SQL_UNQ_RCPT only) the new status. */
 static int run_bid(struct store *st, const char *sql, int64_t bid, const char *text)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, bid);
 	if (text)
-		store_bind_text(s, 2, text);
-	return store_exec_stmt(st, sql, s);
+		return store_run(st, sql, ST_INT(bid), ST_TEXT(text));
+	return store_run(st, sql, ST_INT(bid));
 }
 
 int store_broadcast_unqueue(struct store *st, int64_t bid, const char *to, int *n)
@@ -464,13 +348,7 @@ static const char SQL_OUTBOX_ADD_BCAST[] =
 
 int store_outbox_add_broadcast(struct store *st, int64_t msg_id, int64_t not_before)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD_BCAST);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, msg_id);
-	sqlite3_bind_int64(s, 2, not_before);
-	return store_exec_stmt(st, SQL_OUTBOX_ADD_BCAST, s);
+	return store_run(st, SQL_OUTBOX_ADD_BCAST, ST_INT(msg_id), ST_INT(not_before));
 }
 
 /* The outbox is short: a look at each row's message beats an index. */
@@ -480,13 +358,8 @@ static const char SQL_HOLD[] =
 
 int store_outbox_hold_broadcasts(struct store *st, int64_t until, int *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_HOLD);
-
 	*n = 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, until);
-	if (store_exec_stmt(st, SQL_HOLD, s) < 0)
+	if (store_run(st, SQL_HOLD, ST_INT(until)) < 0)
 		return -1;
 	*n = sqlite3_changes(st->db);
 	return 0;
@@ -507,27 +380,9 @@ static const char SQL_DLR_SET[] =
 int store_dlr_match(struct store *st, const char *modem, const char *phone, int ref, const char *dlr, int64_t at,
     int64_t *matched)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_DLR_MATCH);
-	int rc;
-
-	*matched = 0;
-	if (s == NULL)
+	if (store_get_int(st, SQL_DLR_MATCH, matched, ST_TEXT(phone), ST_TEXT(modem), ST_INT(ref)) < 0)
 		return -1;
-	store_bind_text(s, 1, phone);
-	store_bind_text(s, 2, modem);
-	sqlite3_bind_int(s, 3, ref);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*matched = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, SQL_DLR_MATCH);
 	if (*matched == 0)
 		return 0;
-	if ((s = store_stmt(st, SQL_DLR_SET)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, *matched);
-	store_bind_text(s, 2, dlr);
-	sqlite3_bind_int64(s, 3, at);
-	return store_exec_stmt(st, SQL_DLR_SET, s);
+	return store_run(st, SQL_DLR_SET, ST_INT(*matched), ST_TEXT(dlr), ST_INT(at));
 }

@@ -7,19 +7,7 @@ static const char SQL_KEY_FIND[] = "SELECT message_id FROM inbound_keys WHERE ch
 
 int store_inbound_key_find(struct store *st, const char *channel, const char *key, int64_t *message_id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_KEY_FIND);
-	int rc;
-
-	*message_id = 0;
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, channel);
-	store_bind_text(s, 2, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*message_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_KEY_FIND);
+	return store_get_int(st, SQL_KEY_FIND, message_id, ST_TEXT(channel), ST_TEXT(key));
 }
 
 static const char SQL_KEY_ADD[] =
@@ -27,15 +15,7 @@ static const char SQL_KEY_ADD[] =
 
 int store_inbound_key_add(struct store *st, const char *channel, const char *key, int64_t message_id, int64_t at)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_KEY_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, channel);
-	store_bind_text(s, 2, key);
-	sqlite3_bind_int64(s, 3, message_id);
-	sqlite3_bind_int64(s, 4, at);
-	return store_exec_stmt(st, SQL_KEY_ADD, s);
+	return store_run(st, SQL_KEY_ADD, ST_TEXT(channel), ST_TEXT(key), ST_INT(message_id), ST_INT(at));
 }
 
 /* A final state stays; an intermediate one only fills an empty or intermediate state. */
@@ -49,56 +29,34 @@ static const char SQL_DELIVERY_MATCH[] =
 int store_delivery_set(struct store *st, int64_t id, const char *channel, const char *delivery, bool final,
     int64_t at, bool *matched)
 {
-	sqlite3_stmt *s;
+	int64_t found;
 	int rc;
 
 	*matched = false;
 	if (store_begin(st) < 0)
 		return -1;
-	if ((s = store_stmt(st, SQL_DELIVERY_MATCH)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, channel);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_fail(st, SQL_DELIVERY_MATCH);
-		goto fail;
-	}
-	*matched = rc == SQLITE_ROW;
-	if (*matched) {
-		if ((s = store_stmt(st, SQL_DELIVERY_SET)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, id);
-		store_bind_text(s, 2, delivery);
-		sqlite3_bind_int64(s, 3, at);
-		sqlite3_bind_int(s, 4, final ? 1 : 0);
-		if (store_exec_stmt(st, SQL_DELIVERY_SET, s) < 0)
-			goto fail;
-	}
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
+	rc = store_get_int(st, SQL_DELIVERY_MATCH, &found, ST_INT(id), ST_TEXT(channel));
+	*matched = rc == 0 && found;
+	if (*matched)
+		rc = store_run(st, SQL_DELIVERY_SET, ST_INT(id), ST_TEXT(delivery), ST_INT(at), ST_INT(final));
+	return store_finish(st, rc);
 }
 
 static const char SQL_DELIVERY_GET[] = "SELECT state FROM deliveries WHERE message_id = ?1";
 
 int store_delivery_get(struct store *st, int64_t id, char *out, size_t outlen)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_DELIVERY_GET);
+	sqlite3_stmt *s = store_query(st, SQL_DELIVERY_GET, ST_INT(id));
 	int rc;
 
 	if (outlen)
 		out[0] = '\0';
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		snprintf(out, outlen, "%s", store_col_text(s, 0));
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_DELIVERY_GET);
+	return store_end(st, SQL_DELIVERY_GET, s, rc);
 }
 
 /*
@@ -117,21 +75,16 @@ static const char SQL_UNACKED[] =
 int store_kannel_unacked(struct store *st, const char *channel, int64_t since, int64_t before, int max_resends,
     int64_t *ids, size_t max, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_UNACKED);
+	sqlite3_stmt *s = store_query(st, SQL_UNACKED, ST_TEXT(channel), ST_INT(since), ST_INT(before),
+	    ST_INT(max_resends), ST_INT((int64_t)max));
 	int rc;
 
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, channel);
-	sqlite3_bind_int64(s, 2, since);
-	sqlite3_bind_int64(s, 3, before);
-	sqlite3_bind_int(s, 4, max_resends);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
 		ids[(*n)++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_UNACKED);
+	return store_end(st, SQL_UNACKED, s, rc);
 }
 
 /* Back in the outbox of the channel that sent it: the same message row, claimed and sent as before. */
@@ -144,29 +97,15 @@ static const char SQL_RESEND_OUTBOX[] =
 
 int store_kannel_resend(struct store *st, int64_t id, const char *channel, int64_t now, bool *queued)
 {
-	sqlite3_stmt *s;
+	int rc;
 
 	*queued = false;
 	if (store_begin(st) < 0)
 		return -1;
-	if ((s = store_stmt(st, SQL_RESEND_MSG)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	if (store_exec_stmt(st, SQL_RESEND_MSG, s) < 0)
-		goto fail;
-	if (sqlite3_changes(st->db) == 1) {
-		if ((s = store_stmt(st, SQL_RESEND_OUTBOX)) == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, id);
-		store_bind_text(s, 2, channel);
-		sqlite3_bind_int64(s, 3, now);
-		if (store_exec_stmt(st, SQL_RESEND_OUTBOX, s) < 0)
-			goto fail;
-		*queued = true;
+	rc = store_run(st, SQL_RESEND_MSG, ST_INT(id), ST_INT(now));
+	if (rc == 0 && sqlite3_changes(st->db) == 1) {
+		rc = store_run(st, SQL_RESEND_OUTBOX, ST_INT(id), ST_TEXT(channel), ST_INT(now));
+		*queued = rc == 0;
 	}
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
+	return store_finish(st, rc);
 }

@@ -15,26 +15,12 @@ static const char SQL_STATUS_SET[] =
 
 int store_modem_status_set(struct store *st, const struct modem_health *h)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_STATUS_SET);
+	bool have_balance = !isnan(h->balance);
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, h->name);
-	store_bind_text(s, 2, modem_state_name(h->state));
-	sqlite3_bind_int64(s, 3, h->since);
-	if (h->signal >= 0)
-		sqlite3_bind_int(s, 4, h->signal);
-	store_bind_text(s, 5, *h->network ? h->network : NULL);
-	if (h->battery >= 0)
-		sqlite3_bind_int(s, 6, h->battery);
-	if (!isnan(h->balance)) {
-		sqlite3_bind_double(s, 7, h->balance);
-		sqlite3_bind_int64(s, 8, h->balance_at);
-	}
-	sqlite3_bind_int(s, 9, h->resets);
-	store_bind_text(s, 10, *h->error ? h->error : NULL);
-	sqlite3_bind_int64(s, 11, now_unix());
-	return store_exec_stmt(st, SQL_STATUS_SET, s);
+	return store_run(st, SQL_STATUS_SET, ST_TEXT(h->name), ST_TEXT(modem_state_name(h->state)), ST_INT(h->since),
+	    ST_KNOWN(h->signal), ST_TEXT(*h->network ? h->network : NULL), ST_KNOWN(h->battery),
+	    have_balance ? ST_REAL(h->balance) : ST_NULL, have_balance ? ST_INT(h->balance_at) : ST_NULL,
+	    ST_INT(h->resets), ST_TEXT(*h->error ? h->error : NULL), ST_INT(now_unix()));
 }
 
 static const char SQL_MODEM_EACH[] =
@@ -48,12 +34,11 @@ static const char SQL_MODEM_EACH[] =
 int store_modem_each(struct store *st, int64_t day_start, int (*fn)(const struct store_modem_row *r, void *arg),
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_MODEM_EACH);
+	sqlite3_stmt *s = store_query(st, SQL_MODEM_EACH, ST_INT(day_start));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, day_start);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_modem_row r;
 		r.modem = store_col_text(s, 0);
@@ -72,8 +57,7 @@ int store_modem_each(struct store *st, int64_t day_start, int (*fn)(const struct
 		if (fn(&r, arg))
 			break;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_MODEM_EACH);
+	return store_end(st, SQL_MODEM_EACH, s, rc);
 }
 
 static const char SQL_READING_ADD[] =
@@ -83,21 +67,9 @@ static const char SQL_READING_ADD[] =
 int store_modem_reading_add(struct store *st, const char *modem, int64_t at, int signal, const char *network,
     int battery, double balance, const char *answer)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_READING_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, modem);
-	sqlite3_bind_int64(s, 2, at);
-	if (signal >= 0)
-		sqlite3_bind_int(s, 3, signal);
-	store_bind_text(s, 4, network && *network ? network : NULL);
-	if (battery >= 0)
-		sqlite3_bind_int(s, 5, battery);
-	if (!isnan(balance))
-		sqlite3_bind_double(s, 6, balance);
-	store_bind_text(s, 7, answer);
-	return store_exec_stmt(st, SQL_READING_ADD, s);
+	return store_run(st, SQL_READING_ADD, ST_TEXT(modem), ST_INT(at), ST_KNOWN(signal),
+	    ST_TEXT(network && *network ? network : NULL), ST_KNOWN(battery),
+	    isnan(balance) ? ST_NULL : ST_REAL(balance), ST_TEXT(answer));
 }
 
 static const char SQL_REQ_ADD[] =
@@ -105,15 +77,7 @@ static const char SQL_REQ_ADD[] =
 
 int store_modem_request_add(struct store *st, const char *modem, const char *kind, const char *arg, int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REQ_ADD);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, modem);
-	store_bind_text(s, 2, kind);
-	store_bind_text(s, 3, arg);
-	sqlite3_bind_int64(s, 4, now_unix());
-	if (store_exec_stmt(st, SQL_REQ_ADD, s) < 0)
+	if (store_run(st, SQL_REQ_ADD, ST_TEXT(modem), ST_TEXT(kind), ST_TEXT(arg), ST_INT(now_unix())) < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -125,21 +89,19 @@ static const char SQL_REQ_NEXT[] =
 int store_modem_request_next(struct store *st, const char *modem, int64_t *id, char *kind, size_t kindlen,
     char *arg, size_t arglen)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REQ_NEXT);
+	sqlite3_stmt *s = store_query(st, SQL_REQ_NEXT, ST_TEXT(modem));
 	int rc;
 
 	*id = 0;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, modem);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
 		snprintf(kind, kindlen, "%s", store_col_text(s, 1));
 		snprintf(arg, arglen, "%s", store_col_text(s, 2));
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_REQ_NEXT);
+	return store_end(st, SQL_REQ_NEXT, s, rc);
 }
 
 static const char SQL_REQ_DONE[] =
@@ -147,37 +109,28 @@ static const char SQL_REQ_DONE[] =
 
 int store_modem_request_done(struct store *st, int64_t id, bool ok, const char *answer)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REQ_DONE);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, ok ? "done" : "failed");
-	store_bind_text(s, 3, answer);
-	sqlite3_bind_int64(s, 4, now_unix());
-	return store_exec_stmt(st, SQL_REQ_DONE, s);
+	return store_run(
+	    st, SQL_REQ_DONE, ST_INT(id), ST_TEXT(ok ? "done" : "failed"), ST_TEXT(answer), ST_INT(now_unix()));
 }
 
 static const char SQL_REQ_GET[] = "SELECT status, answer FROM modem_requests WHERE id = ?1";
 
 int store_modem_request_get(struct store *st, int64_t id, char *status, size_t statuslen, char **answer)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REQ_GET);
+	sqlite3_stmt *s = store_query(st, SQL_REQ_GET, ST_INT(id));
 	int rc;
 
 	*answer = NULL;
 	status[0] = '\0';
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		snprintf(status, statuslen, "%s", store_col_text(s, 0));
 		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
 			*answer = xstrdup(store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, SQL_REQ_GET);
+	return store_end(st, SQL_REQ_GET, s, rc);
 }
 
 static const char SQL_ALERT_AT[] = "SELECT at FROM alerts WHERE kind = ?1 AND key = ?2";
@@ -187,29 +140,20 @@ static const char SQL_ALERT_CLEAR[] = "DELETE FROM alerts WHERE kind = ?1 AND ke
 
 int store_alert_once(struct store *st, const char *kind, const char *key, int64_t now, int64_t every, bool *fresh)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_AT);
+	sqlite3_stmt *s = store_query(st, SQL_ALERT_AT, ST_TEXT(kind), ST_TEXT(key));
+	bool recent;
 	int rc;
 
 	*fresh = false;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && now - sqlite3_column_int64(s, 0) < every) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, SQL_ALERT_AT);
-	s = store_stmt(st, SQL_ALERT_SET);
-	if (s == NULL)
+	recent = rc == SQLITE_ROW && now - sqlite3_column_int64(s, 0) < every;
+	if (store_end(st, SQL_ALERT_AT, s, rc) < 0)
 		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
-	sqlite3_bind_int64(s, 3, now);
-	if (store_exec_stmt(st, SQL_ALERT_SET, s) < 0)
+	if (recent)
+		return 0;
+	if (store_run(st, SQL_ALERT_SET, ST_TEXT(kind), ST_TEXT(key), ST_INT(now)) < 0)
 		return -1;
 	*fresh = true;
 	return 0;
@@ -217,11 +161,5 @@ int store_alert_once(struct store *st, const char *kind, const char *key, int64_
 
 int store_alert_clear(struct store *st, const char *kind, const char *key)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_CLEAR);
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, kind);
-	store_bind_text(s, 2, key);
-	return store_exec_stmt(st, SQL_ALERT_CLEAR, s);
+	return store_run(st, SQL_ALERT_CLEAR, ST_TEXT(kind), ST_TEXT(key));
 }

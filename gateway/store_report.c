@@ -10,37 +10,22 @@ static const char SQL_REPORT_EACH[] = "SELECT phone_key, coalesce(node, ''), cre
 int store_report_each(struct store *st, int64_t from, int64_t to, const char *except_node,
     int (*fn)(const char *phone, const char *node, int64_t at, void *arg), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_EACH);
+	sqlite3_stmt *s = store_query(
+	    st, SQL_REPORT_EACH, ST_INT(from), ST_INT(to), ST_TEXT(except_node ? except_node : ""));
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, from);
-	sqlite3_bind_int64(s, 2, to);
-	store_bind_text(s, 3, except_node ? except_node : "");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (fn(store_col_text(s, 0), store_col_text(s, 1), sqlite3_column_int64(s, 2), arg))
 			break;
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_EACH);
+	return store_end(st, SQL_REPORT_EACH, s, rc);
 }
 
 static const char SQL_REPORT_CALLERS[] = "SELECT count(DISTINCT phone_key)" ANSWERED_IN;
 
 int store_report_callers(struct store *st, int64_t from, int64_t to, const char *except_node, int64_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_REPORT_CALLERS);
-	int rc;
-
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, from);
-	sqlite3_bind_int64(s, 2, to);
-	store_bind_text(s, 3, except_node ? except_node : "");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, SQL_REPORT_CALLERS);
+	return store_get_int(
+	    st, SQL_REPORT_CALLERS, n, ST_INT(from), ST_INT(to), ST_TEXT(except_node ? except_node : ""));
 }
