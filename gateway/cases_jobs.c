@@ -233,7 +233,7 @@ static int drop_form(struct session *s, void *arg)
 	 * Back to the menus with the note as the last reply (重复 repeats it);
 	 * updated_at stays, so the next message starts afresh as it would have.
 	 */
-	bool ussd = strcmp(s->channel, "ussd") == 0;
+	bool ussd = s->channel == CHANNEL_USSD;
 
 	session_form_reset(s);
 	s->page = 0;

@@ -275,8 +275,8 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 			mlen--;
 	}
 
-	session_key(channel_name(in->channel), in->ussd_session, in->phone, key, sizeof(key));
-	session_init(&own, key, in->phone, channel_name(in->channel));
+	session_key(in->channel, in->ussd_session, in->phone, key, sizeof(key));
+	session_init(&own, key, in->phone, in->channel);
 
 	/* decide first, then store the message once, with its outcome */
 	why = silence_reason(c, in);

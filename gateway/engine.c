@@ -34,7 +34,7 @@ static void set_node(const struct menu *m, struct session *s, int idx)
 /* Is the conversation on USSD? Texts that differ by channel are chosen by it. */
 static bool on_ussd(const struct session *s)
 {
-	return strcmp(s->channel, "ussd") == 0;
+	return s->channel == CHANNEL_USSD;
 }
 
 const char *engine_current_page(const struct menu *m, const struct session *s)

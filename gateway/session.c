@@ -6,9 +6,9 @@
 
 #include "util.h"
 
-void session_key(const char *channel, const char *ussd_session, const char *phone, char *out, size_t outlen)
+void session_key(enum channel channel, const char *ussd_session, const char *phone, char *out, size_t outlen)
 {
-	if (strcmp(channel, "ussd") == 0)
+	if (channel == CHANNEL_USSD)
 		snprintf(out, outlen, "ussd:%s %s", ussd_session ? ussd_session : "-", phone);
 	else
 		snprintf(out, outlen, "sms:%s", phone);
@@ -18,7 +18,7 @@ void session_key_ussd_range(const char *ussd_session, char *lo, char *hi, size_t
 {
 	size_t n;
 
-	session_key("ussd", ussd_session, "", lo, len);
+	session_key(CHANNEL_USSD, ussd_session, "", lo, len);
 	snprintf(hi, len, "%s", lo);
 	/* the space after the sessionId, the smallest byte a phone follows with, becomes the next one up */
 	n = strlen(hi);
@@ -26,12 +26,12 @@ void session_key_ussd_range(const char *ussd_session, char *lo, char *hi, size_t
 		hi[n - 1] = '!';
 }
 
-void session_init(struct session *s, const char *key, const char *phone, const char *channel)
+void session_init(struct session *s, const char *key, const char *phone, enum channel channel)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->key, sizeof(s->key), "%s", key);
 	snprintf(s->phone, sizeof(s->phone), "%s", phone);
-	snprintf(s->channel, sizeof(s->channel), "%s", channel);
+	s->channel = channel;
 	snprintf(s->node, sizeof(s->node), "root");
 	s->fresh = true;
 }

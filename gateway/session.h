@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "menu.h"
+#include "msgtypes.h"
 
 enum session_mode {
 	SESSION_MENU = 0,
@@ -23,7 +24,7 @@ enum form_step { FORM_NAME = 0, FORM_PLACE, FORM_NEED, FORM_PHONE, FORM_CONFIRM 
 struct session {
 	char key[144];          /* "sms:13912345678" or "ussd:<sessionId> <phone>" (session_key) */
 	char phone[48];         /* as the network gave it */
-	char channel[8];        /* "sms" | "ussd" */
+	enum channel channel;   /* CHANNEL_SMS | CHANNEL_USSD */
 	char node[MENU_ID_MAX]; /* where the sender is */
 	int page;               /* page of that node */
 	int screen;             /* USSD screen of that page */
@@ -45,11 +46,11 @@ struct session {
  * a space, so every key of one sessionId sorts in [lo, hi) of
  * session_key_ussd_range ("ussd:<sessionId> ", "ussd:<sessionId>!").
  */
-void session_key(const char *channel, const char *ussd_session, const char *phone, char *out, size_t outlen);
+void session_key(enum channel channel, const char *ussd_session, const char *phone, char *out, size_t outlen);
 void session_key_ussd_range(const char *ussd_session, char *lo, char *hi, size_t len);
 
 /* Zero the session and set its key fields. Never fails. */
-void session_init(struct session *s, const char *key, const char *phone, const char *channel);
+void session_init(struct session *s, const char *key, const char *phone, enum channel channel);
 /* Free what the session owns (not the struct). */
 void session_clear(struct session *s);
 /* Forget the form (free its fields) and go back to menu mode. */

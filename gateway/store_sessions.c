@@ -58,11 +58,11 @@ static const char SQL_SESSION_SAVE[] =
 
 int store_session_save(struct store *st, const struct session *ses)
 {
-	return store_run(st, SQL_SESSION_SAVE, ST_TEXT(ses->key), ST_TEXT(ses->phone), ST_TEXT(ses->channel),
-	    ST_TEXT(ses->node), ST_INT(ses->page), ST_INT(ses->screen), ST_INT(ses->mode), ST_INT(ses->form_step),
-	    ST_TEXT(ses->form_name), ST_TEXT(ses->form_place), ST_TEXT(ses->form_need), ST_TEXT(ses->form_phone),
-	    ST_TEXT(ses->last_reply), ST_TEXT(ses->ussd_text), ST_INT(ses->updated_at ? ses->updated_at : now_unix()),
-	    ST_INT(ses->ussd_ended));
+	return store_run(st, SQL_SESSION_SAVE, ST_TEXT(ses->key), ST_TEXT(ses->phone),
+	    ST_TEXT(channel_name(ses->channel)), ST_TEXT(ses->node), ST_INT(ses->page), ST_INT(ses->screen),
+	    ST_INT(ses->mode), ST_INT(ses->form_step), ST_TEXT(ses->form_name), ST_TEXT(ses->form_place),
+	    ST_TEXT(ses->form_need), ST_TEXT(ses->form_phone), ST_TEXT(ses->last_reply), ST_TEXT(ses->ussd_text),
+	    ST_INT(ses->updated_at ? ses->updated_at : now_unix()), ST_INT(ses->ussd_ended));
 }
 
 static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE key = ?1";
@@ -90,7 +90,9 @@ int store_session_idle_forms(struct store *st, int64_t cutoff, int (*fn)(struct 
 			cap = cap ? cap * 2 : 8;
 			list = xrealloc(list, cap * sizeof(*list));
 		}
-		session_init(&list[n], store_col_text(s, 0), store_col_text(s, 1), store_col_text(s, 2));
+		int ch = channel_parse(store_col_text(s, 2));
+		session_init(&list[n], store_col_text(s, 0), store_col_text(s, 1),
+		    ch == CHANNEL_USSD ? CHANNEL_USSD : CHANNEL_SMS);
 		snprintf(list[n].node, sizeof(list[n].node), "%s", store_col_text(s, 3));
 		list[n].mode = SESSION_FORM;
 		list[n].form_step = sqlite3_column_int(s, 4);

@@ -135,8 +135,8 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 
 	memset(out, 0, sizeof(*out));
 	memset(&res, 0, sizeof(res));
-	session_key("ussd", rq->session_id, rq->phone, key, sizeof(key));
-	session_init(&s, key, rq->phone, "ussd");
+	session_key(CHANNEL_USSD, rq->session_id, rq->phone, key, sizeof(key));
+	session_init(&s, key, rq->phone, CHANNEL_USSD);
 	if (store_session_load(c->st, key, c->now, c->cfg->ussd_timeout, &s) < 0)
 		goto fail;
 	limits_of(c, s.fresh ? NULL : s.node, &lim);
@@ -192,7 +192,7 @@ int ussd_session_step_in(struct ctx *c, const struct ussd_callback *rq, struct u
 				goto fail;
 			/* as a load would find it now: no session */
 			session_clear(&s);
-			session_init(&s, key, rq->phone, "ussd");
+			session_init(&s, key, rq->phone, CHANNEL_USSD);
 		}
 		/* dispatch works on the session loaded above: one load per step */
 		if (dispatch_inbound_loaded(c, &in, &s, &res) < 0)
@@ -291,7 +291,7 @@ int ussd_session_end_in(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	m.session = ev->session_id;
 	m.error = *ev->error ? ev->error : NULL;
 	m.created_at = c->now;
-	session_key("ussd", ev->session_id, ev->phone, key, sizeof(key));
+	session_key(CHANNEL_USSD, ev->session_id, ev->phone, key, sizeof(key));
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_session_delete(c->st, key) < 0) {
 		buf_free(&text);
 		return -1;

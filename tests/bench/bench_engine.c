@@ -34,9 +34,9 @@ static size_t run_pass(const struct menu *m, const struct bench_corpus *c, struc
 
 	for (int i = 0; i < c->nconv; i++) {
 		bench_phone(pass, i, phone, sizeof(phone));
-		session_key("sms", NULL, phone, key, sizeof(key));
+		session_key(CHANNEL_SMS, NULL, phone, key, sizeof(key));
 		session_clear(&ses[i]);
-		session_init(&ses[i], key, phone, "sms");
+		session_init(&ses[i], key, phone, CHANNEL_SMS);
 		ses[i].fresh = true;
 	}
 	for (size_t i = 0; i < c->n; i++) {

@@ -66,7 +66,7 @@ static void fn_check_engine(const uint8_t *data, size_t size, const struct menu 
 	const struct menu_node *start = menu_node_at(m, (int)(sel % count));
 	struct engine_in in = { .text = text, .len = len, .phone = "+8613700000001", .country = PHONE_COUNTRY_DEFAULT };
 
-	session_init(&s, "sms:13700000001", "13700000001", (sel & 0x80) ? "ussd" : "sms");
+	session_init(&s, "sms:13700000001", "13700000001", (sel & 0x80) ? CHANNEL_USSD : CHANNEL_SMS);
 	snprintf(s.node, sizeof(s.node), "%s", start->id);
 	s.mode = (sel >> 5) & 1 ? SESSION_FORM : SESSION_MENU;
 	s.form_step = (int)((sel >> 2) % 5);

@@ -249,7 +249,7 @@ static void test_referral(void **state)
 		{ "想找个公益岗", "referral.jobs", "人社局" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		session_init(&s, "k", "13700000001", "sms");
+		session_init(&s, "k", "13700000001", CHANNEL_SMS);
 		char *r = say(&e, &s, cases[i].text, 0, NULL, &node);
 		if (strcmp(node, cases[i].node) != 0)
 			fail_msg("%s: reached %s, want %s", cases[i].text, node, cases[i].node);
@@ -260,7 +260,7 @@ static void test_referral(void **state)
 		session_clear(&s);
 	}
 	/* and by digits from the contact page: 2, then 3 */
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	free(say(&e, &s, "电话", 0, NULL, &node));
 	assert_string_equal(node, "contact");
 	free(say(&e, &s, "2", 0, NULL, &node));
@@ -408,7 +408,7 @@ static void test_market_node(void **state)
 
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", "22-market.cfg", markets_cfg);
 	/* anywhere: the next three, across the lunar new year */
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "啥时候赶大集", day(2026, 2, 14), NULL, &node);
 	assert_string_equal(node, "market");
 	const char *a = strstr(r, "2月15日"), *b = strstr(r, "2月16日（农历腊月廿九）崆峒镇"),
@@ -422,7 +422,7 @@ static void test_market_node(void **state)
 	session_clear(&s);
 
 	/* a town named in the message: its days only */
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "崆峒镇的大集哪天", day(2025, 7, 25), NULL, &node);
 	assert_non_null(strstr(r, "7月27日（农历闰六月初三）崆峒镇寨子街村农贸市场，上午"));
 	assert_non_null(strstr(r, "7月30日（农历闰六月初六）"));
@@ -432,7 +432,7 @@ static void test_market_node(void **state)
 	session_clear(&s);
 
 	/* the asker's town from where they live */
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "啥时候来我们镇", day(2026, 12, 2), lives_in_baishui, &node);
 	assert_string_equal(node, "market");
 	assert_non_null(strstr(r, "12月5日"));
@@ -443,7 +443,7 @@ static void test_market_node(void **state)
 	session_clear(&s);
 
 	/* no date known: no days, where to ask */
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "赶集", 0, NULL, &node);
 	assert_non_null(strstr(r, "12345"));
 	free(r);
@@ -452,7 +452,7 @@ static void test_market_node(void **state)
 
 	/* the shipped schedule is empty: the node says so and where to ask */
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "大集啥时候来", day(2026, 12, 2), NULL, &node);
 	assert_string_equal(node, "market");
 	assert_non_null(strstr(r, "还没登记"));
@@ -558,7 +558,7 @@ static void test_onestop(void **state)
 	(void)state;
 
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
-	session_init(&s, "k", "13700000001", "sms");
+	session_init(&s, "k", "13700000001", CHANNEL_SMS);
 	r = say(&e, &s, "不知道该办啥", 0, NULL, &node);
 	assert_string_equal(node, "onestop");
 	assert_non_null(strstr(r, "不用懂政策"));

@@ -159,7 +159,7 @@ static void run(const struct menu *m, struct session *s, const struct step *step
 
 static void fresh(struct session *s)
 {
-	session_init(s, "sms:" PHONE, PHONE, "sms");
+	session_init(s, "sms:" PHONE, PHONE, CHANNEL_SMS);
 }
 
 #define RUN(f, s, steps) run((f)->m, (s), (steps), sizeof(steps) / sizeof((steps)[0]))

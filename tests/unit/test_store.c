@@ -264,7 +264,7 @@ static void test_migrate_from_v1(void **state)
 	/* what was there is still there and still works */
 	assert_string_equal(get_msg(st, 1).text, "低保咋申请");
 	assert_string_equal(get_msg(st, 1).status, "answered");
-	session_init(&s, "sms:+8613912345678", "+8613912345678", "sms");
+	session_init(&s, "sms:+8613912345678", "+8613912345678", CHANNEL_SMS);
 	assert_int_equal(store_session_load(st, "sms:+8613912345678", 1700000000 + 60, 1800, &s), 0);
 	assert_false(s.fresh);
 	assert_string_equal(s.node, "dibao.apply");
@@ -895,7 +895,7 @@ static void test_sessions(void **state)
 	struct fx *f = *state;
 	struct session s, l;
 
-	session_init(&s, "sms:13912345678", "+8613912345678", "sms");
+	session_init(&s, "sms:13912345678", "+8613912345678", CHANNEL_SMS);
 	snprintf(s.node, sizeof(s.node), "zhitongche.apply");
 	s.page = 1;
 	s.screen = 2;
@@ -908,7 +908,7 @@ static void test_sessions(void **state)
 	assert_int_equal(store_session_save(f->st, &s), 0);
 
 	/* within the timeout: as it was */
-	session_init(&l, "sms:13912345678", "+8613912345678", "sms");
+	session_init(&l, "sms:13912345678", "+8613912345678", CHANNEL_SMS);
 	assert_int_equal(store_session_load(f->st, "sms:13912345678", T0 + 1800, 1800, &l), 0);
 	assert_false(l.fresh);
 	assert_string_equal(l.node, "zhitongche.apply");
@@ -925,7 +925,7 @@ static void test_sessions(void **state)
 	session_clear(&l);
 
 	/* past it: fresh, at root, the form dropped, but the last reply kept for 重复 */
-	session_init(&l, "sms:13912345678", "+8613912345678", "sms");
+	session_init(&l, "sms:13912345678", "+8613912345678", CHANNEL_SMS);
 	assert_int_equal(store_session_load(f->st, "sms:13912345678", T0 + 1801, 1800, &l), 0);
 	assert_true(l.fresh);
 	assert_string_equal(l.node, "root");
@@ -935,7 +935,7 @@ static void test_sessions(void **state)
 	session_clear(&l);
 
 	/* no session at all: fresh and empty */
-	session_init(&l, "sms:13800000001", "13800000001", "sms");
+	session_init(&l, "sms:13800000001", "13800000001", CHANNEL_SMS);
 	assert_int_equal(store_session_load(f->st, "sms:13800000001", T0, 1800, &l), 0);
 	assert_true(l.fresh);
 	assert_null(l.last_reply);
@@ -946,7 +946,7 @@ static void test_sessions(void **state)
 	snprintf(s.node, sizeof(s.node), "dibao");
 	s.updated_at = T0 + 10;
 	assert_int_equal(store_session_save(f->st, &s), 0);
-	session_init(&l, "sms:13912345678", "+8613912345678", "sms");
+	session_init(&l, "sms:13912345678", "+8613912345678", CHANNEL_SMS);
 	assert_int_equal(store_session_load(f->st, "sms:13912345678", T0 + 20, 1800, &l), 0);
 	assert_string_equal(l.node, "dibao");
 	assert_null(l.form_name);
@@ -977,7 +977,7 @@ static void save_session(struct store *st, const char *key, int mode, int step, 
 {
 	struct session s;
 
-	session_init(&s, key, key + 4, "sms");
+	session_init(&s, key, key + 4, CHANNEL_SMS);
 	s.mode = mode;
 	s.form_step = step;
 	s.updated_at = at;
