@@ -22,12 +22,12 @@ int calls_missed(struct ctx *c, const char *caller)
 	bool existing = false;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "call";
-	m.direction = "in";
+	m.channel = CHANNEL_CALL;
+	m.direction = DIRECTION_IN;
 	m.phone = caller;
 	m.text = "";
-	m.status = "received";
-	m.kind = "call";
+	m.status = MSG_STATUS_RECEIVED;
+	m.kind = MSG_KIND_CALL;
 	m.modem = c->modem;
 	m.created_at = c->now;
 	if (store_msg_add(c->st, &m, &id) < 0)

@@ -695,12 +695,12 @@ static int thread_row(const struct store_msg *m, void *arg_)
 	char t[32];
 
 	tv_set(it, "at", when(pg, m->created_at, t, sizeof(t)));
-	tv_bool(it, "in", strcmp(m->direction, "in") == 0);
-	tv_set(it, "channel", m->channel);
+	tv_bool(it, "in", m->direction == DIRECTION_IN);
+	tv_set(it, "channel", channel_name(m->channel));
 	tv_set(it, "text", m->text);
-	tv_set(it, "status", m->status);
-	tv_bool(it, "failed", strcmp(m->status, "failed") == 0);
-	tv_bool(it, "queued", strcmp(m->status, "queued") == 0 || strcmp(m->status, "sending") == 0);
+	tv_set(it, "status", msg_status_name(m->status));
+	tv_bool(it, "failed", m->status == MSG_STATUS_FAILED);
+	tv_bool(it, "queued", m->status == MSG_STATUS_QUEUED || m->status == MSG_STATUS_SENDING);
 	return 0;
 }
 
@@ -1108,13 +1108,13 @@ static int message_row(const struct store_msg *m, void *arg_)
 	char t[32];
 
 	tv_set(it, "at", when(pg, m->created_at, t, sizeof(t)));
-	tv_bool(it, "in", strcmp(m->direction, "in") == 0);
-	tv_set(it, "channel", m->channel);
+	tv_bool(it, "in", m->direction == DIRECTION_IN);
+	tv_set(it, "channel", channel_name(m->channel));
 	tv_set(it, "phone", m->phone);
 	tv_set(it, "text", m->text);
-	tv_set(it, "status", m->status);
+	tv_set(it, "status", msg_status_name(m->status));
 	tv_set(it, "node", m->node);
-	tv_bool(it, "failed", strcmp(m->status, "failed") == 0);
+	tv_bool(it, "failed", m->status == MSG_STATUS_FAILED);
 	return 0;
 }
 

@@ -21,16 +21,18 @@ static int print_msg(const struct store_msg *msg, void *arg)
 {
 	struct out *o = arg;
 	enum fmt *f = &o->fmt;
-	struct store_msg copy = *msg, *m = &copy;
+	const struct store_msg *m = msg;
+	const char *channel = channel_name(m->channel), *direction = direction_name(m->direction);
+	const char *status = msg_status_name(m->status);
 	char when[40], delivery[32] = "";
 
 	/* a sent message with a delivery report shows what the report says: delivered, failed … */
-	if (strcmp(m->direction, "out") == 0 && strcmp(m->status, "sent") == 0 &&
+	if (m->direction == DIRECTION_OUT && m->status == MSG_STATUS_SENT &&
 	    store_delivery_get(o->st, m->id, delivery, sizeof(delivery)) == 0 && *delivery)
-		m->status = delivery;
+		status = delivery;
 	ctl_iso(m->created_at, when, sizeof(when));
 	if (*f == FMT_CSV) {
-		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
+		const char *cols[] = { when, channel, direction, m->phone, status, m->node };
 		printf("%lld", (long long)m->id);
 		for (size_t i = 0; i < ARRAY_LEN(cols); i++) {
 			putchar(',');
@@ -42,7 +44,7 @@ static int print_msg(const struct store_msg *msg, void *arg)
 		return 0;
 	}
 	if (*f == FMT_TSV) {
-		const char *cols[] = { when, m->channel, m->direction, m->phone, m->status, m->node };
+		const char *cols[] = { when, channel, direction, m->phone, status, m->node };
 		printf("%lld", (long long)m->id);
 		for (size_t i = 0; i < ARRAY_LEN(cols); i++) {
 			putchar('\t');
@@ -53,8 +55,8 @@ static int print_msg(const struct store_msg *msg, void *arg)
 		putchar('\n');
 		return 0;
 	}
-	printf("%6lld  %.19s  %-4s %-3s %-15s %-8s %-14s ", (long long)m->id, when, m->channel, m->direction,
-	    m->phone, m->status, *m->node ? m->node : "-");
+	printf("%6lld  %.19s  %-4s %-3s %-15s %-8s %-14s ", (long long)m->id, when, channel, direction, m->phone,
+	    status, *m->node ? m->node : "-");
 	ctl_tsv_field(stdout, m->text, m->text_len);
 	putchar('\n');
 	return 0;

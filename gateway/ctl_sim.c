@@ -29,7 +29,7 @@ static int show_other(const struct store_msg *m, void *arg)
 
 	if (m->id > s->last_out)
 		s->last_out = m->id;
-	if (strcmp(m->direction, "out") != 0 || strcmp(m->kind, "reply") == 0)
+	if (m->direction != DIRECTION_OUT || m->kind == MSG_KIND_REPLY)
 		return 0;
 	printf("    [SMS to %s] %.*s\n", m->phone, (int)m->text_len, m->text);
 	return 0;

@@ -69,7 +69,7 @@ static int take_prev(const struct store_msg *m, void *arg)
 {
 	struct prev_in *p = arg;
 
-	if (m->id == p->exclude || strcmp(m->direction, "in") != 0)
+	if (m->id == p->exclude || m->direction != DIRECTION_IN)
 		return 0;
 	p->found = true;
 	p->text = xstrndup(m->text, m->text_len);
@@ -249,8 +249,8 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	memset(res, 0, sizeof(*res));
 	memset(&eo, 0, sizeof(eo));
 	memset(&m, 0, sizeof(m));
-	m.channel = channel_name(in->channel);
-	m.direction = "in";
+	m.channel = in->channel;
+	m.direction = DIRECTION_IN;
 	m.phone = in->phone;
 	m.text = text;
 	m.text_len = strlen(text);
@@ -260,8 +260,8 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 	}
 	m.parts = in->parts;
 	m.modem = c->modem;
-	m.status = "received";
-	m.kind = msg_kind_name(in->kind);
+	m.status = MSG_STATUS_RECEIVED;
+	m.kind = in->kind;
 	m.session = in->ussd_session;
 	m.smsc_time = in->smsc_time;
 	m.created_at = c->now;
@@ -299,7 +299,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		res->why_silent = why;
 		if (hit.node && store_notices_since(c->st, in->phone, c->now - hit.window, hit.node, &n) == 0 && n == 0)
 			notice = true;
-		m.status = notice ? "limited" : "ignored";
+		m.status = notice ? MSG_STATUS_LIMITED : MSG_STATUS_IGNORED;
 		if (store_msg_add(c->st, &m, &res->in_id) < 0)
 			goto out_session;
 		if (hit.node) {
@@ -333,7 +333,7 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		engine_step(c->menu, s, &ei, &eo);
 		snprintf(res->node, sizeof(res->node), "%s", menu_node_at(c->menu, eo.node)->id);
 	}
-	m.status = "answered";
+	m.status = MSG_STATUS_ANSWERED;
 	m.node = res->node;
 	if (store_msg_add(c->st, &m, &res->in_id) < 0)
 		goto out_session;
@@ -370,14 +370,14 @@ int dispatch_inbound_loaded(struct ctx *c, const struct inbound *in, struct sess
 		/* USSD: the answer goes back in the HTTP response; keep it in the log as sent */
 		struct store_msg o;
 		memset(&o, 0, sizeof(o));
-		o.channel = channel_name(in->channel);
-		o.direction = "out";
+		o.channel = in->channel;
+		o.direction = DIRECTION_OUT;
 		o.phone = in->phone;
 		o.text = reply;
 		o.text_len = strlen(reply);
-		o.status = "sent";
+		o.status = MSG_STATUS_SENT;
 		o.node = res->node;
-		o.kind = "reply";
+		o.kind = MSG_KIND_REPLY;
 		o.session = in->ussd_session;
 		o.reply_to = res->in_id;
 		o.created_at = c->now;

@@ -547,7 +547,7 @@ static int send_one(struct modem *m, const struct config *cfg, struct store_send
 	memset(&r, 0, sizeof(r));
 	/* delivery reports for broadcasts and case notifications (a reply's sender is there to see it) */
 	gsm_request_reports(m->g, cfg->bcast_delivery_reports &&
-	    (strcmp(s->kind, "broadcast") == 0 || strcmp(s->kind, "notify") == 0));
+	    (s->kind == MSG_KIND_BROADCAST || s->kind == MSG_KIND_NOTIFY));
 	struct sms_count cnt;
 	sms_count(s->text, strlen(s->text), &cnt);
 	op_begin(m, "sending", m->cfg.send_timeout * (int)(cnt.segments > 0 ? cnt.segments : 1) + m->cfg.op_timeout);

@@ -21,6 +21,7 @@ static const char *const direction_names[DIRECTION_N] = {
 };
 
 static const char *const kind_names[MSG_KIND_N] = {
+	[MSG_KIND_NONE] = NULL,
 	[MSG_KIND_TEXT] = "text",
 	[MSG_KIND_INCOMPLETE] = "incomplete",
 	[MSG_KIND_FLASH] = "flash",
@@ -58,7 +59,7 @@ static int parse(const char *const *names, size_t n, const char *name)
 	if (name == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
+		if (names[i] != NULL && strcmp(names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -90,6 +91,8 @@ const char *msg_kind_name(enum msg_kind k)
 
 int msg_kind_parse(const char *name)
 {
+	if (name == NULL || *name == '\0')
+		return MSG_KIND_NONE;
 	return parse(kind_names, ARRAY_LEN(kind_names), name);
 }
 

@@ -4,6 +4,8 @@
  * shows and the logs say; code compares the enums. Each X_name() gives the
  * stored name, each X_parse() the enum of a name (-1 for one it does not
  * know: the caller decides, as a value read from an older database may be).
+ * A message may have no kind (NULL in the database): MSG_KIND_NONE, the zero
+ * value, named NULL.
  * Pure: no I/O, no state.
  */
 #ifndef HOTLINE_MSGTYPES_H
@@ -24,6 +26,7 @@ enum direction {
 
 /* What a message is: inbound kinds first, then the kinds of what the hotline sends. */
 enum msg_kind {
+	MSG_KIND_NONE,          /* none stored (NULL) */
 	MSG_KIND_TEXT,          /* a whole text message */
 	MSG_KIND_INCOMPLETE,    /* a text whose missing parts never came (multipart timeout) */
 	MSG_KIND_FLASH,         /* class 0 */
@@ -38,7 +41,7 @@ enum msg_kind {
 	MSG_KIND_NOTICE,        /* out: a limit notice */
 	MSG_KIND_BROADCAST,     /* out: one recipient's copy of a broadcast */
 };
-#define MSG_KIND_N 13
+#define MSG_KIND_N 14
 
 enum msg_status {
 	MSG_STATUS_RECEIVED, /* in: stored, not decided yet */

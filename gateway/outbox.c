@@ -43,18 +43,18 @@ int outbox_queue_sms(struct ctx *c, const char *phone, const char *text, enum no
 int outbox_queue_sms_asked(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
     const char *node, bool asked, int64_t *id)
 {
-	static const char *const kinds[] = { "reply", "notify", "staff", "notice" };
+	static const enum msg_kind kinds[] = { MSG_KIND_REPLY, MSG_KIND_NOTIFY, MSG_KIND_STAFF, MSG_KIND_NOTICE };
 	struct store_msg m;
 	int64_t mid, not_before = c->now;
 	int priority = kind == NOTIFY_STAFF ? 10 : 0;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = "out";
+	m.channel = CHANNEL_SMS;
+	m.direction = DIRECTION_OUT;
 	m.phone = phone;
 	m.text = text;
 	m.text_len = strlen(text);
-	m.status = "queued";
+	m.status = MSG_STATUS_QUEUED;
 	m.node = node;
 	m.kind = kinds[kind];
 	m.reply_to = reply_to;
@@ -78,13 +78,13 @@ int outbox_queue_broadcast(struct ctx *c, const char *phone, const char *text, i
 	int64_t mid;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = "out";
+	m.channel = CHANNEL_SMS;
+	m.direction = DIRECTION_OUT;
 	m.phone = phone;
 	m.text = text;
 	m.text_len = strlen(text);
-	m.status = "queued";
-	m.kind = "broadcast";
+	m.status = MSG_STATUS_QUEUED;
+	m.kind = MSG_KIND_BROADCAST;
 	m.created_at = c->now;
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_outbox_add_broadcast(c->st, mid, c->now) < 0)
 		return -1;

@@ -41,6 +41,8 @@ int store_exec_stmt(struct store *st, const char *sql, sqlite3_stmt *s);
 void store_bind_text(sqlite3_stmt *s, int idx, const char *v);
 /* A column as a C string ("" for NULL). */
 const char *store_col_text(sqlite3_stmt *s, int idx);
+/* A messages.kind as stored (NULL: none; a name this build does not know: none too). */
+int store_msg_kind(const char *stored);
 
 /*
  * Bind and run: one statement from the cache, its parameters bound from a

@@ -7,6 +7,13 @@
 
 #include <string.h>
 
+int store_msg_kind(const char *stored)
+{
+	int k = msg_kind_parse(stored);
+
+	return k < 0 ? MSG_KIND_NONE : k;
+}
+
 static const char SQL_MSG_ADD[] =
     "INSERT INTO messages (channel, direction, phone, phone_key, text, raw, parts, modem, status, node,"
     " kind, session, error, reply_to, smsc_time, msg_ref, created_at, updated_at, sent_at, asked)"
@@ -14,13 +21,13 @@ static const char SQL_MSG_ADD[] =
 
 int store_msg_add(struct store *st, const struct store_msg *m, int64_t *id)
 {
-	if (store_run(st, SQL_MSG_ADD, ST_TEXT(m->channel), ST_TEXT(m->direction), ST_TEXT(m->phone),
-		ST_TEXT(m->phone), /* phone_key: the same normalised number */
+	if (store_run(st, SQL_MSG_ADD, ST_TEXT(channel_name(m->channel)), ST_TEXT(direction_name(m->direction)),
+		ST_TEXT(m->phone), ST_TEXT(m->phone), /* phone_key: the same normalised number */
 		ST_TEXTN(m->text ? m->text : "", m->text ? m->text_len : 0), ST_BLOB(m->raw, m->raw_len),
-		ST_INT(m->parts > 0 ? m->parts : 1), ST_TEXT(m->modem), ST_TEXT(m->status), ST_TEXT(m->node),
-		ST_TEXT(m->kind), ST_TEXT(m->session), ST_TEXT(m->error), ST_POS(m->reply_to), ST_POS(m->smsc_time),
-		ST_POS(m->msg_ref), ST_INT(m->created_at ? m->created_at : now_unix()), ST_POS(m->sent_at),
-		ST_INT(m->asked)) < 0)
+		ST_INT(m->parts > 0 ? m->parts : 1), ST_TEXT(m->modem), ST_TEXT(msg_status_name(m->status)),
+		ST_TEXT(m->node), ST_TEXT(msg_kind_name(m->kind)), ST_TEXT(m->session), ST_TEXT(m->error),
+		ST_POS(m->reply_to), ST_POS(m->smsc_time), ST_POS(m->msg_ref),
+		ST_INT(m->created_at ? m->created_at : now_unix()), ST_POS(m->sent_at), ST_INT(m->asked)) < 0)
 		return -1;
 	if (id)
 		*id = sqlite3_last_insert_rowid(st->db);
@@ -68,8 +75,8 @@ int store_msg_each(
 		struct store_msg m;
 		memset(&m, 0, sizeof(m));
 		m.id = sqlite3_column_int64(s, 0);
-		m.channel = store_col_text(s, 1);
-		m.direction = store_col_text(s, 2);
+		m.channel = (enum channel)channel_parse(store_col_text(s, 1));
+		m.direction = (enum direction)direction_parse(store_col_text(s, 2));
 		m.phone = store_col_text(s, 3);
 		m.text = store_col_text(s, 4);
 		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
@@ -77,9 +84,9 @@ int store_msg_each(
 		m.raw_len = (size_t)sqlite3_column_bytes(s, 5);
 		m.parts = sqlite3_column_int(s, 6);
 		m.modem = store_col_text(s, 7);
-		m.status = store_col_text(s, 8);
+		m.status = (enum msg_status)msg_status_parse(store_col_text(s, 8));
 		m.node = store_col_text(s, 9);
-		m.kind = store_col_text(s, 10);
+		m.kind = (enum msg_kind)store_msg_kind(store_col_text(s, 10));
 		m.session = store_col_text(s, 11);
 		m.error = store_col_text(s, 12);
 		m.reply_to = sqlite3_column_int64(s, 13);

@@ -10,12 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msgtypes.h"
 #include "store.h"
 
 struct store_msg {
 	int64_t id;
-	const char *channel;   /* "sms" | "ussd" | "call" */
-	const char *direction; /* "in" | "out" */
+	enum channel channel;
+	enum direction direction;
 	const char *phone;
 	const char *text; /* valid UTF-8 */
 	size_t text_len;
@@ -23,9 +24,9 @@ struct store_msg {
 	size_t raw_len;
 	int parts;
 	const char *modem;
-	const char *status; /* in: received|answered|ignored|limited; out: queued|sending|sent|failed */
+	enum msg_status status; /* in: received|answered|ignored|limited; out: queued|sending|sent|failed|superseded */
 	const char *node;
-	const char *kind;    /* in: text|flash|binary|status-report|incomplete|end|call */
+	enum msg_kind kind;  /* in: text|flash|binary|status-report|incomplete|end|call; out: reply|notify|...; NONE */
 	const char *session; /* USSD sessionId */
 	const char *error;
 	int64_t reply_to; /* 0: none */

@@ -76,7 +76,7 @@ int store_outbox_claim(
 		o->text = xstrndup(store_col_text(s, 2), (size_t)sqlite3_column_bytes(s, 2));
 		snprintf(o->modem, sizeof(o->modem), "%s", by);
 		o->attempts = sqlite3_column_int(s, 3) + 1;
-		snprintf(o->kind, sizeof(o->kind), "%s", store_col_text(s, 4));
+		o->kind = (enum msg_kind)store_msg_kind(store_col_text(s, 4));
 		o->concat_ref = sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 5);
 		o->parts_done = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0 : sqlite3_column_int(s, 6);
 		(*n)++;

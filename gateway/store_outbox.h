@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msgtypes.h"
 #include "store.h"
 
 /*
@@ -25,9 +26,9 @@ struct store_send {
 	char *text; /* owned: free with store_sends_free */
 	char modem[40];
 	int attempts;
-	char kind[16];  /* the message's kind: reply, notify, staff, notice, broadcast */
-	int concat_ref; /* a long text's concatenation reference from an earlier attempt, -1: none yet */
-	int parts_done; /* its parts the network accepted already (in order) */
+	enum msg_kind kind; /* the message's kind: reply, notify, staff, notice, broadcast */
+	int concat_ref;     /* a long text's concatenation reference from an earlier attempt, -1: none yet */
+	int parts_done;     /* its parts the network accepted already (in order) */
 };
 /*
  * Claim up to max queued messages due at now for modem `for_modem` (NULL:

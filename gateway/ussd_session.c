@@ -33,30 +33,30 @@ static int log_plain_step(struct ctx *c, const struct ussd_callback *rq, const c
 	struct store_msg m;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "ussd";
-	m.direction = "in";
+	m.channel = CHANNEL_USSD;
+	m.direction = DIRECTION_IN;
 	m.phone = rq->phone;
 	m.text = input;
 	m.text_len = inlen;
 	m.parts = 1;
-	m.status = "answered";
+	m.status = MSG_STATUS_ANSWERED;
 	m.node = node;
-	m.kind = "text";
+	m.kind = MSG_KIND_TEXT;
 	m.session = rq->session_id;
 	m.created_at = c->now;
 	if (store_msg_add(c->st, &m, in_id) < 0)
 		return -1;
 	metrics_message(CHANNEL_USSD, DIRECTION_IN);
 	memset(&m, 0, sizeof(m));
-	m.channel = "ussd";
-	m.direction = "out";
+	m.channel = CHANNEL_USSD;
+	m.direction = DIRECTION_OUT;
 	m.phone = rq->phone;
 	m.text = shown;
 	m.text_len = strlen(shown);
 	m.parts = 1;
-	m.status = "sent";
+	m.status = MSG_STATUS_SENT;
 	m.node = node;
-	m.kind = "reply";
+	m.kind = MSG_KIND_REPLY;
 	m.session = rq->session_id;
 	m.reply_to = *in_id;
 	m.created_at = c->now;
@@ -280,14 +280,14 @@ int ussd_session_end_in(struct ctx *c, const struct ussd_end *ev, int64_t *id)
 	if (ev->duration_ms >= 0)
 		buf_printf(&text, " duration_ms=%lld", ev->duration_ms);
 	memset(&m, 0, sizeof(m));
-	m.channel = "ussd";
-	m.direction = "in";
+	m.channel = CHANNEL_USSD;
+	m.direction = DIRECTION_IN;
 	m.phone = ev->phone;
 	m.text = buf_str(&text);
 	m.text_len = text.len;
 	m.parts = 1;
-	m.status = "ignored";
-	m.kind = "end";
+	m.status = MSG_STATUS_IGNORED;
+	m.kind = MSG_KIND_END;
 	m.session = ev->session_id;
 	m.error = *ev->error ? ev->error : NULL;
 	m.created_at = c->now;

@@ -73,14 +73,14 @@ static int fill(struct store *st, int ncases, int nmsgs, int64_t t0)
 		struct store_msg m = { 0 };
 		int64_t id;
 		snprintf(phone, sizeof(phone), "+86137%08d", i % (ncases > 0 ? ncases : 1));
-		m.channel = "sms";
-		m.direction = i % 2 ? "out" : "in";
+		m.channel = CHANNEL_SMS;
+		m.direction = i % 2 ? DIRECTION_OUT : DIRECTION_IN;
 		m.phone = phone;
 		m.text = i % 2 ? "低保怎么申请：带上户口本、身份证，到村委会或乡镇民政办提出申请。" : "我想问问低保咋申请";
 		m.text_len = strlen(m.text);
 		m.parts = 1;
-		m.status = i % 2 ? "sent" : "answered";
-		m.kind = i % 2 ? "reply" : "text";
+		m.status = i % 2 ? MSG_STATUS_SENT : MSG_STATUS_ANSWERED;
+		m.kind = i % 2 ? MSG_KIND_REPLY : MSG_KIND_TEXT;
 		m.created_at = t0 - (nmsgs - i) * 6;
 		if (store_msg_add(st, &m, &id) < 0)
 			return -1;

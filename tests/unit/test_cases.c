@@ -175,7 +175,7 @@ static int take_out(const struct store_msg *m, void *arg)
 {
 	struct outq *q = arg;
 
-	if (strcmp(m->direction, "out") != 0 || (q->kind && strcmp(m->kind, q->kind) != 0))
+	if (m->direction != DIRECTION_OUT || (q->kind && msg_kind_parse(q->kind) != (int)m->kind))
 		return 0;
 	q->n++;
 	free(q->last);
@@ -315,7 +315,7 @@ static int take_prefix(const struct store_msg *m, void *arg)
 {
 	struct prefix_q *q = arg;
 
-	if (strcmp(m->direction, "out") == 0 && m->text_len >= strlen(q->prefix) &&
+	if (m->direction == DIRECTION_OUT && m->text_len >= strlen(q->prefix) &&
 	    memcmp(m->text, q->prefix, strlen(q->prefix)) == 0)
 		q->n++;
 	return 0;
@@ -1266,14 +1266,14 @@ static int add_msg(struct fx *f, const char *phone, const char *node, const char
 	int64_t id;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = "in";
+	m.channel = CHANNEL_SMS;
+	m.direction = DIRECTION_IN;
 	m.phone = phone;
 	m.text = "x";
 	m.text_len = 1;
-	m.status = status;
+	m.status = (enum msg_status)msg_status_parse(status);
 	m.node = node;
-	m.kind = "text";
+	m.kind = MSG_KIND_TEXT;
 	m.created_at = t;
 	return store_msg_add(f->st, &m, &id);
 }

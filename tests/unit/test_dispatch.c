@@ -187,12 +187,12 @@ static int take_msg(const struct store_msg *m, void *arg)
 		return 0;
 	o->reply_to = m->reply_to;
 	o->created_at = m->created_at;
-	snprintf(o->channel, sizeof(o->channel), "%s", m->channel);
-	snprintf(o->direction, sizeof(o->direction), "%s", m->direction);
+	snprintf(o->channel, sizeof(o->channel), "%s", channel_name(m->channel));
+	snprintf(o->direction, sizeof(o->direction), "%s", direction_name(m->direction));
 	snprintf(o->phone, sizeof(o->phone), "%s", m->phone);
-	snprintf(o->status, sizeof(o->status), "%s", m->status);
+	snprintf(o->status, sizeof(o->status), "%s", msg_status_name(m->status));
 	snprintf(o->node, sizeof(o->node), "%s", m->node);
-	snprintf(o->kind, sizeof(o->kind), "%s", m->kind);
+	snprintf(o->kind, sizeof(o->kind), "%s", m->kind ? msg_kind_name(m->kind) : "");
 	snprintf(o->modem, sizeof(o->modem), "%s", m->modem);
 	snprintf(o->session, sizeof(o->session), "%s", m->session);
 	o->text = malloc(m->text_len + 1);

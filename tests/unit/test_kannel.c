@@ -185,13 +185,13 @@ static void test_unacked_resend(void **state)
 	int64_t *mid[] = { &a, &b, &c };
 	for (int i = 0; i < 3; i++) {
 		struct store_msg m = { 0 };
-		m.channel = "sms";
-		m.direction = "out";
+		m.channel = CHANNEL_SMS;
+		m.direction = DIRECTION_OUT;
 		m.phone = "+8613800000031";
 		m.text = "x";
 		m.text_len = 1;
 		m.parts = 1;
-		m.status = "queued";
+		m.status = MSG_STATUS_QUEUED;
 		m.created_at = 1000;
 		assert_int_equal(store_msg_add(st, &m, mid[i]), 0);
 		assert_int_equal(store_outbox_add(st, *mid[i], "k1", 0, 1000), 0);

@@ -48,7 +48,11 @@ static void test_unknown(void **state)
 	assert_int_equal(channel_parse("fax"), -1);
 	assert_int_equal(channel_parse(NULL), -1);
 	assert_int_equal(direction_parse("IN"), -1);
-	assert_int_equal(msg_kind_parse(""), -1);
+	assert_int_equal(msg_kind_parse("sms"), -1);
+	/* no kind stored (NULL, or "" as a column is read) */
+	assert_int_equal(msg_kind_parse(""), MSG_KIND_NONE);
+	assert_int_equal(msg_kind_parse(NULL), MSG_KIND_NONE);
+	assert_null(msg_kind_name(MSG_KIND_NONE));
 	assert_int_equal(msg_status_parse("delivered"), -1);
 	assert_string_equal(channel_name((enum channel)CHANNEL_N), "?");
 }

@@ -121,13 +121,14 @@ static int64_t add_msg(struct store *st, const char *dir, const char *phone, con
 	int64_t id = 0;
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = dir;
+	/* the names the database stores, as the enums a caller hands on */
+	m.channel = CHANNEL_SMS;
+	m.direction = (enum direction)direction_parse(dir);
 	m.phone = phone;
 	m.text = text;
 	m.text_len = strlen(text);
-	m.status = status;
-	m.kind = kind;
+	m.status = (enum msg_status)msg_status_parse(status);
+	m.kind = (enum msg_kind)msg_kind_parse(kind);
 	m.created_at = at;
 	assert_int_equal(store_msg_add(st, &m, &id), 0);
 	assert_true(id > 0);
@@ -157,7 +158,7 @@ static int take_one(const struct store_msg *m, void *arg)
 
 	if (m->id != o->id)
 		return 0;
-	snprintf(o->status, sizeof(o->status), "%s", m->status);
+	snprintf(o->status, sizeof(o->status), "%s", msg_status_name(m->status));
 	snprintf(o->text, sizeof(o->text), "%.*s", (int)m->text_len, m->text);
 	snprintf(o->modem, sizeof(o->modem), "%s", m->modem);
 	o->parts = m->parts;
@@ -476,13 +477,13 @@ static void test_messages(void **state)
 	{
 		struct store_msg u;
 		memset(&u, 0, sizeof(u));
-		u.channel = "ussd";
-		u.direction = "out";
+		u.channel = CHANNEL_USSD;
+		u.direction = DIRECTION_OUT;
 		u.phone = "+8613912345678";
 		u.text = "主菜单";
 		u.text_len = strlen(u.text);
-		u.status = "sent";
-		u.kind = "reply";
+		u.status = MSG_STATUS_SENT;
+		u.kind = MSG_KIND_REPLY;
 		u.created_at = T0 + 1;
 		assert_int_equal(store_msg_add(st, &u, NULL), 0);
 	}
@@ -536,15 +537,15 @@ static void test_message_bytes_verbatim(void **state)
 	struct store_msg_filter flt = { 0 };
 
 	memset(&m, 0, sizeof(m));
-	m.channel = "sms";
-	m.direction = "in";
+	m.channel = CHANNEL_SMS;
+	m.direction = DIRECTION_IN;
 	m.phone = "13912345678";
 	m.text = text;
 	m.text_len = strlen(text);
 	m.raw = raw;
 	m.raw_len = sizeof(raw) - 1;
-	m.status = "received";
-	m.kind = "text";
+	m.status = MSG_STATUS_RECEIVED;
+	m.kind = MSG_KIND_TEXT;
 	assert_int_equal(store_msg_add(f->st, &m, &r.id), 0);
 	r.raw = raw;
 	r.raw_len = sizeof(raw) - 1;

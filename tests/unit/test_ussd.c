@@ -590,8 +590,9 @@ static int count_msg(const struct store_msg *m, void *arg)
 {
 	struct counter *k = arg;
 
-	if ((k->channel && strcmp(m->channel, k->channel) != 0) || (k->direction && strcmp(m->direction, k->direction) != 0) ||
-	    (k->kind && (m->kind == NULL || strcmp(m->kind, k->kind) != 0)) ||
+	if ((k->channel && strcmp(channel_name(m->channel), k->channel) != 0) ||
+	    (k->direction && strcmp(direction_name(m->direction), k->direction) != 0) ||
+	    (k->kind && (m->kind == MSG_KIND_NONE || strcmp(msg_kind_name(m->kind), k->kind) != 0)) ||
 	    (k->session && (m->session == NULL || strcmp(m->session, k->session) != 0)))
 		return 0;
 	if (k->n++ == 0)
