@@ -494,7 +494,11 @@ int store_fail(struct store *st, const char *sql)
 	return -1;
 }
 
-sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+/*
+ * The prepared statement for a static SQL string (prepared on first use,
+ * then reset and cleared of bindings on each call). NULL on error (logged).
+ */
+static sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 {
 	size_t h = (size_t)(((uintptr_t)sql >> 3) % STORE_STMT_SLOTS);
 
@@ -520,24 +524,6 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 	return NULL;
 }
 
-int store_exec_stmt(struct store *st, const char *sql, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return store_fail(st, sql);
-	sqlite3_reset(s);
-	return 0;
-}
-
-void store_bind_text(sqlite3_stmt *s, int idx, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, idx);
-	else
-		sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
-}
-
 const char *store_col_text(sqlite3_stmt *s, int idx)
 {
 	const unsigned char *t = sqlite3_column_text(s, idx);
@@ -545,40 +531,48 @@ const char *store_col_text(sqlite3_stmt *s, int idx)
 	return t ? (const char *)t : "";
 }
 
-/* Bind args to s: 0, or -1 (logged) when a bind fails or the count is not the statement's. */
+/*
+ * Bind args to s, which store_stmt has just cleared (every parameter NULL,
+ * so a NULL value needs no call). 0, or -1 (logged) when a bind fails or
+ * the count is not the statement's.
+ */
 static int bind_args(struct store *st, const char *sql, sqlite3_stmt *s, const struct store_arg *args)
 {
+	static const struct store_arg none[] = { { .type = STORE_ARG_END } };
 	int n = 0, rc = SQLITE_OK;
 
-	for (const struct store_arg *a = args; a && a->type != STORE_ARG_END && rc == SQLITE_OK; a++) {
+	for (const struct store_arg *a = args ? args : none; a->type != STORE_ARG_END; a++) {
 		int i = ++n;
 		switch (a->type) {
 		case STORE_ARG_INT:
 			rc = sqlite3_bind_int64(s, i, a->i);
 			break;
 		case STORE_ARG_POS:
-			rc = a->i > 0 ? sqlite3_bind_int64(s, i, a->i) : sqlite3_bind_null(s, i);
+			if (a->i > 0)
+				rc = sqlite3_bind_int64(s, i, a->i);
 			break;
 		case STORE_ARG_KNOWN:
-			rc = a->i >= 0 ? sqlite3_bind_int64(s, i, a->i) : sqlite3_bind_null(s, i);
+			if (a->i >= 0)
+				rc = sqlite3_bind_int64(s, i, a->i);
 			break;
 		case STORE_ARG_REAL:
 			rc = sqlite3_bind_double(s, i, a->d);
 			break;
 		case STORE_ARG_TEXT:
-			rc = a->t ? sqlite3_bind_text(s, i, a->t, a->len, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+			if (a->t)
+				rc = sqlite3_bind_text(s, i, a->t, a->len, SQLITE_TRANSIENT);
 			break;
 		case STORE_ARG_BLOB:
-			rc = a->b ? sqlite3_bind_blob(s, i, a->b, a->len, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+			if (a->b)
+				rc = sqlite3_bind_blob(s, i, a->b, a->len, SQLITE_TRANSIENT);
 			break;
 		case STORE_ARG_NULL:
 		case STORE_ARG_END:
-			rc = sqlite3_bind_null(s, i);
 			break;
 		}
+		if (rc != SQLITE_OK)
+			return store_fail(st, sql);
 	}
-	if (rc != SQLITE_OK)
-		return store_fail(st, sql);
 	/* a value too many or too few is a bug in the caller: say which statement, whatever the build */
 	if (n != sqlite3_bind_parameter_count(s)) {
 		log_errorx("store", "%d values for the %d parameters of \"%.40s...\"", n,
@@ -852,9 +846,7 @@ static const char SQL_ROLLBACK[] = "ROLLBACK";
 
 int store_begin(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_BEGIN);
-
-	if (s == NULL || store_exec_stmt(st, SQL_BEGIN, s) < 0)
+	if (store_run_a(st, SQL_BEGIN, NULL) < 0)
 		return -1;
 	st->changes_at_begin = (long long)sqlite3_total_changes64(st->db);
 	return 0;
@@ -862,9 +854,7 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_COMMIT);
-
-	if (s == NULL || store_exec_stmt(st, SQL_COMMIT, s) < 0) {
+	if (store_run_a(st, SQL_COMMIT, NULL) < 0) {
 		store_rollback(st);
 		return -1;
 	}
@@ -876,13 +866,8 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
-	sqlite3_stmt *s;
-
-	if (sqlite3_get_autocommit(st->db))
-		return;
-	s = store_stmt(st, SQL_ROLLBACK);
-	if (s != NULL)
-		(void)store_exec_stmt(st, SQL_ROLLBACK, s);
+	if (!sqlite3_get_autocommit(st->db))
+		(void)store_run_a(st, SQL_ROLLBACK, NULL);
 }
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT step";
@@ -891,27 +876,18 @@ static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO step";
 
 int store_savepoint(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_SAVEPOINT);
-
-	return s == NULL ? -1 : store_exec_stmt(st, SQL_SAVEPOINT, s);
+	return store_run_a(st, SQL_SAVEPOINT, NULL);
 }
 
 int store_release(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RELEASE);
-
-	return s == NULL ? -1 : store_exec_stmt(st, SQL_RELEASE, s);
+	return store_run_a(st, SQL_RELEASE, NULL);
 }
 
 void store_rollback_savepoint(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_ROLLBACK_TO);
-
-	if (s != NULL && store_exec_stmt(st, SQL_ROLLBACK_TO, s) == 0) {
-		s = store_stmt(st, SQL_RELEASE);
-		if (s != NULL)
-			(void)store_exec_stmt(st, SQL_RELEASE, s);
-	}
+	if (store_run_a(st, SQL_ROLLBACK_TO, NULL) == 0)
+		(void)store_run_a(st, SQL_RELEASE, NULL);
 }
 
 static const char SQL_PING[] = "SELECT count(*) FROM sqlite_master";

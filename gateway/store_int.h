@@ -28,24 +28,16 @@ struct store {
 	unsigned long long dev, ino;
 };
 
-/*
- * The prepared statement for a static SQL string (prepared on first use,
- * then reset and cleared of bindings on each call). NULL on error (logged).
- */
-sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 /* Log a failed statement once, with its first words for a name. Returns -1. */
 int store_fail(struct store *st, const char *sql);
-/* Step a statement that returns no rows. 0 or -1. */
-int store_exec_stmt(struct store *st, const char *sql, sqlite3_stmt *s);
-/* Bind text that may be NULL. */
-void store_bind_text(sqlite3_stmt *s, int idx, const char *v);
 /* A column as a C string ("" for NULL). */
 const char *store_col_text(sqlite3_stmt *s, int idx);
 /* A messages.kind as stored (NULL: none; a name this build does not know: none too). */
 int store_msg_kind(const char *stored);
 
 /*
- * Bind and run: one statement from the cache, its parameters bound from a
+ * Bind and run: one statement from the cache (prepared on first use, then
+ * reset and cleared of bindings on each call), its parameters bound from a
  * list of values, stepped, reset, and a failure logged once (store_fail).
  * The values are made by the ST_* macros below; the list holds exactly one
  * value for each parameter ?1..?N of the statement (a parameter the SQL does
@@ -63,7 +55,7 @@ int store_msg_kind(const char *stored);
  *
  * Each macro initialises one typed member, so a wrong kind of value (a
  * number for text, a pointer for a number) does not compile under -Werror.
- * Text and blobs are copied (SQLITE_TRANSIENT), as store_bind_text does.
+ * Text and blobs are copied (SQLITE_TRANSIENT).
  */
 enum store_arg_type {
 	STORE_ARG_END = 0,
