@@ -11,6 +11,7 @@ void diag_init(struct diag *d)
 	d->items = NULL;
 	d->n = d->cap = 0;
 	d->errors = d->warnings = 0;
+	d->zh = false;
 }
 
 void diag_free(struct diag *d)
@@ -29,7 +30,10 @@ static void diag_add(struct diag *d, bool error, const char *file, int line, con
 		buf_printf(&b, "%s:%d: ", file, line);
 	else if (file)
 		buf_printf(&b, "%s: ", file);
-	buf_adds(&b, error ? "error: " : "warning: ");
+	if (d->zh)
+		buf_adds(&b, error ? "错误：" : "提醒：");
+	else
+		buf_adds(&b, error ? "error: " : "warning: ");
 	buf_vprintf(&b, fmt, ap);
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;

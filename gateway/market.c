@@ -96,19 +96,20 @@ bool market_rule_parse(const char *text, struct market_rule *out, const char **w
 	memset(out, 0, sizeof(*out));
 	n = numbers(text, v, ARRAY_LEN(v), &dashed);
 	if (n == 0) {
-		*why = "names no day (write 农历逢三、六、九, 农历初一、十五, 每月5、15、25 or 2026-12-05)";
+		*why = "没写哪一天（写成 农历逢三、六、九，农历初一、十五，每月5、15、25 或 2026-12-05）";
 		return false;
 	}
 	if (dashed) {
 		if (n % 3 != 0) {
-			*why = "dates are written 2026-12-05";
+			*why = "日期要写成 2026-12-05";
 			return false;
 		}
 		out->kind = MARKET_DATES;
 		out->dates = xcalloc(n / 3, sizeof(long));
 		for (size_t k = 0; k < n; k += 3) {
-			if (v[k] < 1900 || v[k] > 2099 || v[k + 1] < 1 || v[k + 1] > 12 || v[k + 2] < 1 || v[k + 2] > 31) {
-				*why = "a date is not a day of 1900-2099";
+			if (v[k] < 1900 || v[k] > 2099 || v[k + 1] < 1 || v[k + 1] > 12 || v[k + 2] < 1 ||
+			    v[k + 2] > 31) {
+				*why = "日期不是 1900 到 2099 年里的一天";
 				market_rule_free(out);
 				return false;
 			}
@@ -121,7 +122,7 @@ bool market_rule_parse(const char *text, struct market_rule *out, const char **w
 		out->kind = MARKET_LUNAR_ENDING;
 		for (size_t k = 0; k < n; k++) {
 			if (v[k] < 0 || v[k] > 10) {
-				*why = "逢 takes single days: 逢三、六、九 (十 for days ending in 0)";
+				*why = "逢 后面写个位数：逢三、六、九（尾数是 0 的写 十）";
 				return false;
 			}
 			out->digits[v[k] % 10] = true;
@@ -129,13 +130,13 @@ bool market_rule_parse(const char *text, struct market_rule *out, const char **w
 		return true;
 	}
 	if (!lunar && !strstr(text, "每月")) {
-		*why = "say 农历 (lunar) or 每月 (every month), or give dates as 2026-12-05";
+		*why = "要写 农历 或 每月，或者写日期 2026-12-05";
 		return false;
 	}
 	out->kind = lunar ? MARKET_LUNAR_DAYS : MARKET_SOLAR_DAYS;
 	for (size_t k = 0; k < n; k++) {
 		if (v[k] < 1 || v[k] > (lunar ? 30 : 31)) {
-			*why = lunar ? "a lunar day is 1 to 30" : "a day of the month is 1 to 31";
+			*why = lunar ? "农历日子是 1 到 30" : "每月的日子是 1 到 31";
 			return false;
 		}
 		out->days[v[k]] = true;

@@ -75,8 +75,8 @@ bool menu_optional_at(const char *p, size_t *inner)
 	return false;
 }
 
-static void render_into(struct buf *b, const char *tmpl, size_t len, const struct menu_var *vars, size_t nvars,
-    bool *empty)
+static void render_into(
+    struct buf *b, const char *tmpl, size_t len, const struct menu_var *vars, size_t nvars, bool *empty)
 {
 	for (const char *p = tmpl, *end = tmpl + len; p < end;) {
 		size_t n;
@@ -274,8 +274,8 @@ static void pattern_word(const char *text, size_t end, size_t chars, struct buf 
 #define SITU_MAX 16
 
 /* menu_match, and when why is not NULL, every step of the decision in words. */
-static void match(const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out,
-    struct buf *why)
+static void match(
+    const struct menu *m, const char *norm, size_t len, int context, struct menu_match *out, struct buf *why)
 {
 	struct hits H;
 	const struct pattern *best = NULL, *cue = NULL;
@@ -329,15 +329,16 @@ static void match(const struct menu *m, const char *norm, size_t len, int contex
 		}
 		int top = -1, threshold = m->situ_threshold > 0 ? m->situ_threshold : 2;
 		for (size_t k = 0; k < nsitu; k++)
-			if (situ[k].score >= threshold && (top < 0 || situ[k].score > situ[top].score ||
-			    (situ[k].score == situ[top].score && situ[k].node < situ[top].node)))
+			if (situ[k].score >= threshold &&
+			    (top < 0 || situ[k].score > situ[top].score ||
+				(situ[k].score == situ[top].score && situ[k].node < situ[top].node)))
 				top = (int)k;
 		if (why) {
 			for (size_t k = 0; k < nsitu; k++)
-				buf_printf(why, "situation score: %s %d%s\n", m->nodes[situ[k].node].id, situ[k].score,
-				    situ[k].score >= threshold ? "" : " (below the threshold)");
+				buf_printf(why, "情境得分：%s %d%s\n", m->nodes[situ[k].node].id, situ[k].score,
+				    situ[k].score >= threshold ? "" : "（不到门槛）");
 			if (nsitu)
-				buf_printf(why, "situation threshold: %d\n", threshold);
+				buf_printf(why, "情境门槛：%d\n", threshold);
 		}
 		if (top >= 0) {
 			topic = situ[top].node;
@@ -345,7 +346,7 @@ static void match(const struct menu *m, const char *norm, size_t len, int contex
 		} else if (context >= 0 && m->nodes[context].topic >= 0) {
 			topic = m->nodes[context].topic;
 			if (why)
-				buf_printf(why, "no keyword: cues under the sender's topic %s\n", m->nodes[topic].id);
+				buf_printf(why, "没有关键词：用发信人当前话题 %s 下的提示词\n", m->nodes[topic].id);
 		} else {
 			free(H.pat);
 			return;
@@ -363,7 +364,7 @@ static void match(const struct menu *m, const char *norm, size_t len, int contex
 		if (out->via != MENU_VIA_SITUATION)
 			out->via = MENU_VIA_CUE;
 		if (why)
-			buf_printf(why, "cue of %s under %s wins (%zu characters)\n", m->nodes[cue->node].id,
+			buf_printf(why, "%s 的提示词（在 %s 下）胜出（%zu 个字）\n", m->nodes[cue->node].id,
 			    m->nodes[topic].id, cue->chars);
 	} else if (best != NULL) {
 		out->node = best->node;
@@ -396,11 +397,11 @@ static int on_why(int id, size_t end, void *arg)
 
 	pattern_word(W->text, end, p->chars, &w);
 	if (p->weight)
-		buf_printf(W->b, "situation \"%s\" -> %s +%d\n", buf_str(&w), W->m->nodes[p->node].id, p->weight);
+		buf_printf(W->b, "情境词“%s” -> %s +%d\n", buf_str(&w), W->m->nodes[p->node].id, p->weight);
 	else
-		buf_printf(W->b, "%s \"%s\" -> %s (%zu characters%s%s)\n", p->cue ? "cue" : "keyword", buf_str(&w),
-		    W->m->nodes[p->node].id, p->chars, p->exact ? ", whole message only" : "",
-		    p->word ? ", whole word only" : "");
+		buf_printf(W->b, "%s“%s” -> %s（%zu 个字%s%s）\n", p->cue ? "提示词" : "关键词", buf_str(&w),
+		    W->m->nodes[p->node].id, p->chars, p->exact ? "，要整条短信就是它" : "",
+		    p->word ? "，要单独成词" : "");
 	buf_free(&w);
 	return 0;
 }
@@ -410,17 +411,17 @@ char *menu_why(const struct menu *m, const char *norm, int context, struct menu_
 	struct buf b = { 0 };
 	struct why_hits W = { m, norm, strlen(norm), &b };
 
-	buf_printf(&b, "normalised: \"%s\"\n", norm);
+	buf_printf(&b, "整理后：“%s”\n", norm);
 	if (W.len)
 		ac_search(m->ac, norm, W.len, on_why, &W);
 	match(m, norm, W.len, context, out, &b);
 	if (out->node < 0)
-		buf_printf(&b, "result: not understood (texts.unknown)\n");
+		buf_printf(&b, "结果：看不懂（回 texts.unknown）\n");
 	else
-		buf_printf(&b, "result: %s (%s) by %s\n", m->nodes[out->node].id, m->nodes[out->node].title,
-		    out->via == MENU_VIA_KEYWORD ? "the longest keyword (then the deeper node, then the first defined)"
-		    : out->via == MENU_VIA_CUE ? "a keyword and a cue below it"
-		    : "situation cues (no keyword matched)");
+		buf_printf(&b, "结果：%s（%s），依据：%s\n", m->nodes[out->node].id, m->nodes[out->node].title,
+		    out->via == MENU_VIA_KEYWORD ? "最长的关键词（一样长取更深的节点，再取先写的）"
+			: out->via == MENU_VIA_CUE ? "关键词加它下面的提示词"
+						   : "情境词（没有关键词对上）");
 	return buf_take(&b);
 }
 
@@ -451,8 +452,9 @@ bool menu_digit_choice(const struct menu *m, const char *norm, char *out, size_t
 	/* a word that stands for a digit (下一页 = 9, 返回 = 0), with or without fillers */
 	for (size_t w = 0; w < m->ndwords; w++) {
 		size_t wl = strlen(m->dwords[w]);
-		if (wl > 0 && ((wl == len && strcmp(norm, m->dwords[w]) == 0) ||
-		    (wl == b - a && strncmp(norm + a, m->dwords[w], wl) == 0))) {
+		if (wl > 0 &&
+		    ((wl == len && strcmp(norm, m->dwords[w]) == 0) ||
+			(wl == b - a && strncmp(norm + a, m->dwords[w], wl) == 0))) {
 			snprintf(out, outlen, "%s", m->ddigits[w]);
 			return true;
 		}

@@ -181,13 +181,13 @@ static void get_strings(
 		return;
 	}
 	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-		diag_error(L->d, file, line_of(s), "%s must be a list of strings: [\"a\", \"b\"]", what);
+		diag_error(L->d, file, line_of(s), "%s 要写成一串文字：[\"a\", \"b\"]", what);
 		return;
 	}
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			diag_error(L->d, file, line_of(e), "%s must hold strings only", what);
+			diag_error(L->d, file, line_of(e), "%s 里只能放文字（加引号）", what);
 			continue;
 		}
 		int line = line_of(e) ? line_of(e) : line_of(s);
@@ -200,7 +200,7 @@ static void get_strings(
 static const char *get_string(struct loader *L, const config_setting_t *s, const char *file, const char *what)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		diag_error(L->d, file, line_of(s), "%s must be a string", what);
+		diag_error(L->d, file, line_of(s), "%s 要写成文字（加引号）", what);
 		return NULL;
 	}
 	return config_setting_get_string(s);
@@ -233,7 +233,7 @@ static bool get_variants(struct loader *L, const config_setting_t *s, const char
 		int ch = channel_parse(cn);
 		struct strv *to = ch == CHANNEL_SMS ? sms : ch == CHANNEL_USSD ? ussd : NULL;
 		if (to == NULL) {
-			diag_error(L->d, file, line_of(c), "%s: a channel is \"sms\" or \"ussd\", not '%s'", what, cn);
+			diag_error(L->d, file, line_of(c), "%s：渠道只能是 \"sms\" 或 \"ussd\"，不能是 '%s'", what, cn);
 			continue;
 		}
 		if (list) {
@@ -245,7 +245,7 @@ static bool get_variants(struct loader *L, const config_setting_t *s, const char
 		}
 	}
 	if (sms->n == 0) {
-		diag_error(L->d, file, line_of(s), "%s: give the SMS form too ({ sms = ...; ussd = ...; })", what);
+		diag_error(L->d, file, line_of(s), "%s：短信的写法也要给（{ sms = ...; ussd = ...; }）", what);
 		return false;
 	}
 	return true;
@@ -262,7 +262,7 @@ static void load_node(struct loader *L, const config_setting_t *g, const char *f
 	for (int k = 0; k < MENU_DIGITS; k++)
 		r.opt_line[k] = 0;
 	if (!config_setting_is_group(g)) {
-		diag_error(L->d, file, line_of(g), "a node must be a group { id = \"...\"; ... }");
+		diag_error(L->d, file, line_of(g), "节点要写成一组 { id = \"...\"; ... }");
 		return;
 	}
 	for (int i = 0; i < config_setting_length(g); i++) {
@@ -286,13 +286,13 @@ static void load_node(struct loader *L, const config_setting_t *g, const char *f
 			if (get_variants(L, s, file, "text", false, &r.pages, &r.ussd_pages))
 				r.pages_line = line;
 			if (has_text)
-				diag_error(L->d, file, line, "give either text or pages, not both");
+				diag_error(L->d, file, line, "text 和 pages 只能写一个，不能都写");
 			has_text = true;
 		} else if (strcmp(name, "pages") == 0) {
 			get_variants(L, s, file, "pages", true, &r.pages, &r.ussd_pages);
 			r.pages_line = line;
 			if (has_text)
-				diag_error(L->d, file, line, "give either text or pages, not both");
+				diag_error(L->d, file, line, "text 和 pages 只能写一个，不能都写");
 			has_text = true;
 		} else if (strcmp(name, "keywords") == 0) {
 			get_strings(L, s, file, "keywords", &r.keywords);
@@ -306,12 +306,11 @@ static void load_node(struct loader *L, const config_setting_t *g, const char *f
 				int digit = o.v[k][0] - '0';
 				if (eq != o.v[k] + 1 || digit < 1 || digit > 9 || eq[1] == '\0') {
 					diag_error(L->d, file, o.line[k],
-					    "option \"%s\": write it as \"D=node.id\" with a digit D from 1 to 9",
-					    o.v[k]);
+					    "选项 \"%s\"：要写成 \"D=节点id\"，D 是 1 到 9 的数字", o.v[k]);
 					continue;
 				}
 				if (r.opt_target[digit]) {
-					diag_error(L->d, file, o.line[k], "option %d is given twice", digit);
+					diag_error(L->d, file, o.line[k], "选项 %d 写了两次", digit);
 					continue;
 				}
 				r.opt_target[digit] = xstrdup(eq + 1);
@@ -320,33 +319,32 @@ static void load_node(struct loader *L, const config_setting_t *g, const char *f
 			strv_free(&o);
 		} else if (strcmp(name, "exact") == 0 || strcmp(name, "keep") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-				diag_error(L->d, file, line, "%s must be true or false", name);
+				diag_error(L->d, file, line, "%s 只能是 true 或 false", name);
 			else if (name[0] == 'e')
 				r.exact = config_setting_get_bool(s);
 			else
 				r.keep = config_setting_get_bool(s);
 		} else {
 			diag_error(L->d, file, line,
-			    "unknown node setting '%s' (known: id, title, text, pages, "
-			    "keywords, cues, options, action, exact, keep, parent)",
+			    "节点里没有 '%s' 这一项（可用：id, title, text, pages, "
+			    "keywords, cues, options, action, exact, keep, parent）",
 			    name);
 		}
 	}
 	if (r.id == NULL) {
-		diag_error(L->d, file, r.line, "node without an id");
+		diag_error(L->d, file, r.line, "节点没有 id");
 		r.id = xasprintf("?line%d", r.line);
 	} else if (!id_ok(r.id)) {
-		diag_error(L->d, file, r.line,
-		    "node id \"%s\": use lower-case letters, digits and _, with dots between levels", r.id);
+		diag_error(L->d, file, r.line, "节点 id \"%s\"：只能用小写字母、数字和 _，层级之间用点隔开", r.id);
 	}
 	if (r.title == NULL) {
-		diag_error(L->d, file, r.line, "node \"%s\" has no title", r.id);
+		diag_error(L->d, file, r.line, "节点 \"%s\" 没有 title（标题）", r.id);
 		r.title = xstrdup(r.id);
 	}
 	if (!has_text)
-		diag_error(L->d, file, r.line, "node \"%s\" has no text (or pages)", r.id);
+		diag_error(L->d, file, r.line, "节点 \"%s\" 没有 text（或 pages）", r.id);
 	else if (r.pages.n == 0)
-		diag_error(L->d, file, r.pages_line, "node \"%s\" has an empty list of pages", r.id);
+		diag_error(L->d, file, r.pages_line, "节点 \"%s\" 的 pages 是空的", r.id);
 	if (L->nrn == L->caprn) {
 		L->caprn = L->caprn ? L->caprn * 2 : 64;
 		L->rn = xrealloc(L->rn, L->caprn * sizeof(*L->rn));
@@ -380,7 +378,7 @@ static void flatten_values(struct loader *L, const config_setting_t *g, const ch
 			    cfg_int_written_wider(
 				L->text + L->line_at[line_of(s) - 1], config_setting_name(s), iv, &wide, &overflow)) {
 				if (overflow) {
-					diag_error(L->d, file, line_of(s), "value '%s' is too large a number", name);
+					diag_error(L->d, file, line_of(s), "值 '%s' 的数字太大", name);
 					break;
 				}
 				iv = wide;
@@ -394,7 +392,7 @@ static void flatten_values(struct loader *L, const config_setting_t *g, const ch
 			v = num;
 			break;
 		default:
-			diag_error(L->d, file, line_of(s), "value '%s' must be a string, a number or a group", name);
+			diag_error(L->d, file, line_of(s), "值 '%s' 只能是文字、数字或一组", name);
 			break;
 		}
 		if (v != NULL) {
@@ -415,7 +413,7 @@ static void load_situations(struct loader *L, const config_setting_t *s, const c
 {
 	if (!config_setting_is_list(s)) {
 		diag_error(L->d, file, line_of(s),
-		    "situations must be a list: ( { node = \"linshi\"; weight = 2; "
+		    "situations 要写成列表：( { node = \"linshi\"; weight = 2; "
 		    "words = [\"没钱买炭\"]; }, ... )");
 		return;
 	}
@@ -427,8 +425,8 @@ static void load_situations(struct loader *L, const config_setting_t *s, const c
 		e.line = line_of(g);
 		e.weight = 1;
 		if (!config_setting_is_group(g)) {
-			diag_error(L->d, file, e.line,
-			    "a situation group must be { node = ...; weight = ...; words = [...]; }");
+			diag_error(
+			    L->d, file, e.line, "情境的每一组要写成 { node = ...; weight = ...; words = [...]; }");
 			continue;
 		}
 		for (int i = 0; i < config_setting_length(g); i++) {
@@ -442,18 +440,18 @@ static void load_situations(struct loader *L, const config_setting_t *s, const c
 			} else if (strcmp(fn, "weight") == 0) {
 				if (config_setting_type(f) != CONFIG_TYPE_INT || config_setting_get_int(f) < 1 ||
 				    config_setting_get_int(f) > 9)
-					diag_error(L->d, file, line_of(f), "weight must be a whole number from 1 to 9");
+					diag_error(L->d, file, line_of(f), "weight 要是 1 到 9 的整数");
 				else
 					e.weight = config_setting_get_int(f);
 			} else if (strcmp(fn, "words") == 0) {
 				get_strings(L, f, file, "words", &e.words);
 			} else {
 				diag_error(
-				    L->d, file, line_of(f), "unknown situation setting '%s' (node, weight, words)", fn);
+				    L->d, file, line_of(f), "情境里没有 '%s' 这一项（可用：node, weight, words）", fn);
 			}
 		}
 		if (e.node == NULL || e.words.n == 0) {
-			diag_error(L->d, file, e.line, "a situation group needs a node and words");
+			diag_error(L->d, file, e.line, "情境的每一组都要有 node 和 words");
 			free(e.node);
 			strv_free(&e.words);
 			continue;
@@ -469,7 +467,7 @@ static void load_markets(struct loader *L, const config_setting_t *s, const char
 
 	if (!config_setting_is_list(s)) {
 		diag_error(L->d, file, line_of(s),
-		    "markets must be a list: ( { town = \"崆峒镇\"; place = \"…\"; "
+		    "markets 要写成列表：( { town = \"崆峒镇\"; place = \"…\"; "
 		    "rule = \"农历逢三、六、九\"; time = \"上午\"; }, ... )");
 		return;
 	}
@@ -481,8 +479,7 @@ static void load_markets(struct loader *L, const config_setting_t *s, const char
 		mk.file = file;
 		mk.line = line_of(g);
 		if (!config_setting_is_group(g)) {
-			diag_error(
-			    L->d, file, mk.line, "a market must be a group { town = ...; place = ...; rule = ...; }");
+			diag_error(L->d, file, mk.line, "集市要写成一组 { town = ...; place = ...; rule = ...; }");
 			continue;
 		}
 		for (int i = 0; i < config_setting_length(g); i++) {
@@ -495,7 +492,7 @@ static void load_markets(struct loader *L, const config_setting_t *s, const char
 							     : NULL;
 			if (dst == NULL) {
 				diag_error(L->d, file, line_of(f),
-				    "unknown market setting '%s' (town, place, rule, time)", fn);
+				    "集市里没有 '%s' 这一项（可用：town, place, rule, time）", fn);
 				continue;
 			}
 			if (v != NULL) {
@@ -504,9 +501,9 @@ static void load_markets(struct loader *L, const config_setting_t *s, const char
 			}
 		}
 		if (mk.town == NULL || mk.town[0] == '\0' || mk.rule_text == NULL) {
-			diag_error(L->d, file, mk.line, "a market needs a town and a rule");
+			diag_error(L->d, file, mk.line, "集市要有 town 和 rule");
 		} else if (!market_rule_parse(mk.rule_text, &mk.rule, &why)) {
-			diag_error(L->d, file, mk.line, "market rule \"%s\": %s", mk.rule_text, why);
+			diag_error(L->d, file, mk.line, "集市规则 \"%s\"：%s", mk.rule_text, why);
 		} else {
 			if (mk.place == NULL)
 				mk.place = xstrdup("");
@@ -527,8 +524,8 @@ static void load_markets(struct loader *L, const config_setting_t *s, const char
 static void load_glossary(struct loader *L, const config_setting_t *s, const char *file)
 {
 	if (!config_setting_is_list(s)) {
-		diag_error(L->d, file, line_of(s),
-		    "glossary must be a list: ( { term = \"公示\"; plain = [\"贴出来\"]; }, ... )");
+		diag_error(
+		    L->d, file, line_of(s), "glossary 要写成列表：( { term = \"公示\"; plain = [\"贴出来\"]; }, ... )");
 		return;
 	}
 	for (int k = 0; k < config_setting_length(s); k++) {
@@ -538,8 +535,7 @@ static void load_glossary(struct loader *L, const config_setting_t *s, const cha
 		e.file = file;
 		e.line = line_of(g);
 		if (!config_setting_is_group(g)) {
-			diag_error(
-			    L->d, file, line_of(g), "a glossary entry must be a group { term = ...; plain = [...]; }");
+			diag_error(L->d, file, line_of(g), "词语解释的每一条要写成一组 { term = ...; plain = [...]; }");
 			continue;
 		}
 		for (int i = 0; i < config_setting_length(g); i++) {
@@ -555,13 +551,12 @@ static void load_glossary(struct loader *L, const config_setting_t *s, const cha
 			} else if (strcmp(fn, "except") == 0) {
 				get_strings(L, f, file, "except", &e.except);
 			} else {
-				diag_error(
-				    L->d, file, line_of(f), "unknown glossary setting '%s' (term, plain, except)", fn);
+				diag_error(L->d, file, line_of(f),
+				    "词语解释里没有 '%s' 这一项（可用：term, plain, except）", fn);
 			}
 		}
 		if (e.term == NULL || e.plain.n == 0) {
-			diag_error(
-			    L->d, file, e.line, "a glossary entry needs a term and at least one plain explanation");
+			diag_error(L->d, file, e.line, "词语解释的每一条要有 term 和至少一个 plain（大白话说法）");
 			free(e.term);
 			strv_free(&e.plain);
 			strv_free(&e.except);
@@ -582,6 +577,14 @@ static int line_at(const char *text, size_t at)
 	return line;
 }
 
+/* libconfig says what is wrong in English; a content editor reads this */
+static const char *syntax_zh(const char *what)
+{
+	if (what != NULL && strcmp(what, "syntax error") == 0)
+		return "格式错误：看看这一行和上一行的引号、分号、括号是不是配对";
+	return what;
+}
+
 static void load_file(struct loader *L, const char *path, const char *file)
 {
 	config_t cf;
@@ -595,11 +598,11 @@ static void load_file(struct loader *L, const char *path, const char *file)
 	 */
 	text = file_read_regular(path, &len, err, sizeof(err));
 	if (text == NULL) {
-		diag_error(L->d, file, 0, "cannot read the file: %s", err);
+		diag_error(L->d, file, 0, "读不了这个文件：%s", err);
 		return;
 	}
 	if (strlen(text) != len) {
-		diag_error(L->d, file, line_at(text, strlen(text)), "a NUL byte: a menu file is UTF-8 text");
+		diag_error(L->d, file, line_at(text, strlen(text)), "有 NUL 字节：菜单文件要是 UTF-8 文本");
 		free(text);
 		return;
 	}
@@ -607,15 +610,15 @@ static void load_file(struct loader *L, const char *path, const char *file)
 		size_t at = pos;
 		uint32_t cp = utf8_next(text, len, &pos);
 		if (cp == UTF8_REPLACEMENT && pos - at == 1) {
-			diag_error(L->d, file, line_at(text, at),
-			    "not valid UTF-8 (byte 0x%02X): save the file as UTF-8", (unsigned char)text[at]);
+			diag_error(L->d, file, line_at(text, at), "不是有效的 UTF-8（字节 0x%02X）：请把文件存成 UTF-8",
+			    (unsigned char)text[at]);
 			free(text);
 			return;
 		}
 	}
 	config_init(&cf);
 	if (config_read_string(&cf, text) != CONFIG_TRUE) {
-		diag_error(L->d, file, config_error_line(&cf), "%s", config_error_text(&cf));
+		diag_error(L->d, file, config_error_line(&cf), "%s", syntax_zh(config_error_text(&cf)));
 		config_destroy(&cf);
 		free(text);
 		return;
@@ -638,19 +641,19 @@ static void load_file(struct loader *L, const char *path, const char *file)
 
 		if (strcmp(name, "nodes") == 0) {
 			if (!config_setting_is_list(s)) {
-				diag_error(L->d, file, line_of(s), "nodes must be a list: ( { ... }, { ... } )");
+				diag_error(L->d, file, line_of(s), "nodes 要写成列表：( { ... }, { ... } )");
 				continue;
 			}
 			for (int k = 0; k < config_setting_length(s); k++)
 				load_node(L, config_setting_get_elem(s, (unsigned)k), file);
 		} else if (strcmp(name, "values") == 0) {
 			if (!config_setting_is_group(s))
-				diag_error(L->d, file, line_of(s), "values must be a group: { name = \"...\"; }");
+				diag_error(L->d, file, line_of(s), "values 要写成一组：{ name = \"...\"; }");
 			else
 				flatten_values(L, s, "", file);
 		} else if (strcmp(name, "texts") == 0) {
 			if (!config_setting_is_group(s)) {
-				diag_error(L->d, file, line_of(s), "texts must be a group: { name = \"...\"; }");
+				diag_error(L->d, file, line_of(s), "texts 要写成一组：{ name = \"...\"; }");
 				continue;
 			}
 			for (int k = 0; k < config_setting_length(s); k++) {
@@ -658,11 +661,11 @@ static void load_file(struct loader *L, const char *path, const char *file)
 				const char *tn = config_setting_name(t);
 				int idx = menu_text_index(tn);
 				if (idx < 0) {
-					diag_error(L->d, file, line_of(t), "unknown text '%s'", tn);
+					diag_error(L->d, file, line_of(t), "没有叫 '%s' 的系统文字", tn);
 					continue;
 				}
 				if (L->raw_texts[idx].text) {
-					diag_error(L->d, file, line_of(t), "text '%s' is also defined in %s:%d", tn,
+					diag_error(L->d, file, line_of(t), "文字 '%s' 在 %s:%d 也写了一次", tn,
 					    L->raw_texts[idx].file, L->raw_texts[idx].line);
 					continue;
 				}
@@ -686,8 +689,7 @@ static void load_file(struct loader *L, const char *path, const char *file)
 			load_situations(L, s, file);
 		} else if (strcmp(name, "situation_threshold") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_INT || config_setting_get_int(s) < 1)
-				diag_error(
-				    L->d, file, line_of(s), "situation_threshold must be a whole number of at least 1");
+				diag_error(L->d, file, line_of(s), "situation_threshold 要是不小于 1 的整数");
 			else
 				L->m->situ_threshold = config_setting_get_int(s);
 		} else if (strcmp(name, "markets") == 0) {
@@ -707,14 +709,14 @@ static void load_file(struct loader *L, const char *path, const char *file)
 					ok = w.v[k][c] >= '0' && w.v[k][c] <= '9';
 				if (!ok)
 					diag_error(L->d, file, w.line[k],
-					    "digit word \"%s\": write it as \"D=word\" (\"9=下一页\")", w.v[k]);
+					    "数字说法 \"%s\"：要写成 \"D=说法\"（\"9=下一页\"）", w.v[k]);
 				else
 					strv_add(&L->digit_words, w.v[k], w.line[k]);
 			}
 			strv_free(&w);
 		} else {
 			diag_error(L->d, file, line_of(s),
-			    "unknown setting '%s' (a menu file holds nodes, values, texts, markets, glossary, situations, situation_threshold, digit_fillers and digit_words)",
+			    "没有 '%s' 这一项（菜单文件里可以有 nodes, values, texts, markets, glossary, situations, situation_threshold, digit_fillers, digit_words）",
 			    name);
 		}
 	}
@@ -760,7 +762,7 @@ static void index_values(struct loader *L)
 			first = b;
 			continue;
 		}
-		diag_error(L->d, L->values_file[b], L->values_name.line[b], "value '%s' is also defined in %s:%d",
+		diag_error(L->d, L->values_file[b], L->values_name.line[b], "值 '%s' 在 %s:%d 也写了一次",
 		    L->values_name.v[b], L->values_file[first], L->values_name.line[first]);
 	}
 }
@@ -844,7 +846,7 @@ static void report_cycle(struct loader *L, struct expanding *st, long vi, const 
 		buf_printf(&chain, "{%s} -> ", L->values_name.v[st->v[j]]);
 	buf_printf(&chain, "{%s}", L->values_name.v[vi]);
 	diag_error(L->d, L->values_file[st->v[st->n - 1]], L->values_name.line[st->v[st->n - 1]],
-	    "%s: placeholders refer to each other in a cycle: %s", what, buf_str(&chain));
+	    "%s：占位符互相引用，绕成了圈：%s", what, buf_str(&chain));
 	buf_free(&chain);
 	st->failed = true;
 }
@@ -867,7 +869,7 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 				if (!(L->cfg->calls_enabled && L->cfg->calls_callback))
 					*empty = true;
 			} else {
-				diag_error(L->d, file, line, "%s: unknown switch {%.*s} (known: if.callback)", what,
+				diag_error(L->d, file, line, "%s：没有 {%.*s} 这个开关（可用：if.callback）", what,
 				    (int)n, p + 1);
 			}
 			p += n + 2;
@@ -876,7 +878,7 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 		if (menu_placeholder_at(p, &n) && p + n + 2 <= end && n == 9 && strncmp(p + 1, "page.next", 9) == 0) {
 			/* the next-page hint, in the words of the page's channel */
 			if (L->page_next == NULL)
-				diag_error(L->d, file, line, "%s: {page.next} belongs in a node's pages only", what);
+				diag_error(L->d, file, line, "%s：{page.next} 只能用在节点的 pages 里", what);
 			else
 				buf_adds(b, L->page_next);
 			p += n + 2;
@@ -904,16 +906,16 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 				if (b->len == before)
 					*empty = true;
 				if (b->len > EXPAND_MAX) {
-					diag_error(L->d, file, line, "%s: its placeholders expand to more than %u MB",
-					    what, EXPAND_MAX >> 20);
+					diag_error(
+					    L->d, file, line, "%s：占位符展开后超过 %u MB", what, EXPAND_MAX >> 20);
 					st->failed = true;
 					return;
 				}
 			} else {
 				if (!var_allowed(vars, p + 1, n))
 					diag_error(L->d, file, line,
-					    "%s: placeholder {%.*s} has no value (office.* come from "
-					    "the config, others from a values group)",
+					    "%s：占位符 {%.*s} 没有值（office.* 来自配置文件，"
+					    "其他的来自 values）",
 					    what, (int)n, p + 1);
 				buf_add(b, p, n + 2);
 				*runtime = true;
@@ -925,8 +927,8 @@ static void expand_into(struct loader *L, struct buf *b, const char *tmpl, size_
 			size_t inner;
 			if (!menu_optional_at(p, &inner) || p + inner + 3 > end) {
 				diag_error(L->d, file, line,
-				    "%s: an optional part \"{?\" is not closed with \"}\" (or holds "
-				    "another one)",
+				    "%s：可选部分 \"{?\" 没有用 \"}\" 结束"
+				    "（或者里面又套了一个）",
 				    what);
 				buf_add(b, p, (size_t)(end - p));
 				return;
@@ -978,13 +980,13 @@ static void check_budget(
 	if (c.segments > (size_t)budget) {
 		if (is_error)
 			diag_error(L->d, file, line,
-			    "%s is %zu characters: %zu SMS segments, over the budget of %d "
-			    "(%zu Chinese characters)",
+			    "%s有 %zu 个字：要 %zu 条短信，超过上限 %d 条"
+			    "（上限约 %zu 个汉字）",
 			    what, c.chars, c.segments, budget, chars_max);
 		else
 			diag_warn(L->d, file, line,
-			    "%s may run to %zu characters: %zu SMS segments, over the budget "
-			    "of %d",
+			    "%s可能长到 %zu 个字：要 %zu 条短信，超过上限 "
+			    "%d 条",
 			    what, c.chars, c.segments, budget);
 	}
 	const char *more = L->m->texts[menu_text_index("ussd_more")].text;
@@ -992,8 +994,8 @@ static void check_budget(
 	    (size_t)L->cfg->ussd_gsm7_limit, (size_t)L->cfg->ussd_ucs2_limit, NULL, 0);
 	if (screens > (size_t)L->cfg->ussd_max_screens)
 		diag_error(L->d, file, line,
-		    "%s needs %zu USSD screens of %d characters; at most %d "
-		    "(ussd.max_screens): split it into pages",
+		    "%s要 %zu 屏 USSD（每屏 %d 个字），最多 %d 屏"
+		    "（ussd.max_screens）：请分成几页",
 		    what, screens, L->cfg->ussd_ucs2_limit, L->cfg->ussd_max_screens);
 }
 
@@ -1019,9 +1021,8 @@ static void check_glossary(struct loader *L, const char *text, const char *file,
 			explained = strstr(t, e->plain.v[k]) != NULL;
 		free(t);
 		if (used && !explained)
-			diag_warn(L->d, file, line,
-			    "%s says \"%s\" without its plain words (glossary %s:%d: one of \"%s\"%s)", what, e->term,
-			    e->file, e->line, e->plain.v[0], e->plain.n > 1 ? " ..." : "");
+			diag_warn(L->d, file, line, "%s用了 \"%s\"，没加大白话解释（词语解释 %s:%d：比如 \"%s\"%s）",
+			    what, e->term, e->file, e->line, e->plain.v[0], e->plain.n > 1 ? " ..." : "");
 	}
 }
 
@@ -1118,15 +1119,15 @@ static void build_patterns(struct loader *L)
 					hashes += norm[c] == '#';
 				if (len == 0) {
 					diag_error(L->d, r->file, list->line[k],
-					    "%s \"%s\" is empty once spaces and "
-					    "punctuation are dropped",
-					    pass ? "cue" : "keyword", list->v[k]);
+					    "%s \"%s\" 去掉空格和"
+					    "标点后什么都不剩",
+					    pass ? "提示词" : "关键词", list->v[k]);
 				} else if (hashes == len) {
-					diag_error(L->d, r->file, list->line[k], "%s \"%s\" is only wildcards",
-					    pass ? "cue" : "keyword", list->v[k]);
+					diag_error(L->d, r->file, list->line[k], "%s \"%s\" 只有通配符 #",
+					    pass ? "提示词" : "关键词", list->v[k]);
 				} else if (hashes > 2) {
-					diag_error(L->d, r->file, list->line[k], "%s \"%s\": at most two # wildcards",
-					    pass ? "cue" : "keyword", list->v[k]);
+					diag_error(L->d, r->file, list->line[k], "%s \"%s\"：最多两个 # 通配符",
+					    pass ? "提示词" : "关键词", list->v[k]);
 				} else {
 					add_expanded(
 					    L, norm, len, 0, (int)i, pass == 1, r->exact, utf8_chars(norm, len));
@@ -1145,8 +1146,8 @@ static void build_patterns(struct loader *L)
 	for (size_t g = 0; g < L->nsitu; g++) {
 		int node = menu_find(m, L->situ[g].node);
 		if (node < 0) {
-			diag_error(L->d, L->situ[g].file, L->situ[g].line,
-			    "situation cues for \"%s\", which does not exist", L->situ[g].node);
+			diag_error(
+			    L->d, L->situ[g].file, L->situ[g].line, "情境词指向 \"%s\"，没有这个节点", L->situ[g].node);
 			continue;
 		}
 		for (size_t k = 0; k < L->situ[g].words.n; k++) {
@@ -1154,8 +1155,8 @@ static void build_patterns(struct loader *L)
 			size_t len = strlen(norm);
 			if (len == 0) {
 				diag_error(L->d, L->situ[g].file, L->situ[g].words.line[k],
-				    "situation word \"%s\" is empty "
-				    "once spaces and punctuation are dropped",
+				    "情境词 \"%s\" 去掉空格和"
+				    "标点后什么都不剩",
 				    L->situ[g].words.v[k]);
 			} else {
 				add_pattern(L, norm, len, node, false, false, utf8_chars(norm, len));
@@ -1175,21 +1176,21 @@ static void build_patterns(struct loader *L)
 			const struct seen_kw *x = &seen[a], *y = &seen[b];
 			if (!x->cue && !y->cue) {
 				if (x->node == y->node)
-					diag_warn(L->d, y->file, y->line, "keyword \"%s\" is given twice for \"%s\"",
-					    y->norm, L->rn[y->node].id);
+					diag_warn(L->d, y->file, y->line, "关键词 \"%s\" 在 \"%s\" 里写了两次", y->norm,
+					    L->rn[y->node].id);
 				else
 					diag_error(L->d, y->file, y->line,
-					    "keyword \"%s\" of \"%s\" is also a keyword of "
-					    "\"%s\" (%s:%d): a message must lead to one node",
+					    "关键词 \"%s\"（属于 \"%s\"）也是 "
+					    "\"%s\" 的关键词（%s:%d）：一条短信只能去一个节点",
 					    y->norm, L->rn[y->node].id, L->rn[x->node].id, x->file, x->line);
 			} else if (x->cue && y->cue && m->nodes[x->node].parent == m->nodes[y->node].parent) {
 				if (x->node == y->node)
-					diag_warn(L->d, y->file, y->line, "cue \"%s\" is given twice for \"%s\"",
-					    y->norm, L->rn[y->node].id);
+					diag_warn(L->d, y->file, y->line, "提示词 \"%s\" 在 \"%s\" 里写了两次", y->norm,
+					    L->rn[y->node].id);
 				else
 					diag_error(L->d, y->file, y->line,
-					    "cue \"%s\" of \"%s\" is also a cue of \"%s\" "
-					    "(%s:%d), under the same topic",
+					    "提示词 \"%s\"（属于 \"%s\"）也是 \"%s\" 的提示词"
+					    "（%s:%d），两个在同一个话题下",
 					    y->norm, L->rn[y->node].id, L->rn[x->node].id, x->file, x->line);
 			}
 		}
@@ -1227,8 +1228,8 @@ static enum menu_action parse_action(struct loader *L, const struct rnode *r)
 		if (strcmp(acts[i].name, r->action) == 0)
 			return acts[i].a;
 	diag_error(L->d, r->file, r->line,
-	    "node \"%s\": unknown action \"%s\" (form, status, feedback, "
-	    "callback, repeat, market)",
+	    "节点 \"%s\"：没有 \"%s\" 这个动作（可用：form, status, feedback, "
+	    "callback, repeat, market）",
 	    r->id, r->action);
 	return MENU_ACT_NONE;
 }
@@ -1257,7 +1258,7 @@ static void assemble(struct loader *L)
 		if (strcmp(a->id, b->id) == 0) {
 			const struct menu_node *later = m->by_id[i - 1] > m->by_id[i] ? a : b;
 			const struct menu_node *first = later == a ? b : a;
-			diag_error(L->d, later->file, later->line, "node id \"%s\" is also defined at %s:%d", later->id,
+			diag_error(L->d, later->file, later->line, "节点 id \"%s\" 在 %s:%d 也写了一次", later->id,
 			    first->file, first->line);
 		}
 	}
@@ -1274,16 +1275,16 @@ static void assemble(struct loader *L)
 		if (r->parent_id) {
 			n->parent = menu_find(m, r->parent_id);
 			if (n->parent < 0)
-				diag_error(L->d, r->file, r->line, "node \"%s\": parent \"%s\" does not exist", r->id,
-				    r->parent_id);
+				diag_error(
+				    L->d, r->file, r->line, "节点 \"%s\"：上级 \"%s\" 不存在", r->id, r->parent_id);
 		} else {
 			const char *dot = strrchr(n->id, '.');
 			if (dot) {
 				char *pid = xstrndup(n->id, (size_t)(dot - n->id));
 				n->parent = menu_find(m, pid);
 				if (n->parent < 0)
-					diag_error(L->d, r->file, r->line,
-					    "node \"%s\": its parent \"%s\" does not exist", r->id, pid);
+					diag_error(
+					    L->d, r->file, r->line, "节点 \"%s\"：它的上级 \"%s\" 不存在", r->id, pid);
 				free(pid);
 			} else {
 				n->parent = m->root;
@@ -1303,7 +1304,7 @@ static void assemble(struct loader *L)
 			depth++;
 		}
 		if (guard >= 64) {
-			diag_error(L->d, n->file, n->line, "node \"%s\": its parents go round in a circle", n->id);
+			diag_error(L->d, n->file, n->line, "节点 \"%s\"：上级绕成了圈", n->id);
 			n->parent = m->root;
 		}
 		n->depth = depth;
@@ -1320,14 +1321,14 @@ static void assemble(struct loader *L)
 			n->options[d] = menu_find(m, r->opt_target[d]);
 			if (n->options[d] < 0)
 				diag_error(L->d, r->file, r->opt_line[d],
-				    "option %d of \"%s\" points to \"%s\", which "
-				    "does not exist",
+				    "选项 %d（属于 \"%s\"）指向 \"%s\"，"
+				    "没有这个节点",
 				    d, r->id, r->opt_target[d]);
 		}
 		if (r->pages.n > 1 && r->opt_target[9])
 			diag_error(L->d, r->file, r->opt_line[9],
-			    "node \"%s\" has pages, so 9 means the next page: "
-			    "use another digit for this option",
+			    "节点 \"%s\" 有多页，9 是看下一页："
+			    "这个选项请换一个数字",
 			    r->id);
 	}
 }
@@ -1342,19 +1343,19 @@ static void build_pages_and_texts(struct loader *L)
 		if (L->raw_texts[t].text == NULL) {
 			if (menu_text_defs[t].required)
 				diag_error(L->d, L->m->nfiles ? L->m->files[0] : "menus", 0,
-				    "text '%s' is not defined (texts = { %s = \"...\"; })", menu_text_defs[t].name,
+				    "系统文字 '%s' 没有写（texts = { %s = \"...\"; }）", menu_text_defs[t].name,
 				    menu_text_defs[t].name);
 			m->texts[t].text = xstrdup("");
 			continue;
 		}
 		char what[96];
-		snprintf(what, sizeof(what), "text '%s'", menu_text_defs[t].name);
+		snprintf(what, sizeof(what), "文字 '%s'", menu_text_defs[t].name);
 		m->texts[t].text = expand(
 		    L, L->raw_texts[t].text, menu_text_defs[t].vars, L->raw_texts[t].file, L->raw_texts[t].line, what);
 		m->texts[t].file = L->raw_texts[t].file;
 		m->texts[t].line = L->raw_texts[t].line;
 		if (L->raw_texts[t].ussd) {
-			snprintf(what, sizeof(what), "the USSD text '%s'", menu_text_defs[t].name);
+			snprintf(what, sizeof(what), "USSD 文字 '%s'", menu_text_defs[t].name);
 			m->texts[t].ussd = expand(L, L->raw_texts[t].ussd, menu_text_defs[t].vars, L->raw_texts[t].file,
 			    L->raw_texts[t].ussd_line, what);
 		}
@@ -1367,25 +1368,23 @@ static void build_pages_and_texts(struct loader *L)
 		for (size_t p = 0; p < r->pages.n; p++) {
 			char what[160];
 			if (n->npages > 1)
-				snprintf(what, sizeof(what), "page %zu of \"%s\"", p + 1, n->id);
+				snprintf(what, sizeof(what), "\"%s\" 的第 %zu 页", n->id, p + 1);
 			else
-				snprintf(what, sizeof(what), "the text of \"%s\"", n->id);
+				snprintf(what, sizeof(what), "\"%s\" 的文字", n->id);
 			L->page_next = menu_text_for(m, "page_next", false);
 			n->pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
 			L->page_next = NULL;
 			check_budget(L, n->pages[p], r->file, r->pages.line[p], what, true);
 			check_glossary(L, n->pages[p], r->file, r->pages.line[p], what);
 			if (!has_reply_hint(n->pages[p]) && n->action == MENU_ACT_NONE)
-				diag_warn(
-				    L->d, r->file, r->pages.line[p], "%s does not say what to reply (回复…)", what);
+				diag_warn(L->d, r->file, r->pages.line[p], "%s没说要回复什么（回复…）", what);
 			else if (!ends_with_digit(n->pages[p]) && n->action == MENU_ACT_NONE)
 				diag_warn(L->d, r->file, r->pages.line[p],
-				    "%s does not end with the digit to send next "
-				    "(its last line: 回复0返回, 回复9下一页 ...)",
+				    "%s最后没写下一步回复哪个数字"
+				    "（最后一行写：回复0返回、回复9下一页 ...）",
 				    what);
 			if (p + 1 < n->npages && !strchr(n->pages[p], '9'))
-				diag_warn(L->d, r->file, r->pages.line[p], "%s does not say that 9 shows the next page",
-				    what);
+				diag_warn(L->d, r->file, r->pages.line[p], "%s没说回复 9 看下一页", what);
 		}
 		if (r->ussd_pages.n == 0) {
 			/* pages that say {page.next}: their USSD form follows by itself (98, not 回复9) */
@@ -1398,7 +1397,7 @@ static void build_pages_and_texts(struct loader *L)
 			n->ussd_pages = xcalloc(n->nussd_pages + 1, sizeof(char *));
 			for (size_t p = 0; p < n->npages; p++) {
 				char what[160];
-				snprintf(what, sizeof(what), "the USSD page %zu of \"%s\"", p + 1, n->id);
+				snprintf(what, sizeof(what), "\"%s\" 的 USSD 第 %zu 页", n->id, p + 1);
 				L->page_next = menu_text_for(m, "page_next", true);
 				n->ussd_pages[p] = expand(L, r->pages.v[p], "", r->file, r->pages.line[p], what);
 				L->page_next = NULL;
@@ -1408,14 +1407,14 @@ static void build_pages_and_texts(struct loader *L)
 		/* USSD pages: as many as the SMS ones (9 and 98 page through both alike) */
 		if (r->ussd_pages.n != r->pages.n)
 			diag_error(L->d, r->file, r->ussd_pages.line[0],
-			    "\"%s\" has %zu SMS page(s) but %zu USSD page(s): "
-			    "give one USSD variant for each page",
+			    "\"%s\" 有 %zu 页短信，却有 %zu 页 USSD："
+			    "每一页短信都要有一个 USSD 写法",
 			    n->id, r->pages.n, r->ussd_pages.n);
 		n->nussd_pages = r->ussd_pages.n < n->npages ? r->ussd_pages.n : n->npages;
 		n->ussd_pages = xcalloc(n->nussd_pages + 1, sizeof(char *));
 		for (size_t p = 0; p < n->nussd_pages; p++) {
 			char what[160];
-			snprintf(what, sizeof(what), "the USSD page %zu of \"%s\"", p + 1, n->id);
+			snprintf(what, sizeof(what), "\"%s\" 的 USSD 第 %zu 页", n->id, p + 1);
 			L->page_next = menu_text_for(m, "page_next", true);
 			n->ussd_pages[p] = expand(L, r->ussd_pages.v[p], "", r->file, r->ussd_pages.line[p], what);
 			L->page_next = NULL;
@@ -1450,13 +1449,13 @@ static void check_texts(struct loader *L)
 		if (L->raw_texts[t].text == NULL)
 			continue;
 		r = menu_render(m->texts[t].text, sample_vars, ARRAY_LEN(sample_vars));
-		snprintf(what, sizeof(what), "text '%s'", menu_text_defs[t].name);
+		snprintf(what, sizeof(what), "文字 '%s'", menu_text_defs[t].name);
 		check_budget(L, r, m->texts[t].file, m->texts[t].line, what, false);
 		check_glossary(L, r, m->texts[t].file, m->texts[t].line, what);
 		free(r);
 		if (m->texts[t].ussd) {
 			r = menu_render(m->texts[t].ussd, sample_vars, ARRAY_LEN(sample_vars));
-			snprintf(what, sizeof(what), "the USSD text '%s'", menu_text_defs[t].name);
+			snprintf(what, sizeof(what), "USSD 文字 '%s'", menu_text_defs[t].name);
 			check_budget(L, r, m->texts[t].file, L->raw_texts[t].ussd_line, what, false);
 			check_glossary(L, r, m->texts[t].file, L->raw_texts[t].ussd_line, what);
 			free(r);
@@ -1479,7 +1478,7 @@ static void check_texts(struct loader *L)
 			char *all = xasprintf("%s\n%s\n%s\n%s\n%s", head, it, it, it, menu_text(m, "market_tail"));
 			check_budget(L, all, m->texts[menu_text_index("market_item")].file,
 			    m->texts[menu_text_index("market_item")].line,
-			    "the market answer (market_head, 3 x market_item, market_tail)", false);
+			    "集市的回答（market_head、3 条 market_item、market_tail）", false);
 			free(all);
 			free(it);
 			free(head);
@@ -1491,7 +1490,7 @@ static void check_texts(struct loader *L)
 		if (n->action == MENU_ACT_FORM && n->npages > 0) {
 			char *both = xasprintf("%s\n%s", n->pages[0], menu_text(m, "form_name"));
 			char what[160];
-			snprintf(what, sizeof(what), "the text of \"%s\" with text 'form_name' after it", n->id);
+			snprintf(what, sizeof(what), "\"%s\" 的文字后面接上 form_name", n->id);
 			check_budget(L, both, n->file, n->line, what, true);
 			free(both);
 		}
@@ -1505,7 +1504,7 @@ static void check_structure(struct loader *L)
 
 	for (size_t i = 0; i < ARRAY_LEN(required_nodes); i++)
 		if (menu_find(m, required_nodes[i]) < 0)
-			diag_error(L->d, first, 0, "required node \"%s\" is missing", required_nodes[i]);
+			diag_error(L->d, first, 0, "缺少必需的节点 \"%s\"", required_nodes[i]);
 	if (m->root >= 0) {
 		const struct menu_node *root = &m->nodes[m->root];
 		for (size_t d = 1; d < ARRAY_LEN(root_options); d++) {
@@ -1513,18 +1512,18 @@ static void check_structure(struct loader *L)
 			if (want >= 0 && root->options[d] != want)
 				diag_error(L->d, root->file,
 				    L->rn[m->root].opt_line[d] ? L->rn[m->root].opt_line[d] : root->line,
-				    "the main menu's option %zu must be \"%s\"", d, root_options[d]);
+				    "主菜单的选项 %zu 必须是 \"%s\"", d, root_options[d]);
 		}
 	}
 	for (size_t i = 0; i < m->nnodes; i++) {
 		const struct menu_node *n = &m->nodes[i];
 		const struct rnode *r = &L->rn[i];
 		if (n->exact && r->keywords.n == 0)
-			diag_warn(L->d, r->file, r->line, "node \"%s\" is exact but has no keywords", n->id);
+			diag_warn(L->d, r->file, r->line, "节点 \"%s\" 设了 exact，却没有关键词", n->id);
 		if (r->cues.n > 0 && n->parent == m->root)
 			diag_warn(L->d, r->file, r->line,
-			    "cues of the top-level node \"%s\" are never used: make "
-			    "them keywords",
+			    "顶层节点 \"%s\" 的提示词永远用不上："
+			    "请改成关键词（keywords）",
 			    n->id);
 	}
 
@@ -1565,8 +1564,8 @@ static void check_structure(struct loader *L)
 	for (size_t i = 0; i < m->nnodes; i++)
 		if (!seen[i])
 			diag_warn(L->d, m->nodes[i].file, m->nodes[i].line,
-			    "node \"%s\" cannot be reached: no option "
-			    "points to it and it has no keywords",
+			    "节点 \"%s\" 走不到：没有选项"
+			    "指向它，它也没有关键词",
 			    m->nodes[i].id);
 	free(seen);
 	free(queue);
@@ -1664,13 +1663,12 @@ static void warn_empty_office(const struct config *cfg, struct diag *d)
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
 		if (vals[i] == NULL || vals[i][0] == '\0')
 			diag_warn(d, cfg->path, office_line(cfg->path, keys[i]),
-			    "office.%s is empty: the texts leave it "
-			    "out and send people to the township, the village committee or 12345; fill it in once the "
-			    "bureau confirms it",
+			    "office.%s 是空的：短信里就不提它，"
+			    "让群众去找乡镇、村委会或打 12345；局里确认后请填上",
 			    keys[i]);
 }
 
-struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d)
+static struct menu *load(const char *dir, const struct config *cfg, struct diag *d)
 {
 	struct loader L;
 	struct menu *m = xcalloc(1, sizeof(*m));
@@ -1687,7 +1685,7 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 
 	dh = opendir(dir);
 	if (dh == NULL) {
-		diag_error(d, dir, 0, "cannot open the menus folder");
+		diag_error(d, dir, 0, "打不开菜单文件夹");
 		menu_free(m);
 		return NULL;
 	}
@@ -1697,7 +1695,7 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 			char *path = xasprintf("%s/%s", dir, de->d_name);
 			if (!file_is_regular(path)) {
 				/* a FIFO would block the load (and a reload) for ever; a folder is no menu */
-				diag_warn(d, path, 0, "not a regular file: not read");
+				diag_warn(d, path, 0, "不是普通文件，没有读");
 				free(path);
 				continue;
 			}
@@ -1708,7 +1706,7 @@ struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d
 	}
 	closedir(dh);
 	if (m->nfiles == 0) {
-		diag_error(d, dir, 0, "no *.cfg menu files in this folder");
+		diag_error(d, dir, 0, "这个文件夹里没有 *.cfg 菜单文件");
 		menu_free(m);
 		return NULL;
 	}
@@ -1801,4 +1799,16 @@ void menu_free(struct menu *m)
 		free(m->files[i]);
 	free(m->files);
 	free(m);
+}
+
+/* The menus' findings are for the content editor at the bureau: in Chinese (config.c's stay English). */
+struct menu *menu_load(const char *dir, const struct config *cfg, struct diag *d)
+{
+	bool zh = d->zh;
+	struct menu *m;
+
+	d->zh = true;
+	m = load(dir, cfg, d);
+	d->zh = zh;
+	return m;
 }

@@ -96,8 +96,9 @@ static void env_open(struct env *e, const char *office, const char *extra_name, 
 	snprintf(path, sizeof(path), "%s/hotline.cfg", e->dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "menus = { dir = \"menus\"; };\noffice = { name = \"崆峒区民政局\"; %s };\n"
-		   "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
+	fprintf(f,
+	    "menus = { dir = \"menus\"; };\noffice = { name = \"崆峒区民政局\"; %s };\n"
+	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
 	    office);
 	fclose(f);
 	diag_init(&e->d);
@@ -130,11 +131,12 @@ static size_t warnings_with(const struct diag *d, const char *frag)
 }
 
 /* One message from a fresh sender (or the session given); the reply, owned. */
-static char *say(const struct env *e, struct session *s, const char *text, long today,
-    char *(*place)(void *), const char **node)
+static char *say(
+    const struct env *e, struct session *s, const char *text, long today, char *(*place)(void *), const char **node)
 {
-	struct engine_in in = { .text = text, .len = strlen(text), .phone = "13700000001", .today = today,
-		.known_place = place };
+	struct engine_in in = {
+		.text = text, .len = strlen(text), .phone = "13700000001", .today = today, .known_place = place
+	};
 	struct engine_out out;
 
 	engine_step(e->m, s, &in, &out);
@@ -161,9 +163,9 @@ static void test_empty_office_falls_back(void **state)
 
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
 	/* one warning per empty value, naming it */
-	assert_int_equal(warnings_with(&e.d, "office.phone is empty"), 1);
-	assert_int_equal(warnings_with(&e.d, "office.address is empty"), 1);
-	assert_int_equal(warnings_with(&e.d, "office.hours is empty"), 1);
+	assert_int_equal(warnings_with(&e.d, "office.phone 是空的"), 1);
+	assert_int_equal(warnings_with(&e.d, "office.address 是空的"), 1);
+	assert_int_equal(warnings_with(&e.d, "office.hours 是空的"), 1);
 	const char *contact = page_of(e.m, "contact", 0);
 	assert_non_null(strstr(contact, "找乡镇政府或村委会，或打12345"));
 	assert_null(strstr(contact, "电话："));
@@ -254,7 +256,7 @@ static void test_referral(void **state)
 		if (strcmp(node, cases[i].node) != 0)
 			fail_msg("%s: reached %s, want %s", cases[i].text, node, cases[i].node);
 		assert_non_null(strstr(r, cases[i].office));
-		assert_null(strstr(r, "电话"));   /* no phone configured: none said */
+		assert_null(strstr(r, "电话")); /* no phone configured: none said */
 		assert_non_null(strstr(r, "12345"));
 		free(r);
 		session_clear(&s);
@@ -277,16 +279,16 @@ static void test_glossary_flags(void **state)
 	(void)state;
 
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", NULL, NULL);
-	assert_int_equal(warnings_with(&e.d, "without its plain words"), 0);
+	assert_int_equal(warnings_with(&e.d, "没加大白话解释"), 0);
 	env_close(&e);
 	env_open(&e, "address = \"\"; hours = \"\"; phone = \"\";", "99-extra.cfg",
 	    "nodes = ( { id = \"dibao.extra\"; title = \"x\"; keywords = [\"测试公示\"];\n"
 	    "  text = \"在村里公示7天，工作日30天。\\n回复0返回\"; },\n"
 	    "  { id = \"dibao.extra2\"; title = \"y\"; keywords = [\"测试公示二\"];\n"
 	    "  text = \"在村里公示（贴出来让大家看）7天。\\n回复0返回\"; } );\n");
-	assert_int_equal(warnings_with(&e.d, "\"dibao.extra\" says \"公示\" without its plain words"), 1);
-	assert_int_equal(warnings_with(&e.d, "\"dibao.extra\" says \"工作日\" without its plain words"), 1);
-	assert_int_equal(warnings_with(&e.d, "\"dibao.extra2\" says"), 0);
+	assert_int_equal(warnings_with(&e.d, "\"dibao.extra\" 的文字用了 \"公示\"，没加大白话解释"), 1);
+	assert_int_equal(warnings_with(&e.d, "\"dibao.extra\" 的文字用了 \"工作日\"，没加大白话解释"), 1);
+	assert_int_equal(warnings_with(&e.d, "\"dibao.extra2\" 的文字用了"), 0);
 	env_close(&e);
 }
 
@@ -473,9 +475,9 @@ static void test_situations_and_why(void **state)
 	char *why = menu_why(e.m, "冬天没钱买炭", -1, &mm);
 	assert_int_equal(mm.node, menu_find(e.m, "linshi"));
 	assert_int_equal(mm.via, MENU_VIA_SITUATION);
-	assert_non_null(strstr(why, "situation \"炭\" -> linshi +2"));
-	assert_non_null(strstr(why, "situation score: linshi 5"));
-	assert_non_null(strstr(why, "result: linshi"));
+	assert_non_null(strstr(why, "情境词“炭” -> linshi +2"));
+	assert_non_null(strstr(why, "情境得分：linshi 5"));
+	assert_non_null(strstr(why, "结果：linshi"));
 	free(why);
 	/* a cue below the situation's node still applies */
 	why = menu_why(e.m, "房子塌了要带啥材料", -1, &mm);
@@ -489,7 +491,7 @@ static void test_situations_and_why(void **state)
 	/* one light word alone is below the threshold: not understood */
 	why = menu_why(e.m, "冬天", -1, &mm);
 	assert_int_equal(mm.node, -1);
-	assert_non_null(strstr(why, "below the threshold"));
+	assert_non_null(strstr(why, "（不到门槛）"));
 	free(why);
 	/* the same through menu_match() */
 	menu_match(e.m, "孙女她爸判了刑", strlen("孙女她爸判了刑"), -1, &mm);
@@ -604,8 +606,10 @@ static void test_bad_market_rule(void **state)
 	snprintf(path, sizeof(path), "%s/hotline.cfg", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "menus = { dir = \"%s\"; };\noffice = { name = \"x\"; };\n"
-		   "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"p\"; } );\n", dir);
+	fprintf(f,
+	    "menus = { dir = \"%s\"; };\noffice = { name = \"x\"; };\n"
+	    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"p\"; } );\n",
+	    dir);
 	fclose(f);
 	diag_init(&d);
 	cfg = config_load(path, &d);
@@ -613,7 +617,7 @@ static void test_bad_market_rule(void **state)
 	assert_null(menu_load(dir, cfg, &d));
 	bool seen = false;
 	char want[PATH_MAX + 64];
-	snprintf(want, sizeof(want), "%s/m.cfg:2: error: market rule \"逢集\"", dir);
+	snprintf(want, sizeof(want), "%s/m.cfg:2: 错误：集市规则 \"逢集\"：没写哪一天", dir);
 	for (size_t i = 0; i < d.n; i++)
 		seen |= strstr(d.items[i].text, want) != NULL;
 	if (!seen)
@@ -630,7 +634,10 @@ static char *ctl_out(const char *args)
 {
 	const char *build = getenv("HOTLINE_BUILD");
 	char cmd[PATH_MAX * 3], buf[4096];
-	struct buf { char *p; size_t n; } out = { NULL, 0 };
+	struct buf {
+		char *p;
+		size_t n;
+	} out = { NULL, 0 };
 	FILE *p;
 	size_t n;
 
@@ -663,19 +670,21 @@ static void test_cli_why_and_show(void **state)
 	o = ctl_out("menu why '孙子他爸坐牢了他妈改嫁了'");
 	if (o == NULL)
 		skip();
-	assert_non_null(strstr(o, "keyword \"改嫁\" -> ertong"));
-	assert_non_null(strstr(o, "result: ertong"));
+	assert_non_null(strstr(o, "关键词“改嫁” -> ertong"));
+	assert_non_null(strstr(o, "结果：ertong"));
 	free(o);
 	o = ctl_out("menu why '冬天没钱买炭'");
-	assert_non_null(strstr(o, "situation \"炭\" -> linshi +2"));
-	assert_non_null(strstr(o, "result: linshi (临时救助) by situation cues"));
+	assert_non_null(strstr(o, "情境词“炭” -> linshi +2"));
+	assert_non_null(strstr(o, "结果：linshi（临时救助），依据：情境词"));
 	free(o);
 	o = ctl_out("menu why '回复6'");
-	assert_non_null(strstr(o, "the digit choice 6"));
+	assert_non_null(strstr(o, "结果：数字选项 6"));
 	free(o);
 	o = ctl_out("menu show");
-	assert_non_null(strstr(o, "main menu: "));
-	assert_non_null(strstr(o, ", UCS-2, 1 SMS\n"));
+	assert_non_null(strstr(o, "主菜单："));
+	assert_non_null(strstr(o, "，UCS-2，1 条短信\n"));
+	assert_non_null(strstr(o, "从主菜单走到这里："));
+	assert_null(strstr(o, " SMS\n"));
 	free(o);
 }
 

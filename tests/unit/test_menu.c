@@ -179,18 +179,20 @@ static void test_placeholders_filled(void **state)
 static void test_render(void **state)
 {
 	static const struct menu_var vars[] = {
-		{ "case.number", "2026-0042" }, { "count", "3" }, { "form.name", NULL },
+		{ "case.number", "2026-0042" },
+		{ "count", "3" },
+		{ "form.name", NULL },
 	};
 	static const struct {
 		const char *tmpl, *want;
 	} cases[] = {
 		{ "编号{case.number}。", "编号2026-0042。" },
 		{ "{count}件：{case.number}、{case.number}", "3件：2026-0042、2026-0042" },
-		{ "{form.name}", "" },                 /* a NULL value is empty */
-		{ "{case.other}", "{case.other}" },    /* unknown names stay */
+		{ "{form.name}", "" },              /* a NULL value is empty */
+		{ "{case.other}", "{case.other}" }, /* unknown names stay */
 		{ "{", "{" },
 		{ "{}", "{}" },
-		{ "{Case.Number}", "{Case.Number}" },  /* not a placeholder: upper case */
+		{ "{Case.Number}", "{Case.Number}" }, /* not a placeholder: upper case */
 		{ "{case.number", "{case.number" },
 		{ "", "" },
 		{ "没有占位符", "没有占位符" },
@@ -260,7 +262,7 @@ static void test_match_rules(void **state)
 		{ "低保db", NULL, "dibao", MENU_VIA_KEYWORD },
 		{ "dbx", NULL, NULL, MENU_VIA_NONE },
 		{ "adb", NULL, NULL, MENU_VIA_NONE },
-		{ "feedback", NULL, NULL, MENU_VIA_NONE },          /* "db" inside a word */
+		{ "feedback", NULL, NULL, MENU_VIA_NONE }, /* "db" inside a word */
 		{ "tk", NULL, "tekun", MENU_VIA_KEYWORD },
 		{ "ztc", NULL, "zhitongche", MENU_VIA_KEYWORD },
 		{ "ztcs", NULL, NULL, MENU_VIA_NONE },
@@ -350,16 +352,33 @@ static void test_digit_choice(void **state)
 	static const struct {
 		const char *text, *digits; /* digits NULL: not a choice */
 	} cases[] = {
-		{ "1", "1" }, { "9", "9" }, { "0", "0" }, { "00", "00" },
-		{ "回复1", "1" }, { "回复 1", "1" }, { "回复１", "1" }, { "回复００", "00" },
-		{ "第3个", "3" }, { "1号", "1" }, { "选三", "3" }, { "选②", "2" }, { "回复：2。", "2" },
+		{ "1", "1" },
+		{ "9", "9" },
+		{ "0", "0" },
+		{ "00", "00" },
+		{ "回复1", "1" },
+		{ "回复 1", "1" },
+		{ "回复１", "1" },
+		{ "回复００", "00" },
+		{ "第3个", "3" },
+		{ "1号", "1" },
+		{ "选三", "3" },
+		{ "选②", "2" },
+		{ "回复：2。", "2" },
 		{ "123", "123" },
-		{ "1234", NULL },   /* more than 3 digits: a number, not a choice */
-		{ "回复", NULL }, { "", NULL }, { "1低保", NULL }, { "低保", NULL },
-		{ "1 2", NULL },    /* two numbers */
-		{ "我要1", NULL },  /* 我要 is not a filler of this menu set */
+		{ "1234", NULL }, /* more than 3 digits: a number, not a choice */
+		{ "回复", NULL },
+		{ "", NULL },
+		{ "1低保", NULL },
+		{ "低保", NULL },
+		{ "1 2", NULL },   /* two numbers */
+		{ "我要1", NULL }, /* 我要 is not a filler of this menu set */
 		/* digit_words: a word that stands for a digit, with or without fillers */
-		{ "下一页", "9" }, { "回复下一页", "9" }, { "返回", "0" }, { "回复：返回", "0" }, { "主菜单", "00" },
+		{ "下一页", "9" },
+		{ "回复下一页", "9" },
+		{ "返回", "0" },
+		{ "回复：返回", "0" },
+		{ "主菜单", "00" },
 		{ "下一页低保", NULL },
 	};
 	struct fixture *f = *state;
@@ -385,7 +404,7 @@ static void test_digit_choice(void **state)
 
 struct expect {
 	bool error;
-	char loc[160];   /* "<dir>/<file>:<line>: " or "<dir>/<file>: " */
+	char loc[160]; /* "<dir>/<file>:<line>: " or "<dir>/<file>: " */
 	char frag[400];
 	bool seen;
 };
@@ -418,7 +437,7 @@ static size_t read_expect(const char *dir, struct expect *ex, size_t max)
 		colon = strstr(loc, ": ");
 		assert_non_null(colon);
 		*colon = '\0';
-		snprintf(ex[n].loc, sizeof(ex[n].loc), "%.100s: %s: ", loc, ex[n].error ? "error" : "warning");
+		snprintf(ex[n].loc, sizeof(ex[n].loc), "%.100s: %s", loc, ex[n].error ? "错误：" : "提醒：");
 		snprintf(ex[n].frag, sizeof(ex[n].frag), "%s", colon + 2);
 		ex[n].seen = false;
 		n++;
@@ -488,8 +507,8 @@ static void test_bad_menus(void **state)
 			}
 		}
 		if (!ok) {
-			fprintf(stderr, "%s: want %zu errors and %zu warnings, got %zu and %zu%s\n", names[i], nerr, nwarn,
-			    d.errors, d.warnings, m ? " (and it loaded)" : "");
+			fprintf(stderr, "%s: want %zu errors and %zu warnings, got %zu and %zu%s\n", names[i], nerr,
+			    nwarn, d.errors, d.warnings, m ? " (and it loaded)" : "");
 			print_diag(&d);
 			failures++;
 		}
@@ -509,14 +528,14 @@ static void test_missing_folder(void **state)
 	diag_init(&d);
 	assert_null(menu_load("/nonexistent/menus", f->cfg, &d));
 	assert_int_equal(d.errors, 1);
-	assert_string_equal(d.items[0].text, "/nonexistent/menus: error: cannot open the menus folder");
+	assert_string_equal(d.items[0].text, "/nonexistent/menus: 错误：打不开菜单文件夹");
 	diag_free(&d);
 	/* a folder with no *.cfg */
 	assert_non_null(mkdtemp(tmpl));
 	diag_init(&d);
 	assert_null(menu_load(tmpl, f->cfg, &d));
 	assert_int_equal(d.errors, 1);
-	assert_non_null(strstr(d.items[0].text, "no *.cfg menu files"));
+	assert_non_null(strstr(d.items[0].text, "这个文件夹里没有 *.cfg 菜单文件"));
 	diag_free(&d);
 	rmdir(tmpl);
 }
@@ -582,7 +601,7 @@ static void test_fifo_in_folder(void **state)
 	assert_non_null(m);
 	assert_int_equal(d.errors, 0);
 	assert_int_equal(d.warnings, 1);
-	assert_non_null(strstr(d.items[0].text, "x.cfg: warning: not a regular file"));
+	assert_non_null(strstr(d.items[0].text, "x.cfg: 提醒：不是普通文件"));
 	for (const char *const *p = menu_files(m); *p; p++)
 		assert_null(strstr(*p, "x.cfg"));
 	menu_free(m);
@@ -621,7 +640,8 @@ static void test_linear_load(void **state)
 		fputs(" };\n", out);
 	}
 	fputs("};\nnodes = ( { id = \"linshi.extra\"; title = \"临时救助补充\"; keywords = [ \"救急\" ];\n"
-	      "  text = \"标准{nested}。回复0返回\"; } );\n", out);
+	      "  text = \"标准{nested}。回复0返回\"; } );\n",
+	    out);
 	fclose(out);
 
 	diag_init(&d);
@@ -720,9 +740,10 @@ static void test_cli_menu_check(void **state)
 			nerr += ex[k].error;
 		fp = fopen(cfg, "w");
 		assert_non_null(fp);
-		fprintf(fp, "menus = { dir = \"%s\"; };\n"
-			    "office = { name = \"测试民政局\"; address = \"测试路1号\"; hours = \"周一至周五\"; phone = \"0933-1234567\"; };\n"
-			    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
+		fprintf(fp,
+		    "menus = { dir = \"%s\"; };\n"
+		    "office = { name = \"测试民政局\"; address = \"测试路1号\"; hours = \"周一至周五\"; phone = \"0933-1234567\"; };\n"
+		    "modems = ( { name = \"m0\"; model = \"dummy\"; connection = \"none\"; device = \"phone0\"; } );\n",
 		    dir);
 		fclose(fp);
 		rc = run_check(cfg, &err);
@@ -741,7 +762,8 @@ static void test_cli_menu_check(void **state)
 				line = nl ? nl + 1 : NULL;
 			}
 			if (!seen)
-				fail_msg("menu check on %s: stderr lacks \"%s%s\":\n%s", dir, ex[k].loc, ex[k].frag, err);
+				fail_msg(
+				    "menu check on %s: stderr lacks \"%s%s\":\n%s", dir, ex[k].loc, ex[k].frag, err);
 		}
 		free(err);
 	}
