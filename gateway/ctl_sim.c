@@ -31,8 +31,28 @@ static int show_other(const struct store_msg *m, void *arg)
 		s->last_out = m->id;
 	if (m->direction != DIRECTION_OUT || m->kind == MSG_KIND_REPLY)
 		return 0;
-	printf("    [SMS to %s] %.*s\n", m->phone, (int)m->text_len, m->text);
+	printf("    [发给 %s 的短信] %.*s\n", m->phone, (int)m->text_len, m->text);
 	return 0;
+}
+
+/* dispatch's reasons are for the log; the office reads these */
+static const char *silent_zh(const char *why)
+{
+	static const char *const zh[][2] = {
+		{ "not a text message", "不是文字短信" },
+		{ "sender is not a phone number (short code or name)", "发信方不是手机号（短号或名字）" },
+		{ "sender is one of our own modems", "发信方是我们自己的短信猫" },
+		{ "the same text again within limits.repeat_window", "同一句话重复发（limits.repeat_window 之内）" },
+		{ "over limits.replies_per_day", "超过每天回复条数（limits.replies_per_day）" },
+		{ "over limits.replies_per_minute", "超过每分钟回复条数（limits.replies_per_minute）" },
+	};
+
+	if (why == NULL)
+		return "?";
+	for (size_t i = 0; i < sizeof(zh) / sizeof(zh[0]); i++)
+		if (strcmp(why, zh[i][0]) == 0)
+			return zh[i][1];
+	return why;
 }
 
 static int step(struct sim *s, const char *phone, const char *text, size_t len)
@@ -67,7 +87,7 @@ static int step(struct sim *s, const char *phone, const char *text, size_t len)
 		if (r.reply)
 			printf("[%s] %s\n", r.node, r.reply);
 		else
-			printf("(no reply: %s)\n", r.why_silent ? r.why_silent : "?");
+			printf("（不回复：%s）\n", silent_zh(r.why_silent));
 		struct store_msg_filter f = { 0 };
 		f.after_id = s->last_out;
 		store_msg_each(s->st, &f, show_other, s);
@@ -79,19 +99,23 @@ static int step(struct sim *s, const char *phone, const char *text, size_t len)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hotlinectl [-c FILE] sim [--batch] [--db PATH] [--phone PHONE] [--limits]\n"
-			"  interactive: type what a villager would text; --phone sets the sender\n"
-			"  --batch: read PHONE<TAB>TEXT lines, print PHONE<TAB>NODE<TAB>REPLY lines\n"
-			"  --db: keep the conversation in this database (default: a throw-away one)\n"
-			"  --limits: apply the flood and loop limits (off by default)\n");
+	fprintf(stderr,
+	    "usage: hotlinectl [-c FILE] sim [--batch] [--db PATH] [--phone PHONE] [--limits]\n"
+	    "  interactive: type what a villager would text; --phone sets the sender\n"
+	    "  --batch: read PHONE<TAB>TEXT lines, print PHONE<TAB>NODE<TAB>REPLY lines\n"
+	    "  --db: keep the conversation in this database (default: a throw-away one)\n"
+	    "  --limits: apply the flood and loop limits (off by default)\n");
 }
 
 int ctl_sim(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "batch", no_argument, NULL, 'b' }, { "db", required_argument, NULL, 'd' },
-		{ "phone", required_argument, NULL, 'p' }, { "limits", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "phone", required_argument, NULL, 'p' },
+		{ "limits", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct sim s = { ctl, NULL, false, false, 0, "13800000000" };
 	const char *db = NULL;
@@ -149,7 +173,7 @@ int ctl_sim(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (!s.batch)
-		printf("Texting the hotline as %s. Type a message and press Enter; Ctrl-D ends.\n> ", s.me);
+		printf("以 %s 的身份给热线发短信。输入一条短信按回车；按 Ctrl-D 结束。\n> ", s.me);
 	fflush(stdout);
 	while ((n = getline(&line, &cap, stdin)) >= 0) {
 		size_t len = (size_t)n;
@@ -160,7 +184,7 @@ int ctl_sim(struct ctl *ctl, int argc, char **argv)
 			if (len == 0 || line[0] == '#')
 				continue;
 			if (tab == NULL) {
-				fprintf(stderr, "hotlinectl sim: a line without PHONE<TAB>TEXT: %s\n", line);
+				fprintf(stderr, "hotlinectl sim: 这一行不是“号码<TAB>短信”：%s\n", line);
 				rc = 1;
 				continue;
 			}

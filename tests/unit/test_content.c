@@ -688,6 +688,34 @@ static void test_cli_why_and_show(void **state)
 	free(o);
 }
 
+/* `sim` talks to the office in Chinese: the prompt, a reply's node, and why a message gets no reply. */
+static void test_cli_sim(void **state)
+{
+	char in[] = "/tmp/test_content-sim-XXXXXX", args[PATH_MAX + 64], *o;
+	int fd;
+	(void)state;
+
+	fd = mkstemp(in);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "低保\n", strlen("低保\n")), (ssize_t)strlen("低保\n"));
+	close(fd);
+	snprintf(args, sizeof(args), "sim --phone 13900000001 < '%s'", in);
+	o = ctl_out(args);
+	if (o == NULL) {
+		unlink(in);
+		skip();
+	}
+	assert_non_null(strstr(o, "以 13900000001 的身份给热线发短信"));
+	assert_non_null(strstr(o, "[dibao] "));
+	free(o);
+	/* a short code is not answered, and sim says why in the office's words */
+	snprintf(args, sizeof(args), "sim --phone 10086 < '%s'", in);
+	o = ctl_out(args);
+	assert_non_null(strstr(o, "（不回复：发信方不是手机号（短号或名字））"));
+	free(o);
+	unlink(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_figures_and_corrections),
 		cmocka_unit_test(test_onestop),
 		cmocka_unit_test(test_cli_why_and_show),
+		cmocka_unit_test(test_cli_sim),
 		cmocka_unit_test(test_bad_market_rule),
 	};
 	return cmocka_run_group_tests_name("content", tests, NULL, NULL);
