@@ -28,8 +28,8 @@
 #define ANSWER_MS 1000 /* per command: a modem answers AT in a few milliseconds */
 
 struct cand {
-	char path[PATH_MAX];  /* as shown: the by-id name when there is one */
-	char real[PATH_MAX];  /* the device it resolves to */
+	char path[PATH_MAX]; /* as shown: the by-id name when there is one */
+	char real[PATH_MAX]; /* the device it resolves to */
 };
 
 static void add(struct cand *c, size_t *n, const char *path)
@@ -121,8 +121,8 @@ static int ask(int fd, const char *cmd, char *out, size_t outlen)
 			break;
 		len += (size_t)k;
 		buf[len] = '\0';
-		if (strstr(buf, "\r\nOK\r\n") != NULL || strstr(buf, "\nOK\r") != NULL || strncmp(buf, "OK\r", 3) == 0 ||
-		    strstr(buf, "ERROR") != NULL)
+		if (strstr(buf, "\r\nOK\r\n") != NULL || strstr(buf, "\nOK\r") != NULL ||
+		    strncmp(buf, "OK\r", 3) == 0 || strstr(buf, "ERROR") != NULL)
 			break;
 	}
 	buf[len] = '\0';
@@ -184,7 +184,8 @@ int ctl_modem_scan(struct ctl *c, int argc, char **argv)
 			size_t before = n;
 			add(cands, &n, argv[i]);
 			if (n == before)
-				fprintf(stderr, "hotlinectl modem scan: %s: %s\n", argv[i], strerror(errno ? errno : ENOENT));
+				fprintf(stderr, "hotlinectl modem scan: %s: %s\n", argv[i],
+				    strerror(errno ? errno : ENOENT));
 			else
 				by_id_name(&cands[n - 1]);
 		}
@@ -192,7 +193,7 @@ int ctl_modem_scan(struct ctl *c, int argc, char **argv)
 		n = candidates(cands);
 	}
 	if (n == 0) {
-		fprintf(stderr, "hotlinectl modem scan: no serial device found (%s, /dev/ttyUSB*, /dev/ttyACM*)\n", BY_ID);
+		fprintf(stderr, "hotlinectl modem scan: 没找到串口设备（%s、/dev/ttyUSB*、/dev/ttyACM*）\n", BY_ID);
 		free(cands);
 		return 1;
 	}
@@ -203,10 +204,10 @@ int ctl_modem_scan(struct ctl *c, int argc, char **argv)
 		found++;
 		printf("%s\t%s\t%s", cands[i].path, maker, model);
 		if (strcmp(cands[i].path, cands[i].real) != 0)
-			printf("\t(now %s)", cands[i].real);
+			printf("\t（现在是 %s）", cands[i].real);
 		printf("\n");
 	}
-	fprintf(stderr, "%d of %zu serial device(s) answer AT; put the first column in a modem's device\n", found, n);
+	fprintf(stderr, "%zu 个串口设备，%d 个回应 AT；把第一列填到配置里 modem 的 device\n", n, found);
 	free(cands);
 	return found > 0 ? 0 : 1;
 }

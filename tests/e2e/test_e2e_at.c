@@ -82,8 +82,10 @@ static void test_multipart_ucs2_both_ways(void **state)
 	for (int i = 0; i < 70; i++)
 		strcat(text, "我家");
 	assert_int_equal(hl_emu_int(h, 0, "sms +8613700000002 cmti %s", text), 3);
-	assert_true(hl_wait_count(h, 1, 10000, "SELECT count(*) FROM messages WHERE direction='in' AND parts=3 AND"
-					      " phone_key = '%s'", K("13700000002")));
+	assert_true(hl_wait_count(h, 1, 10000,
+	    "SELECT count(*) FROM messages WHERE direction='in' AND parts=3 AND"
+	    " phone_key = '%s'",
+	    K("13700000002")));
 	char *in = hl_text(h, "SELECT text FROM messages WHERE direction='in' AND phone_key = '%s'", K("13700000002"));
 	assert_non_null(in);
 	assert_string_equal(in, text);
@@ -91,11 +93,15 @@ static void test_multipart_ucs2_both_ways(void **state)
 	free(hl_wait_reply(h, "13700000002", 1, 10000));
 	/* a page that takes more than one SMS */
 	assert_int_equal(hl_emu_int(h, 0, "sms +8613700000002 cmti 2"), 1);
-	assert_true(hl_wait_count(h, 1, 10000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
-					      " AND parts > 1 AND phone_key = '%s'", K("13700000002")));
+	assert_true(hl_wait_count(h, 1, 10000,
+	    "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
+	    " AND parts > 1 AND phone_key = '%s'",
+	    K("13700000002")));
 	/* both replies sent (the first may have waited out a retry), then both over the air */
-	assert_true(hl_wait_count(h, 2, 30000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
-					      " AND phone_key = '%s'", K("13700000002")));
+	assert_true(hl_wait_count(h, 2, 30000,
+	    "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
+	    " AND phone_key = '%s'",
+	    K("13700000002")));
 	struct air_arg a = { "+8613700000002", 2 };
 	if (!hl_wait(30000, air_has, h, &a)) {
 		hl_dump_log(h);
@@ -114,7 +120,8 @@ static void test_call_with_caller_id(void **state)
 	assert_non_null(strstr(r, "ok"));
 	free(r);
 	assert_true(hl_emu_wait(h, 0, 1, 10000, "hangups"));
-	assert_true(hl_wait_count(h, 1, 10000, "SELECT count(*) FROM messages WHERE channel='call' AND phone_key = '%s'", K("13700000003")));
+	assert_true(hl_wait_count(
+	    h, 1, 10000, "SELECT count(*) FROM messages WHERE channel='call' AND phone_key = '%s'", K("13700000003")));
 	char *call = hl_emu(h, 0, "call");
 	assert_non_null(strstr(call, "idle"));
 	free(call);
@@ -179,14 +186,18 @@ static void test_long_reply_resends_missing_part(void **state)
 	assert_true(hl_wait(10000, air_has, h, &a1));
 	free(hl_emu(h, 0, "fail CMGS 1 after=1 +CMS ERROR: 38"));
 	assert_int_equal(hl_emu_int(h, 0, "sms +8613700000050 cmti 2"), 1);
-	assert_true(hl_wait_count(h, 1, 20000, "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
-					     " AND parts > 1 AND phone_key = '%s'", K("13700000050")));
+	assert_true(hl_wait_count(h, 1, 20000,
+	    "SELECT count(*) FROM messages WHERE direction='out' AND status='sent'"
+	    " AND parts > 1 AND phone_key = '%s'",
+	    K("13700000050")));
 	struct air_arg a2 = { "+8613700000050", 2 };
 	assert_true(hl_wait(10000, air_has, h, &a2));
 	/* part 1 went once, part 2 once: no orphan, no copy */
 	assert_air_matches_store(h, K("13700000050"), "+8613700000050");
-	long long parts = hl_int(h, "SELECT sum(parts) FROM messages WHERE direction='out' AND status='sent'"
-				     " AND phone_key = '%s'", K("13700000050"));
+	long long parts = hl_int(h,
+	    "SELECT sum(parts) FROM messages WHERE direction='out' AND status='sent'"
+	    " AND phone_key = '%s'",
+	    K("13700000050"));
 	/* parts accepted over the air: each part of both replies once, the failed one included */
 	assert_int_equal(hl_emu_int(h, 0, "sent") - sent0, parts);
 }
@@ -254,8 +265,10 @@ static void test_failing_delete(void **state)
 	assert_true(hl_wait(30000, sim_empty, h, NULL));
 	/* the part leaves the SIM first, the line is logged after the batch */
 	assert_true(hl_wait(5000, log_says, h, "deleting works again"));
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '%s'", K("13700000040")), 1);
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '%s'", K("13700000040")), 1);
+	assert_int_equal(
+	    hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '%s'", K("13700000040")), 1);
+	assert_int_equal(
+	    hl_int(h, "SELECT count(*) FROM messages WHERE direction='out' AND phone_key = '%s'", K("13700000040")), 1);
 }
 
 /*
@@ -277,8 +290,8 @@ static void test_malformed_pdu_and_unsolicited(void **state)
 	struct air_arg a = { "+8613700000060", 1 };
 	assert_true(hl_wait(10000, air_has, h, &a));
 	assert_air_matches_store(h, K("13700000060"), "+8613700000060");
-	assert_int_equal(hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '%s'",
-	    K("13700000060")), 1);
+	assert_int_equal(
+	    hl_int(h, "SELECT count(*) FROM messages WHERE direction='in' AND phone_key = '%s'", K("13700000060")), 1);
 	char *body = healthz(h, &st);
 	assert_int_equal(st, 200);
 	free(body);
@@ -296,12 +309,14 @@ static void test_modem_scan(void **state)
 	assert_int_equal(hl_emu_start(h, 1), 0);
 	assert_int_equal(hl_emu_start(h, 2), 0);
 	free(hl_emu(h, 2, "silence 60"));
-	snprintf(args, sizeof(args), "modem scan %s/modem %s/modem", h->emu[1], h->emu[2]);
+	snprintf(args, sizeof(args), "modem scan %s/modem %s/modem 2>&1", h->emu[1], h->emu[2]);
 	assert_int_equal(ctl(h, &out, args), 0);
 	snprintf(want, sizeof(want), "%s/modem\tHotlineEmu\tATEMU-1", h->emu[1]);
 	assert_non_null(strstr(out, want));
 	snprintf(want, sizeof(want), "%s/modem", h->emu[2]);
 	assert_null(strstr(out, want));
+	/* the summary is for the office: in Chinese */
+	assert_non_null(strstr(out, "2 个串口设备，1 个回应 AT"));
 	free(out);
 	assert_true(hl_emu_int(h, 1, "count CGMM") >= 1);
 }
