@@ -57,8 +57,8 @@ static const char *attr(const char **atts, const char *want)
 	return NULL;
 }
 
-static bool parse_xml(const char *data, size_t len, void *ud, XML_StartElementHandler start,
-    XML_EndElementHandler end, XML_CharacterDataHandler text)
+static bool parse_xml(const char *data, size_t len, void *ud, XML_StartElementHandler start, XML_EndElementHandler end,
+    XML_CharacterDataHandler text)
 {
 	XML_Parser p = XML_ParserCreate("UTF-8");
 	bool ok;
@@ -166,7 +166,7 @@ static void sst_text(void *ud, const char *t, int len)
 struct sheet {
 	struct roster_table *t;
 	const struct sst *sst;
-	int row;          /* current row number, 0 outside a row */
+	int row; /* current row number, 0 outside a row */
 	size_t col, next_col;
 	char type[16];
 	int in_v, in_t, in_c;
@@ -272,20 +272,20 @@ int roster_read_xlsx(const char *path, struct roster_table *t, char *err, size_t
 	if (z == NULL) {
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, zerr);
-		snprintf(err, errlen, "cannot open %s as .xlsx: %s", path, zip_error_strerror(&ze));
+		snprintf(err, errlen, "%s：打不开，不是有效的 .xlsx 文件（%s）", path, zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return -1;
 	}
 	/* the first sheet in the workbook's order, through the workbook's relations */
 	if ((data = read_part(z, "xl/workbook.xml", &len)) == NULL ||
 	    !parse_xml(data, len, &w, wb_start, no_end, NULL) || w.rid[0] == '\0') {
-		snprintf(err, errlen, "%s: no worksheet (xl/workbook.xml missing or unreadable)", path);
+		snprintf(err, errlen, "%s：里面没有工作表（xl/workbook.xml 缺了或读不了）", path);
 		goto out;
 	}
 	free(data);
 	if ((data = read_part(z, "xl/_rels/workbook.xml.rels", &len)) == NULL ||
 	    !parse_xml(data, len, &w, rels_start, no_end, NULL) || w.target[0] == '\0') {
-		snprintf(err, errlen, "%s: the first worksheet is not found (xl/_rels/workbook.xml.rels)", path);
+		snprintf(err, errlen, "%s：找不到第一张工作表（xl/_rels/workbook.xml.rels）", path);
 		goto out;
 	}
 	free(data);
@@ -295,18 +295,18 @@ int roster_read_xlsx(const char *path, struct roster_table *t, char *err, size_t
 		snprintf(part, sizeof(part), "xl/%s", w.target);
 	data = read_part(z, "xl/sharedStrings.xml", &len);
 	if (data && !parse_xml(data, len, &sst, sst_start, sst_end, sst_text)) {
-		snprintf(err, errlen, "%s: xl/sharedStrings.xml is not well-formed XML", path);
+		snprintf(err, errlen, "%s：xl/sharedStrings.xml 格式坏了（不是正确的 XML）", path);
 		goto out;
 	}
 	free(data);
 	if ((data = read_part(z, part, &len)) == NULL) {
-		snprintf(err, errlen, "%s: cannot read %s", path, part);
+		snprintf(err, errlen, "%s：读不了 %s", path, part);
 		goto out;
 	}
 	sh.t = t;
 	sh.sst = &sst;
 	if (!parse_xml(data, len, &sh, sheet_start, sheet_end, sheet_text)) {
-		snprintf(err, errlen, "%s: %s is not well-formed XML", path, part);
+		snprintf(err, errlen, "%s：%s 格式坏了（不是正确的 XML）", path, part);
 		goto out;
 	}
 	rc = 0;

@@ -159,14 +159,13 @@ static void import(struct fx *f, const char *path, const char *group, struct con
 	roster_free(&t);
 }
 
-static const char ROSTER[] =
-    "序号,姓名,手机号码,乡镇,村,类别\r\n"
-    "1,张桂兰,139 1234 5678,白水镇,寨子街村,低保户\r\n"
-    "2,李福贵,+86 13912345679,崆峒镇,东关村,\"低保户、高龄\"\r\n"
-    "3,王秀英,1391234,崆峒镇,东关村,特困\r\n"   /* too few digits */
-    ",,,,,\r\n"                                  /* an empty row: skipped, not bad */
-    "5,赵大山,,白水镇,寨子街村,低保户\r\n"       /* no phone */
-    "6,\"孙,小红\",10086,白水镇,,低保户\r\n";    /* a short code */
+static const char ROSTER[] = "序号,姓名,手机号码,乡镇,村,类别\r\n"
+			     "1,张桂兰,139 1234 5678,白水镇,寨子街村,低保户\r\n"
+			     "2,李福贵,+86 13912345679,崆峒镇,东关村,\"低保户、高龄\"\r\n"
+			     "3,王秀英,1391234,崆峒镇,东关村,特困\r\n" /* too few digits */
+			     ",,,,,\r\n"                               /* an empty row: skipped, not bad */
+			     "5,赵大山,,白水镇,寨子街村,低保户\r\n"    /* no phone */
+			     "6,\"孙,小红\",10086,白水镇,,低保户\r\n"; /* a short code */
 
 static void test_csv_utf8_bad_rows_reimport(void **state)
 {
@@ -301,6 +300,22 @@ static void test_xlsx(void **state)
 	x = contact(f, "09338211234");
 	assert_string_equal(x.name, "王秀英");
 	assert_int_equal(contact(f, "18800000000").n, 0); /* only the first sheet */
+
+	/* a broken .xlsx: what contacts import prints is in the office's words */
+	struct roster_table t;
+	char err[512];
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("姓名,手机号\n", fp); /* a CSV renamed .xlsx */
+	fclose(fp);
+	assert_int_equal(roster_read(path, &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "名册.xlsx：打不开，不是有效的 .xlsx 文件"));
+	snprintf(cmd, sizeof(cmd),
+	    "/usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], \"w\").writestr(\"a.txt\", \"x\")' '%s'",
+	    path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(roster_read(path, &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "名册.xlsx：里面没有工作表"));
 }
 
 static void test_split_place(void **state)
@@ -323,8 +338,13 @@ static void test_split_place(void **state)
 static char *sms(struct fx *f, const char *phone, const char *msg)
 {
 	char norm[PHONE_LEN];
-	struct inbound in = { .channel = CHANNEL_SMS, .phone = norm, .text = msg, .len = strlen(msg), .parts = 1,
-		.kind = MSG_KIND_TEXT, .smsc_time = f->c.now };
+	struct inbound in = { .channel = CHANNEL_SMS,
+		.phone = norm,
+		.text = msg,
+		.len = strlen(msg),
+		.parts = 1,
+		.kind = MSG_KIND_TEXT,
+		.smsc_time = f->c.now };
 	struct dispatch_result r;
 
 	phone_normalise(phone, "86", norm, sizeof(norm));
