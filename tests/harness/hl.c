@@ -287,19 +287,30 @@ int hl_setup_shipped(struct hl *h)
 	return ok ? 0 : -1;
 }
 
+/*
+ * The clock file is replaced whole (written beside, then renamed over it):
+ * hotlined reads it at any moment, and a file truncated by fopen("w") but not
+ * yet written reads as no offset, the real time, hours away from the test's
+ * (a form then looked idle for hours and was dropped; seen under ASan).
+ */
 static int write_clock(struct hl *h)
 {
-	char path[400];
+	char path[400], tmp[410];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/clock", h->dir);
-	f = fopen(path, "w");
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
 	if (f == NULL) {
-		perror(path);
+		perror(tmp);
 		return -1;
 	}
 	fprintf(f, "%lld\n", (long long)h->clock_offset);
-	return fclose(f) == 0 ? 0 : -1;
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		perror(path);
+		return -1;
+	}
+	return 0;
 }
 
 int hl_use_clock(struct hl *h, int64_t start)
