@@ -40,6 +40,20 @@ int outbox_queue_sms(struct ctx *c, const char *phone, const char *text, enum no
 	return outbox_queue_sms_asked(c, phone, text, kind, reply_to, node, false, id);
 }
 
+/* The message row of one SMS we send, queued now. */
+static void outgoing(struct store_msg *m, const struct ctx *c, const char *phone, const char *text, enum msg_kind kind)
+{
+	memset(m, 0, sizeof(*m));
+	m->channel = CHANNEL_SMS;
+	m->direction = DIRECTION_OUT;
+	m->phone = phone;
+	m->text = text;
+	m->text_len = strlen(text);
+	m->status = MSG_STATUS_QUEUED;
+	m->kind = kind;
+	m->created_at = c->now;
+}
+
 int outbox_queue_sms_asked(struct ctx *c, const char *phone, const char *text, enum notify_kind kind, int64_t reply_to,
     const char *node, bool asked, int64_t *id)
 {
@@ -48,17 +62,9 @@ int outbox_queue_sms_asked(struct ctx *c, const char *phone, const char *text, e
 	int64_t mid, not_before = c->now;
 	int priority = kind == NOTIFY_STAFF ? 10 : 0;
 
-	memset(&m, 0, sizeof(m));
-	m.channel = CHANNEL_SMS;
-	m.direction = DIRECTION_OUT;
-	m.phone = phone;
-	m.text = text;
-	m.text_len = strlen(text);
-	m.status = MSG_STATUS_QUEUED;
+	outgoing(&m, c, phone, text, kinds[kind]);
 	m.node = node;
-	m.kind = kinds[kind];
 	m.reply_to = reply_to;
-	m.created_at = c->now;
 	m.asked = asked;
 	if (kind == NOTIFY_APPLICANT)
 		not_before = outbox_quiet_until(c->cfg, c->now);
@@ -77,15 +83,7 @@ int outbox_queue_broadcast(struct ctx *c, const char *phone, const char *text, i
 	struct store_msg m;
 	int64_t mid;
 
-	memset(&m, 0, sizeof(m));
-	m.channel = CHANNEL_SMS;
-	m.direction = DIRECTION_OUT;
-	m.phone = phone;
-	m.text = text;
-	m.text_len = strlen(text);
-	m.status = MSG_STATUS_QUEUED;
-	m.kind = MSG_KIND_BROADCAST;
-	m.created_at = c->now;
+	outgoing(&m, c, phone, text, MSG_KIND_BROADCAST);
 	if (store_msg_add(c->st, &m, &mid) < 0 || store_outbox_add_broadcast(c->st, mid, c->now) < 0)
 		return -1;
 	if (id)
