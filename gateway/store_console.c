@@ -378,12 +378,12 @@ int store_console_counts(struct store *st, int64_t since, int *msgs_in, int *cas
 /* ---- 短信记录 ------------------------------------------------------------------------------------------- */
 
 static const char SQL_MSG_SEARCH_NEW[] =
-    "SELECT id, channel, direction, phone, text, parts, modem, status, node, kind, error, reply_to, created_at,"
-    " sent_at FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
+    "SELECT " STORE_MSG_COLUMNS " FROM messages"
+    " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
     " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) ORDER BY id DESC LIMIT ?5";
 static const char SQL_MSG_SEARCH_OLD[] =
-    "SELECT id, channel, direction, phone, text, parts, modem, status, node, kind, error, reply_to, created_at,"
-    " sent_at FROM messages WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
+    "SELECT " STORE_MSG_COLUMNS " FROM messages"
+    " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR instr(text, ?2) > 0)"
     " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) ORDER BY id LIMIT ?5";
 
 int store_msg_search(struct store *st, const struct store_msg_query *q,
@@ -398,22 +398,7 @@ int store_msg_search(struct store *st, const struct store_msg_query *q,
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.id = sqlite3_column_int64(s, 0);
-		m.channel = (enum channel)channel_parse(store_col_text(s, 1));
-		m.direction = (enum direction)direction_parse(store_col_text(s, 2));
-		m.phone = store_col_text(s, 3);
-		m.text = store_col_text(s, 4);
-		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
-		m.parts = sqlite3_column_int(s, 5);
-		m.modem = store_col_text(s, 6);
-		m.status = (enum msg_status)msg_status_parse(store_col_text(s, 7));
-		m.node = store_col_text(s, 8);
-		m.kind = (enum msg_kind)store_msg_kind(store_col_text(s, 9));
-		m.error = store_col_text(s, 10);
-		m.reply_to = sqlite3_column_int64(s, 11);
-		m.created_at = sqlite3_column_int64(s, 12);
-		m.sent_at = sqlite3_column_int64(s, 13);
+		store_msg_read(s, &m);
 		if (fn(&m, arg))
 			break;
 	}

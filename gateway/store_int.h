@@ -32,6 +32,17 @@ struct store {
 int store_fail(struct store *st, const char *sql);
 /* A column as a C string ("" for NULL). */
 const char *store_col_text(sqlite3_stmt *s, int idx);
+
+/*
+ * A whole message row: every query that hands out struct store_msg selects
+ * STORE_MSG_COLUMNS first and reads them with store_msg_read
+ * (store_messages.c); the strings point into the statement's row.
+ */
+#define STORE_MSG_COLUMNS \
+	"id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error, reply_to," \
+	" smsc_time, created_at, sent_at, msg_ref"
+struct store_msg;
+void store_msg_read(sqlite3_stmt *s, struct store_msg *m);
 /* A messages.kind as stored (NULL: none; a name this build does not know: none too). */
 int store_msg_kind(const char *stored);
 

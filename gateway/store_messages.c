@@ -43,9 +43,33 @@ int store_msg_set(struct store *st, int64_t id, const char *status, const char *
 	return store_run(st, SQL_MSG_SET, ST_INT(id), ST_TEXT(status), ST_TEXT(node), ST_INT(now_unix()));
 }
 
+void store_msg_read(sqlite3_stmt *s, struct store_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(s, 0);
+	m->channel = (enum channel)channel_parse(store_col_text(s, 1));
+	m->direction = (enum direction)direction_parse(store_col_text(s, 2));
+	m->phone = store_col_text(s, 3);
+	m->text = store_col_text(s, 4);
+	m->text_len = (size_t)sqlite3_column_bytes(s, 4);
+	m->raw = sqlite3_column_blob(s, 5);
+	m->raw_len = (size_t)sqlite3_column_bytes(s, 5);
+	m->parts = sqlite3_column_int(s, 6);
+	m->modem = store_col_text(s, 7);
+	m->status = (enum msg_status)msg_status_parse(store_col_text(s, 8));
+	m->node = store_col_text(s, 9);
+	m->kind = (enum msg_kind)store_msg_kind(store_col_text(s, 10));
+	m->session = store_col_text(s, 11);
+	m->error = store_col_text(s, 12);
+	m->reply_to = sqlite3_column_int64(s, 13);
+	m->smsc_time = sqlite3_column_int64(s, 14);
+	m->created_at = sqlite3_column_int64(s, 15);
+	m->sent_at = sqlite3_column_int64(s, 16);
+	m->msg_ref = sqlite3_column_int(s, 17);
+}
+
 static const char SQL_MSG_EACH[] =
-    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
-    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
+    "SELECT " STORE_MSG_COLUMNS " FROM messages"
     " WHERE (?1 IS NULL OR phone_key = ?1) AND (?2 IS NULL OR channel = ?2)"
     " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
     " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
@@ -55,8 +79,7 @@ static const char SQL_MSG_EACH[] =
  * check runs this for nearly every SMS: O(table) per message otherwise).
  */
 static const char SQL_MSG_EACH_PHONE[] =
-    "SELECT id, channel, direction, phone, text, raw, parts, modem, status, node, kind, session, error,"
-    " reply_to, smsc_time, created_at, sent_at, msg_ref FROM messages"
+    "SELECT " STORE_MSG_COLUMNS " FROM messages"
     " WHERE phone_key = ?1 AND (?2 IS NULL OR channel = ?2)"
     " AND (?3 = 0 OR created_at >= ?3) AND (?4 = 0 OR created_at < ?4) AND id > ?5"
     " ORDER BY CASE WHEN ?7 THEN -id ELSE id END LIMIT CASE WHEN ?6 > 0 THEN ?6 ELSE -1 END";
@@ -73,27 +96,7 @@ int store_msg_each(
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.id = sqlite3_column_int64(s, 0);
-		m.channel = (enum channel)channel_parse(store_col_text(s, 1));
-		m.direction = (enum direction)direction_parse(store_col_text(s, 2));
-		m.phone = store_col_text(s, 3);
-		m.text = store_col_text(s, 4);
-		m.text_len = (size_t)sqlite3_column_bytes(s, 4);
-		m.raw = sqlite3_column_blob(s, 5);
-		m.raw_len = (size_t)sqlite3_column_bytes(s, 5);
-		m.parts = sqlite3_column_int(s, 6);
-		m.modem = store_col_text(s, 7);
-		m.status = (enum msg_status)msg_status_parse(store_col_text(s, 8));
-		m.node = store_col_text(s, 9);
-		m.kind = (enum msg_kind)store_msg_kind(store_col_text(s, 10));
-		m.session = store_col_text(s, 11);
-		m.error = store_col_text(s, 12);
-		m.reply_to = sqlite3_column_int64(s, 13);
-		m.smsc_time = sqlite3_column_int64(s, 14);
-		m.created_at = sqlite3_column_int64(s, 15);
-		m.sent_at = sqlite3_column_int64(s, 16);
-		m.msg_ref = sqlite3_column_int(s, 17);
+		store_msg_read(s, &m);
 		if (fn(&m, arg))
 			break;
 	}
